@@ -1,0 +1,227 @@
+"""Typed configs of every stage.
+
+Hydra composes a ``DictConfig``; the entry point converts it once with :func:`to_typed` into one
+of these dataclasses, and nothing past the entry point sees a ``DictConfig``. Conversion checks
+types, rejects unknown keys (naming them) and runs each dataclass's ``validate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from figure_ml.classes import CLASS_NAMES
+from figure_ml.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def to_typed(cfg: DictConfig | dict[str, Any], cls: type[T], *, drop: tuple[str, ...] = ()) -> T:
+    """Convert a composed config into dataclass ``cls`` (keys in ``drop`` are ignored).
+
+    Raises :class:`ConfigError` naming the offending key or value.
+    """
+    data = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
+    data = {k: v for k, v in dict(data).items() if k not in drop}
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(cls), data)
+        obj = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        where = f"{cls.__name__}.{key}" if key else cls.__name__
+        raise ConfigError(f"{where}: {str(exc).splitlines()[0]}") from exc
+    validate = getattr(obj, "validate", None)
+    if callable(validate):
+        validate()
+    return obj  # type: ignore[return-value]
+
+
+def _check_range(name: str, pair: list[int] | tuple[int, int], low: int = 0) -> None:
+    if len(pair) != 2 or pair[0] > pair[1] or pair[0] < low:
+        raise ConfigError(f"{name} must be [min, max] with {low} <= min <= max, got {list(pair)}")
+
+
+@dataclass
+class SynthConfig:
+    """``python -m figure_ml.data.synth``: the procedural PHI dataset."""
+
+    out_dir: str = "data/synth/default"
+    n_train: int = 2000
+    n_val: int = 300
+    n_test: int = 300
+    seed: int = 0
+    #: worker processes; the output does not depend on it
+    workers: int = 2
+    #: images per parquet shard
+    shard_size: int = 500
+    #: PHI classes to render (names from figure_ml.classes)
+    classes: list[str] = field(default_factory=lambda: list(CLASS_NAMES))
+    #: font file stems (matplotlib / Debian fonts) or paths
+    fonts: list[str] = field(
+        default_factory=lambda: [
+            "DejaVuSans",
+            "DejaVuSans-Bold",
+            "DejaVuSansMono",
+            "DejaVuSerif",
+            "DejaVuSerif-Italic",
+            "STIXGeneral",
+            "cmtt10",
+        ]
+    )
+    #: the long side of each photo is drawn uniformly from this range (px)
+    long_side: list[int] = field(default_factory=lambda: [640, 1024])
+    phi_per_image: list[int] = field(default_factory=lambda: [1, 6])
+    findings_per_image: list[int] = field(default_factory=lambda: [0, 3])
+    negatives_per_image: list[int] = field(default_factory=lambda: [1, 4])
+    jpeg_quality: list[int] = field(default_factory=lambda: [55, 95])
+    #: photometric and geometric realism (albumentations); off only for debugging
+    augment: bool = True
+    #: objects whose visible box is smaller than this on either side (px) are dropped
+    min_box_side: int = 2
+    #: thumbnails on the contact sheet
+    contact_sheet_images: int = 24
+    #: replace an existing synthetic dataset at out_dir
+    overwrite: bool = False
+
+    def validate(self) -> None:
+        for name in ("n_train", "n_val", "n_test"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.n_train + self.n_val + self.n_test == 0:
+            raise ConfigError("n_train + n_val + n_test must be > 0")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+        unknown = [c for c in self.classes if c not in CLASS_NAMES]
+        if unknown:
+            raise ConfigError(f"classes: unknown class {unknown[0]!r}; known: {list(CLASS_NAMES)}")
+        if not self.classes:
+            raise ConfigError("classes: at least one PHI class is needed")
+        _check_range("long_side", self.long_side, low=64)
+        _check_range("phi_per_image", self.phi_per_image)
+        _check_range("findings_per_image", self.findings_per_image)
+        _check_range("negatives_per_image", self.negatives_per_image)
+        _check_range("jpeg_quality", self.jpeg_quality, low=1)
+        if self.jpeg_quality[1] > 100:
+            raise ConfigError(f"jpeg_quality must be within 1..100, got {self.jpeg_quality}")
+
+
+@dataclass
+class ExportYoloConfig:
+    """``python -m figure_ml.data.export_yolo``: canonical dataset -> YOLO folder layout."""
+
+    dataset: str = "data/synth/default"
+    out_dir: str = "data/yolo/default"
+    splits: list[str] = field(default_factory=lambda: ["train", "val", "test"])
+    overwrite: bool = False
+
+
+# --- training (python -m figure_ml.train) -----------------------------------------------------
+
+
+@dataclass
+class TrainDataConfig:
+    """Which canonical dataset to train on, and where its YOLO layout is materialised."""
+
+    #: canonical dataset folder (read-only input)
+    path: str = "data/synth/default"
+    #: SynthConfig fields of the synthetic dataset this config owns: when ``path`` is missing
+    #: and equals ``generate.out_dir`` it is generated first; any other missing path is an error
+    generate: dict[str, Any] | None = None
+    #: YOLO layouts are cached here under the dataset digest, so runs on one dataset share it
+    cache_dir: str = "data/yolo_cache"
+
+
+@dataclass
+class ModelConfig:
+    """The detector: an architecture YAML, optionally initialised from *local* weights."""
+
+    name: str = "yolo11n"
+    #: an ultralytics model YAML name (``yolo11n.yaml``) or a path to a local YAML
+    yaml: str = "yolo11n.yaml"
+    #: local ``.pt`` to fine-tune from; never a name (a name would make ultralytics download)
+    weights: str | None = None
+
+    def validate(self) -> None:
+        if not self.yaml.endswith((".yaml", ".yml")):
+            raise ConfigError(f"model.yaml must name a .yaml file, got {self.yaml!r}")
+        if self.weights is not None and not self.weights.endswith(".pt"):
+            raise ConfigError(f"model.weights must be a local .pt file, got {self.weights!r}")
+
+
+@dataclass
+class TrackingConfig:
+    """Experiment tracking. ``backend: none`` logs nothing anywhere."""
+
+    backend: str = "mlflow"
+    #: tracking URI; null: $MLFLOW_TRACKING_URI, else a SQLite store under ``local_dir``
+    uri: str | None = None
+    #: embedded store folder (SQLite file + artifacts), used when no URI is given
+    local_dir: str = "mlruns"
+    experiment: str = "figure_ml-train"
+    #: MLflow run name; null: the run folder's name
+    run_name: str | None = None
+    #: images (plots, mosaics) may go to the tracker only if this is on AND the data is synthetic
+    log_images: bool = False
+    #: seconds to wait for a remote server at start; HTTP retries are capped to keep runs moving
+    connect_timeout_s: float = 10.0
+    http_max_retries: int = 2
+    http_timeout_s: int = 20
+
+    def validate(self) -> None:
+        if self.backend not in ("mlflow", "none"):
+            raise ConfigError(f"tracking.backend must be 'mlflow' or 'none', got {self.backend!r}")
+
+
+@dataclass
+class DebugConfig:
+    """Knobs for debugging and tests; all off by default."""
+
+    #: ultralytics' own console output (per-batch progress) instead of one line per epoch
+    verbose: bool = False
+    #: simulate an interruption (like Ctrl-C) after this many epochs, to exercise resume
+    interrupt_after_epochs: int | None = None
+
+
+@dataclass
+class TrainConfig:
+    """``python -m figure_ml.train``: one YOLO training run, tracked."""
+
+    data: TrainDataConfig = field(default_factory=TrainDataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    debug: DebugConfig = field(default_factory=DebugConfig)
+    #: ultralytics training arguments, checked against figure_ml.yolo's allowlist
+    trainer: dict[str, Any] = field(default_factory=dict)
+    #: name of the experiment overlay that shaped this config (recorded with the run)
+    preset: str = "default"
+    seed: int = 0
+    #: run folder; null: a timestamped folder under ``runs_root``
+    run_dir: str | None = None
+    runs_root: str = "runs/train"
+    #: a previous run folder to continue from its last checkpoint (same MLflow run)
+    resume: str | None = None
+
+    def validate(self) -> None:
+        self.model.validate()
+        self.tracking.validate()
+        t = self.trainer
+        epochs = t.get("epochs", 1)
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ConfigError(f"trainer.epochs must be an integer >= 1, got {epochs!r}")
+        imgsz = t.get("imgsz", 640)
+        if not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz < 32 or imgsz % 32:
+            raise ConfigError(f"trainer.imgsz must be a positive multiple of 32, got {imgsz!r}")
+        batch = t.get("batch", 16)
+        if isinstance(batch, bool) or not isinstance(batch, int | float) or batch == 0:
+            raise ConfigError(
+                f"trainer.batch must be a positive integer (or -1 / 0<x<1 for auto), got {batch!r}"
+            )
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        if self.debug.interrupt_after_epochs is not None and self.debug.interrupt_after_epochs < 1:
+            raise ConfigError("debug.interrupt_after_epochs must be >= 1 or null")

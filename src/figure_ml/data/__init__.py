@@ -1,0 +1,1 @@
+"""Training data: synthetic generator, canonical dataset, converters and the YOLO materialiser."""

@@ -1,0 +1,1 @@
+"""Procedural renderers of clinical photo scenes with PHI (see :mod:`.scene`)."""
