@@ -52,13 +52,12 @@ def _cover_grids(sets: list[np.ndarray], xs: np.ndarray, ys: np.ndarray) -> list
         y0, y1 = np.searchsorted(ys, boxes[:, 1]), np.searchsorted(ys, boxes[:, 3])
         idx += [y0 * nx + x0, y1 * nx + x1, y0 * nx + x1, y1 * nx + x0]
         unit = 1 << (_BITS * k)
-        weight += [np.full(len(boxes), unit), np.full(len(boxes), unit)]
-        weight += [np.full(len(boxes), -unit), np.full(len(boxes), -unit)]
+        weight += [np.full(2 * len(boxes), float(unit)), np.full(2 * len(boxes), -float(unit))]
     if not idx:
         return [np.zeros((ny - 1, nx - 1), bool) for _ in sets]
-    grid = np.zeros(ny * nx, np.int64)
-    np.add.at(grid, np.concatenate(idx), np.concatenate(weight))
-    grid = grid.reshape(ny, nx).cumsum(0).cumsum(1)[:-1, :-1]
+    # float64 holds these sums of +-2**42 exactly (53-bit mantissa); bincount beats np.add.at
+    flat = np.bincount(np.concatenate(idx), np.concatenate(weight), minlength=ny * nx)
+    grid = flat.astype(np.int64).reshape(ny, nx).cumsum(0).cumsum(1)[:-1, :-1]
     return [((grid >> (_BITS * k)) & _FIELD) > 0 for k in range(len(sets))]
 
 

@@ -100,3 +100,22 @@ def redaction_stats(
         source=np.array([g.source for g in gts], dtype=object),
         skin_tone=np.array([g.skin_tone for g in gts], np.int64),
     )
+
+
+def subset_images(stats: RedactionStats, keep: np.ndarray) -> RedactionStats:
+    """The stats of the images where ``keep`` is true (GT boxes re-indexed)."""
+    keep = np.asarray(keep, bool)
+    new_index = np.cumsum(keep) - 1
+    g = keep[stats.gt_image]
+    return RedactionStats(
+        gt_image=new_index[stats.gt_image[g]],
+        gt_class=stats.gt_class[g],
+        gt_covered=stats.gt_covered[g],
+        gt_size=stats.gt_size[g],
+        mask_outside_gt=stats.mask_outside_gt[keep],
+        outside_gt=stats.outside_gt[keep],
+        findings=stats.findings[keep],
+        findings_masked=stats.findings_masked[keep],
+        source=stats.source[keep],
+        skin_tone=stats.skin_tone[keep],
+    )

@@ -1,0 +1,112 @@
+"""All redaction metrics of one operating point, with slices: the body of ``metrics.json``.
+
+Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci, n_gt,
+n_missed, recall, precision, ap50, ap50_95}``, ``miss_rate`` / ``miss_rate_ci`` (all classes),
+``image_leak_rate[_ci]``, ``over_redaction[_ci]``, ``finding_occlusion[_ci]``, ``map50``,
+``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
+``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from figure_ml.classes import CLASS_NAMES
+from figure_ml.eval.bootstrap import Resamples
+from figure_ml.eval.detection import detection_metrics
+from figure_ml.eval.finding_occlusion import finding_occlusion
+from figure_ml.eval.leak_rate import image_leak_rate
+from figure_ml.eval.miss_rate import miss_rate, overall_miss_rate, per_class_miss_rate
+from figure_ml.eval.over_redaction import over_redaction
+from figure_ml.eval.records import Detections, GroundTruth
+from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats, subset_images
+from figure_ml.sizes import DEFAULT_INPUT_SIZE, SIZE_BUCKETS
+
+TONE_NAMES = {0: "unknown", 1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
+
+
+def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
+    """The redaction metrics of ``stats`` (images of ``rs`` must match)."""
+    overall = overall_miss_rate(stats, rs)
+    leak = image_leak_rate(stats, rs)
+    over = over_redaction(stats, rs)
+    occl = finding_occlusion(stats, rs)
+    return {
+        "per_class": per_class_miss_rate(stats, rs),
+        "miss_rate": overall["miss_rate"],
+        "miss_rate_ci": overall["miss_rate_ci"],
+        "n_gt": overall["n_gt"],
+        "image_leak_rate": leak["value"],
+        "image_leak_rate_ci": leak["ci"],
+        "over_redaction": over["value"],
+        "over_redaction_ci": over["ci"],
+        "finding_occlusion": occl["value"],
+        "finding_occlusion_ci": occl["ci"],
+        "n_images": stats.n_images,
+        "n_images_with_findings": occl["n_images"],
+    }
+
+
+def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, Any]]:
+    """Miss rates by GT size bucket; all redaction metrics by skin tone and by source."""
+    by_size: dict[str, Any] = {}
+    for b, name in enumerate(SIZE_BUCKETS):
+        sel = stats.gt_size == b
+        if not sel.any():
+            continue
+        by_size[name] = miss_rate(stats, rs, sel) | {
+            "per_class": {
+                cname: miss_rate(stats, rs, sel & (stats.gt_class == c))
+                for c, cname in enumerate(CLASS_NAMES)
+                if (sel & (stats.gt_class == c)).any()
+            }
+        }
+    by_tone: dict[str, Any] = {}
+    for tone in sorted(set(stats.skin_tone.tolist())):
+        keep = stats.skin_tone == tone
+        by_tone[TONE_NAMES.get(tone, str(tone))] = redaction_metrics(
+            subset_images(stats, keep), rs.subset(keep)
+        )
+    by_source: dict[str, Any] = {}
+    for src in sorted(set(stats.source.tolist())):
+        keep = stats.source == src
+        by_source[src] = redaction_metrics(subset_images(stats, keep), rs.subset(keep))
+    return {"size": by_size, "skin_tone": by_tone, "source": by_source}
+
+
+def compute_metrics(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    thresholds: dict[str, float],
+    padding: dict[str, float],
+    *,
+    kappa: float = KAPPA,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    input_size: int = DEFAULT_INPUT_SIZE,
+    diagnostics: bool = True,
+) -> dict[str, Any]:
+    """Everything ``metrics.json`` reports for one set of predictions at one operating point."""
+    thr = np.array([thresholds[c] for c in CLASS_NAMES], np.float64)
+    rho = np.array([padding[c] for c in CLASS_NAMES], np.float64)
+    stats = redaction_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
+    rs = Resamples.draw(len(gts), n_resamples, seed)
+    out = redaction_metrics(stats, rs)
+    if diagnostics:
+        det = detection_metrics(gts, dets, thr)
+        for name in CLASS_NAMES:
+            d = det["per_class"][name]
+            out["per_class"][name].update(
+                {k: d[k] for k in ("recall", "precision", "ap50", "ap50_95", "n_pred")}
+            )
+        out["map50"], out["map50_95"] = det["map50"], det["map50_95"]
+    out["slices"] = slice_metrics(stats, rs)
+    out["thresholds"] = dict(thresholds)
+    out["padding"] = dict(padding)
+    out["kappa"] = kappa
+    out["bootstrap"] = {"resamples": n_resamples, "seed": seed, "level": 0.95}
+    out["size_input_px"] = input_size
+    return out

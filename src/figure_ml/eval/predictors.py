@@ -1,0 +1,105 @@
+"""One small interface over every artifact format: ``predict(image) -> Detections``.
+
+- :class:`TorchPredictor`: a ``.pt`` checkpoint through the ultralytics adapter
+  (:mod:`figure_ml.yolo`, the only module that imports ultralytics).
+- :class:`OnnxPredictor`: an ``.onnx`` / ``.ort`` file through onnxruntime, decoded and
+  suppressed in numpy by :mod:`figure_ml.onnx_detect` — the same code the redactor runs.
+
+Predictions are made once at a low confidence (default 0.001) so that thresholds, curves and
+calibration are applied afterwards without running the model again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from figure_ml.errors import BadInputError
+from figure_ml.eval.records import Detections
+
+
+class Predictor(Protocol):
+    imgsz: int
+    description: str
+
+    def predict(self, image: np.ndarray) -> Detections:
+        """Detections of one RGB uint8 image, boxes in its pixels."""
+        ...
+
+
+class OnnxPredictor:
+    """ONNX (FP32, FP16, INT8) or ORT-format model on onnxruntime's CPU provider."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        conf: float = 0.001,
+        iou: float = 0.7,
+        max_det: int = 300,
+        threads: int | None = None,
+    ) -> None:
+        from figure_ml.onnx_detect import OnnxDetector
+
+        path = Path(path)
+        if not path.is_file():
+            raise BadInputError(f"{path}: no such model file")
+        try:
+            self.detector = OnnxDetector(
+                str(path), conf=conf, iou=iou, max_det=max_det, threads=threads
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise BadInputError(f"{path}: onnxruntime cannot load it ({exc})") from exc
+        self.imgsz = self.detector.imgsz
+        self.description = f"onnx:{path.name}"
+
+    def predict(self, image: np.ndarray) -> Detections:
+        boxes, scores, classes = self.detector.detect(image)
+        return Detections(boxes, scores, classes)
+
+
+class TorchPredictor:
+    """A ``.pt`` detection checkpoint, run by ultralytics on the CPU (or ``device``)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        imgsz: int | None = None,
+        conf: float = 0.001,
+        iou: float = 0.7,
+        max_det: int = 300,
+        device: str = "cpu",
+    ) -> None:
+        from figure_ml import yolo
+
+        self.model = yolo.load_detector(path)
+        self.imgsz = int(imgsz or yolo.trained_imgsz(self.model) or 640)
+        self.kwargs = {"conf": conf, "iou": iou, "max_det": max_det, "device": device}
+        self.description = f"torch:{Path(path).name}"
+        self._predict = yolo.predict
+
+    def predict(self, image: np.ndarray) -> Detections:
+        boxes, scores, classes = self._predict(self.model, image, imgsz=self.imgsz, **self.kwargs)
+        return Detections(boxes, scores, classes)
+
+
+def make_predictor(
+    weights: str | Path,
+    *,
+    imgsz: int | None = None,
+    conf: float = 0.001,
+    iou: float = 0.7,
+    max_det: int = 300,
+) -> Predictor:
+    """The predictor for a weights file, chosen by its suffix."""
+    p = Path(weights)
+    if not p.exists():
+        raise BadInputError(f"weights {p}: no such file")
+    if p.suffix in (".onnx", ".ort"):
+        return OnnxPredictor(p, conf=conf, iou=iou, max_det=max_det)
+    if p.suffix == ".pt":
+        return TorchPredictor(p, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det)
+    raise BadInputError(f"weights {p}: expected a .pt, .onnx or .ort file")

@@ -1,0 +1,148 @@
+"""YOLO detection with onnxruntime and numpy only: letterbox, decode, NMS, scale back.
+
+Shared by the evaluator's ``OnnxPredictor`` and the redactor, so the miss rate measured is
+the one shipped. No torch, no ultralytics. Pre-processing mirrors ultralytics' ``LetterBox``
+(resize keeping the aspect ratio, grey 114 padding split evenly, RGB, /255, NCHW) so that an
+FP32 export gives the same boxes as the ``.pt`` model.
+
+Two output layouts are understood (recorded in the manifest as ``output.layout``):
+
+- ``"yolo_raw"``: ``(1, 4 + nc, N)`` — ``cx, cy, w, h`` in input pixels, then per-class scores
+  (YOLO11 exports); NMS runs here, in numpy.
+- ``"end2end"``: ``(1, K, 6)`` — ``x0, y0, x1, y1, score, class`` with NMS inside the graph
+  (YOLO26 exports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the square model input: ``input = image * scale + pad``."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+
+
+def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """``(1, 3, size, size)`` float32 input of an RGB uint8 image, and the transform used."""
+    h, w = image.shape[:2]
+    r = min(size / h, size / w)
+    new_w, new_h = round(w * r), round(h * r)
+    dw, dh = (size - new_w) / 2, (size - new_h) / 2
+    if (new_w, new_h) != (w, h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    image = cv2.copyMakeBorder(
+        image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
+    )
+    x = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+    return x, Letterbox(r, left, top)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by greedy non-maximum suppression, in descending score order."""
+    order = np.argsort(-scores, kind="stable")
+    x0, y0, x1, y1 = boxes.T
+    areas = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    keep: list[int] = []
+    while len(order):
+        i = order[0]
+        keep.append(int(i))
+        rest = order[1:]
+        ix0, iy0 = np.maximum(x0[i], x0[rest]), np.maximum(y0[i], y0[rest])
+        ix1, iy1 = np.minimum(x1[i], x1[rest]), np.minimum(y1[i], y1[rest])
+        inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
+        union = areas[i] + areas[rest] - inter
+        order = rest[inter <= iou * np.where(union > 0, union, 1)]
+    return np.array(keep, np.int64)
+
+
+def decode(
+    output: np.ndarray, layout: str, *, conf: float, iou: float, max_det: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes (xyxy, input pixels), scores and classes of one image's raw model output."""
+    out = np.asarray(output, np.float32)
+    if layout == "end2end":
+        det = out.reshape(-1, 6)
+        det = det[det[:, 4] >= conf][:max_det]
+        return (
+            det[:, :4].astype(np.float64),
+            det[:, 4].astype(np.float64),
+            det[:, 5].astype(np.int64),
+        )
+    pred = out.reshape(out.shape[-2], out.shape[-1]).T  # (N, 4 + nc)
+    cls_scores = pred[:, 4:]
+    classes = cls_scores.argmax(1)
+    scores = cls_scores[np.arange(len(pred)), classes]
+    sel = scores >= conf
+    pred, scores, classes = pred[sel], scores[sel], classes[sel]
+    cx, cy, w, h = pred[:, 0], pred[:, 1], pred[:, 2], pred[:, 3]
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1).astype(np.float64)
+    # class-aware NMS in one call: shift each class's boxes far apart (ultralytics' trick)
+    offset = classes[:, None].astype(np.float64) * 7680.0
+    keep = nms(boxes + offset, scores, iou)[:max_det]
+    return boxes[keep], scores[keep].astype(np.float64), classes[keep].astype(np.int64)
+
+
+def unletterbox(boxes: np.ndarray, lb: Letterbox, width: int, height: int) -> np.ndarray:
+    """Boxes from model input pixels back to original image pixels, clipped to the image."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4) - [lb.pad_x, lb.pad_y, lb.pad_x, lb.pad_y]
+    b /= lb.scale
+    b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
+    b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
+    return b
+
+
+def output_layout(output_shape: list) -> str:
+    """Guess the layout of an ONNX model's first output from its shape."""
+    if len(output_shape) == 3 and output_shape[-1] == 6:
+        return "end2end"
+    return "yolo_raw"
+
+
+class OnnxDetector:
+    """An ONNX YOLO detector on onnxruntime's CPU provider (or the providers given)."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        conf: float = 0.001,
+        iou: float = 0.7,
+        max_det: int = 300,
+        threads: int | None = None,
+        providers: list[str] | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(
+            str(path), opts, providers=providers or ["CPUExecutionProvider"]
+        )
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        shape = inp.shape
+        self.imgsz = int(shape[2]) if isinstance(shape[2], int) else 640
+        self.layout = output_layout(self.session.get_outputs()[0].shape)
+        self.conf, self.iou, self.max_det = conf, iou, max_det
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (xyxy, original pixels), scores, classes of one RGB uint8 image."""
+        x, lb = letterbox(image, self.imgsz)
+        (out,) = self.session.run(None, {self.input_name: x})[:1]
+        boxes, scores, classes = decode(
+            out[0], self.layout, conf=self.conf, iou=self.iou, max_det=self.max_det
+        )
+        return unletterbox(boxes, lb, image.shape[1], image.shape[0]), scores, classes
