@@ -43,7 +43,7 @@ def phone_pipeline() -> A.Compose:
                 p=0.35,
             ),
             # Exposure and white balance: low light, warm/cold lamps, colour casts.
-            A.RandomBrightnessContrast(brightness_limit=(-0.35, 0.15), contrast_limit=0.2, p=0.6),
+            A.RandomBrightnessContrast(brightness_limit=(-0.25, 0.15), contrast_limit=0.2, p=0.6),
             A.PlanckianJitter(p=0.3),
             A.RGBShift(r_shift_limit=12, g_shift_limit=12, b_shift_limit=12, p=0.25),
             # Specular glare from a flash or an examination lamp.
