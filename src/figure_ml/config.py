@@ -225,3 +225,213 @@ class TrainConfig:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
         if self.debug.interrupt_after_epochs is not None and self.debug.interrupt_after_epochs < 1:
             raise ConfigError("debug.interrupt_after_epochs must be >= 1 or null")
+
+
+# --- evaluation (python -m figure_ml.eval) ----------------------------------------------------
+
+
+def _per_class(value: float) -> dict[str, float]:
+    return dict.fromkeys(CLASS_NAMES, value)
+
+
+@dataclass
+class EvalDataConfig:
+    """What to evaluate on: a canonical dataset or a YOLO folder."""
+
+    path: str = "data/synth/default"
+    #: canonical | yolo | auto (canonical when the folder holds dataset_info.json)
+    format: str = "auto"
+
+
+@dataclass
+class PredictorConfig:
+    """How predictions are made (once, at a low confidence; thresholds apply afterwards)."""
+
+    #: model input size; null: the size the model was trained/exported at
+    imgsz: int | None = None
+    conf: float = 0.001
+    iou: float = 0.7
+    max_det: int = 300
+    #: whole: one letterboxed pass; tiled: plus overlapping tiles (see figure_ml.redact)
+    strategy: str = "whole"
+
+
+@dataclass
+class CalibrationConfig:
+    """Per-class targets of the class-aware miss rate on the validation split."""
+
+    targets: dict[str, float] = field(
+        default_factory=lambda: {"face": 0.02, "tattoo": 0.05, "wristband": 0.05, "text": 0.05}
+    )
+    #: the lowest threshold calibration may choose
+    floor: float = 0.01
+    split: str = "val"
+
+
+@dataclass
+class EvalConfig:
+    """``python -m figure_ml.eval``: PHI-miss evaluation, calibration and gates."""
+
+    weights: str = "???"
+    data: EvalDataConfig = field(default_factory=EvalDataConfig)
+    split: str = "test"
+    #: output folder; null: a timestamped folder under ``runs_root``
+    out_dir: str | None = None
+    runs_root: str = "runs/eval"
+    predictor: PredictorConfig = field(default_factory=PredictorConfig)
+    #: operating thresholds per class (used unless calibrate or thresholds_file)
+    thresholds: dict[str, float] = field(default_factory=lambda: _per_class(0.25))
+    #: a thresholds.json written by an earlier calibration
+    thresholds_file: str | None = None
+    #: redaction padding per class: share of box width/height added on each side
+    padding: dict[str, float] = field(default_factory=lambda: _per_class(0.05))
+    #: coverage a GT box needs to count as hidden
+    kappa: float = 0.95
+    calibrate: bool = False
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+    #: gate name (configs/gates/<name>.yaml) or a path to a gate YAML; null: no gate
+    gate: str | None = None
+    #: skip unreadable images / bad labels (counted, named in the log) instead of stopping
+    skip_bad: bool = False
+    plots: bool = True
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    #: MLflow run to log into; null: read from the weights' run folder (run.json) if any
+    run_id: str | None = None
+
+    def validate(self) -> None:
+        if self.weights in ("???", ""):
+            raise ConfigError("weights=FILE is required (a .pt, .onnx or .ort file)")
+        for name, table in (("thresholds", self.thresholds), ("padding", self.padding),
+                            ("calibration.targets", self.calibration.targets)):
+            if set(table) != set(CLASS_NAMES):
+                raise ConfigError(f"{name} must give every class {list(CLASS_NAMES)}, got "
+                                  f"{sorted(table)}")
+            bad = {k: v for k, v in table.items() if not 0 <= v <= 1}
+            if bad:
+                raise ConfigError(f"{name}: values must be within 0..1, got {bad}")
+        if not 0 < self.kappa <= 1:
+            raise ConfigError(f"kappa must be within (0, 1], got {self.kappa}")
+        if self.predictor.strategy not in ("whole", "tiled"):
+            raise ConfigError(f"predictor.strategy must be whole or tiled, got "
+                              f"{self.predictor.strategy!r}")
+        if self.bootstrap_resamples < 10:
+            raise ConfigError("bootstrap_resamples must be >= 10")
+        self.tracking.validate()
+
+
+# --- public-dataset converters (python -m figure_ml.data.convert) -----------------------------
+
+
+@dataclass
+class ConvertConfig:
+    """``python -m figure_ml.data.convert``: a downloaded public dataset -> canonical dataset."""
+
+    #: wider_face | fddb | textocr | coco_text | icdar2015 | total_text | coco | voc | yolo
+    source: str = "???"
+    #: the folder the dataset was downloaded/unpacked into, laid out as its authors ship it
+    input: str = "???"
+    #: all | train | val | test: which canonical split(s) to write
+    split: str = "all"
+    out_dir: str = "???"
+    #: licence string; fixed for the named public datasets, required for coco/voc/yolo
+    licence: str | None = None
+    #: source label -> PHI class name (null: drop that label); merged over the source's defaults
+    classes: dict[str, Any] = field(default_factory=dict)
+    #: name recorded as meta.source for generic formats (coco/voc/yolo); null: the format name
+    source_name: str | None = None
+    #: share of the source's train images moved to val (by hashed file name); null: 0.1 when
+    #: the source has no val split of its own, else 0
+    val_fraction: float | None = None
+    #: share of the source's train images moved to test (generic sources without a test split)
+    test_fraction: float = 0.0
+    #: FDDB has ten folds and no official split: fold numbers per canonical split
+    fddb_folds: dict[str, list[int]] = field(
+        default_factory=lambda: {"train": [1, 2, 3, 4, 5, 6, 7, 8], "val": [9], "test": [10]}
+    )
+    #: generic formats: split -> annotation file (coco) / list file (voc) / image folder (yolo),
+    #: relative to input; empty: found from the usual layouts
+    files: dict[str, str] = field(default_factory=dict)
+    #: generic formats: split -> image folder relative to input (coco); empty: searched
+    images: dict[str, str] = field(default_factory=dict)
+    #: keep text marked illegible / don't-care as text boxes (it is still text on the photo)
+    keep_illegible: bool = True
+    #: keep images with no PHI box (negatives)
+    keep_empty: bool = True
+    #: boxes smaller than this (px, either side, after clipping) are skipped
+    min_box_side: float = 1.0
+    #: at most this many images per split (quick trials); null: all
+    limit: int | None = None
+    shard_size: int = 500
+    overwrite: bool = False
+
+    def validate(self) -> None:
+        from figure_ml.data.schema import SPLITS
+
+        for name in ("source", "input", "out_dir"):
+            if getattr(self, name) in ("???", ""):
+                raise ConfigError(f"{name}=... is required")
+        if self.split != "all" and self.split not in SPLITS:
+            raise ConfigError(f"split must be all or one of {list(SPLITS)}, got {self.split!r}")
+        bad = {k: v for k, v in self.classes.items() if v is not None and v not in CLASS_NAMES}
+        if bad:
+            raise ConfigError(f"classes: unknown PHI class in {bad}; known: {list(CLASS_NAMES)}")
+        vf = self.val_fraction or 0.0
+        if not (0 <= vf < 1 and 0 <= self.test_fraction < 1 and vf + self.test_fraction < 1):
+            raise ConfigError("val_fraction and test_fraction must be within [0, 1), sum < 1")
+        if set(self.fddb_folds) - set(SPLITS):
+            raise ConfigError(f"fddb_folds keys must be splits {list(SPLITS)}")
+        if self.min_box_side <= 0:
+            raise ConfigError(f"min_box_side must be > 0, got {self.min_box_side}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1 or null, got {self.limit}")
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+
+
+# --- dataset mixes (python -m figure_ml.data.mix) ---------------------------------------------
+
+
+@dataclass
+class MixSourceConfig:
+    """One canonical dataset in a mix."""
+
+    path: str = "???"
+    #: sampling weight of its train split (0: evaluation only)
+    weight: float = 1.0
+    #: take its val/test splits into the mix's val/test
+    eval: bool = True
+
+
+@dataclass
+class MixConfig:
+    """``python -m figure_ml.data.mix``: weighted mix of canonical datasets -> one dataset."""
+
+    name: str = "???"
+    sources: dict[str, MixSourceConfig] = field(default_factory=dict)
+    #: training rows; null: as many as the weights allow without repeating any row
+    train_size: int | None = None
+    seed: int = 0
+    #: drop sources whose licence is non-commercial, no-derivatives or unknown
+    commercial_safe: bool = False
+    out_dir: str = "???"
+    shard_size: int = 500
+    overwrite: bool = False
+
+    def validate(self) -> None:
+        if self.name in ("???", ""):
+            raise ConfigError("name=... is required")
+        if self.out_dir in ("???", ""):
+            raise ConfigError("out_dir=... is required")
+        if not self.sources:
+            raise ConfigError("sources: a mix needs at least one source")
+        for key, src in self.sources.items():
+            if src.path in ("???", ""):
+                raise ConfigError(f"sources.{key}.path is required")
+            if src.weight < 0:
+                raise ConfigError(f"sources.{key}.weight must be >= 0, got {src.weight}")
+        if self.train_size is not None and self.train_size < 1:
+            raise ConfigError(f"train_size must be >= 1 or null, got {self.train_size}")
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
