@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import cv2
 import faker
 import numpy as np
 import pytest
@@ -142,3 +143,69 @@ def test_rendering_speed_is_reported_not_asserted() -> None:
     ms = (time.perf_counter() - t) / 3 * 1000
     print(f"render_scene 640x480: {ms:.1f} ms/scene")
     assert ms > 0
+
+
+def test_paint_composites_each_channel() -> None:
+    c = Canvas(4, 3, np.random.default_rng(0))
+    c.image[:] = 0.8
+    obj = c.new_object("phi", "text")
+    a = np.full((3, 4), 0.25, np.float32)
+    a[0, 0] = 0.75
+    c.paint(0, 0, a, (0.2, 0.4, 1.0), obj)
+    np.testing.assert_allclose(c.image[1, 1], [0.65, 0.7, 0.85], rtol=1e-6)
+    np.testing.assert_allclose(c.image[0, 0], [0.35, 0.5, 0.95], rtol=1e-6)
+    assert (c.instances == obj.instance_id).sum() == 1  # only alpha >= claim (0.5) is owned
+    c.paint(0, 0, np.full((3, 4), 0.5, np.float32), (0.5, 0.5, 0.5), mode="multiply", occlude=False)
+    np.testing.assert_allclose(c.image[1, 1], [0.4875, 0.525, 0.6375], rtol=1e-6)
+    assert (c.instances == obj.instance_id).sum() == 1  # shading leaves ownership alone
+
+
+def test_overlapping_body_parts_are_filled_not_cut_out() -> None:
+    from figure_ml.data.render.face import _union_alpha
+
+    sq = np.array([[2, 2], [12, 2], [12, 12], [2, 12]], np.float64)
+    a = _union_alpha(16, 20, [sq, sq + np.array([5.0, 0.0])], 0.0)
+    assert a[7, 9] == 1.0  # inside both squares
+    assert a[7, 4] == 1.0 and a[7, 15] == 1.0 and a[7, 19] == 0.0
+
+
+def test_faces_are_placed_clear_of_limbs() -> None:
+    from figure_ml.data.render.scene import _limb_share
+    from figure_ml.data.render.skin import SkinRegion
+
+    alpha = np.zeros((100, 100), np.float32)
+    alpha[:, :50] = 1.0  # a limb over the left half of the frame
+    limb = SkinRegion("arm", 0, 0, alpha, 3, np.ones(3, np.float32), 1.0)
+    assert _limb_share([limb], 25, 50, 20) == 1.0
+    assert _limb_share([limb], 80, 50, 20) == 0.0
+    assert abs(_limb_share([limb], 50, 50, 20) - 0.5) < 0.05
+
+
+def test_cloth_has_a_weave_and_walls_do_not() -> None:
+    from figure_ml.data.render.cloth import fabric
+
+    base = np.array((0.8, 0.8, 0.8), np.float32)
+    threads = []
+    for weave in (0.0, 1.0):
+        img = fabric(np.random.default_rng(3), 120, 160, base, 0.05, weave)[..., 0]
+        fine = img - cv2.GaussianBlur(img, (0, 0), 3)
+        # weft threads run across the whole width: row means keep them, pixel noise averages out
+        threads.append(float(fine.mean(axis=1).std()))
+    assert threads[1] > 3 * threads[0]
+
+
+def test_phi_lines_are_single_lines() -> None:
+    """en_GB prints some street addresses on two lines; a label line must stay one line."""
+    from figure_ml.data.render.glyphs import DEFAULT_FONTS, font_list, text_alpha
+    from figure_ml.data.render.phi_content import phi_line
+
+    fk = faker.Faker("en_GB")
+    rng = np.random.default_rng(0)
+    lines = []
+    for seed in range(60):
+        fk.seed_instance(seed)
+        lines.append(phi_line(fk, rng, "address"))
+    assert not [t for t in lines if "\n" in t]
+    assert any(", " in t for t in lines)  # the joined two-line addresses
+    mono = font_list(())[DEFAULT_FONTS.index("cmtt10")]
+    assert text_alpha(max(lines, key=len), mono, 8.5).max() > 0.5

@@ -101,17 +101,25 @@ class Canvas:
         if sl is None:
             return
         cy, cx, py, px = sl
-        a = alpha[py, px][..., None]
+        a = alpha[py, px]
         col = np.asarray(color, np.float32)
-        col = col[py, px] if col.ndim == 3 else col.reshape(1, 1, 3)
+        col = col[py, px] if col.ndim == 3 else col.reshape(3)
         region = self.image[cy, cx]
+        # channel by channel: broadcasting an (h, w, 1) alpha over 3 channels runs numpy's
+        # inner loop 3 elements at a time, several times slower; the arithmetic is the same
         if mode == "multiply":
-            region *= 1.0 - a * (1.0 - col)
+            for k in range(3):
+                t = a * (1.0 - col[..., k])
+                np.subtract(1.0, t, out=t)
+                region[..., k] *= t
         else:
-            region *= 1.0 - a
-            region += a * col
+            inv = 1.0 - a
+            for k in range(3):
+                ch = region[..., k]
+                ch *= inv
+                ch += a * col[..., k]
         if owner is not None or occlude:
-            take = a[..., 0] >= claim
+            take = a >= claim
             self.instances[cy, cx][take] = 0 if owner is None else owner.instance_id
 
     def to_uint8(self) -> np.ndarray:

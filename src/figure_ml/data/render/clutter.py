@@ -10,137 +10,15 @@ import cv2
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.skin import (
+from figure_ml.data.render.cloth import drape
+from figure_ml.data.render.gloves import glove
+from figure_ml.data.render.primitives import (
+    bezier,
     blob_polygon,
-    draw_segments,
-    hand_polys,
-    paint_sparse,
     poly_alpha,
     rotate_patch,
     smooth_noise,
 )
-
-#: Background surfaces of clinical photos and their base colours.
-BACKGROUNDS: dict[str, tuple[tuple[float, float, float], ...]] = {
-    "bed_sheet": ((0.93, 0.93, 0.92), (0.82, 0.88, 0.93), (0.86, 0.92, 0.88), (0.95, 0.94, 0.9)),
-    "surgical_drape": ((0.25, 0.45, 0.65), (0.22, 0.5, 0.45), (0.3, 0.55, 0.7)),
-    "exam_paper": ((0.92, 0.9, 0.84), (0.88, 0.88, 0.86)),
-    "wall": ((0.85, 0.82, 0.74), (0.75, 0.78, 0.78), (0.9, 0.88, 0.84), (0.62, 0.66, 0.7)),
-    "gown": ((0.55, 0.68, 0.8), (0.78, 0.8, 0.86), (0.45, 0.6, 0.55)),
-}
-
-GLOVE_RGB = ((0.35, 0.45, 0.85), (0.5, 0.4, 0.75), (0.92, 0.92, 0.9), (0.85, 0.78, 0.62))
-
-
-def fabric(rng: np.random.Generator, h: int, w: int, base: np.ndarray, folds: float) -> np.ndarray:
-    """``(h, w, 3)`` cloth: soft folds (elongated low-frequency shading) plus a faint weave."""
-    ang = rng.uniform(0, np.pi)
-    small_h, small_w = max(2, h // 8), max(2, w // 8)
-    yy, xx = np.mgrid[0:small_h, 0:small_w].astype(np.float32)
-    phase = (xx * np.cos(ang) + yy * np.sin(ang)) / max(4.0, rng.uniform(6, 25))
-    # gentle bending keeps folds long and roughly parallel, as cloth drapes
-    warp = smooth_noise(rng, small_h, small_w, max(4.0, small_w / 3)) * rng.uniform(0.3, 1.2)
-    ridges = np.sin(phase + warp) ** 3
-    # folds and broad unevenness are both low-frequency: build them small, upsample once
-    small = 1.0 + folds * ridges + 0.04 * smooth_noise(rng, small_h, small_w, max(small_w, 4) / 3)
-    shade = cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    grain = rng.standard_normal((max(2, h // 2), max(2, w // 2)), dtype=np.float32)
-    shade *= 1.0 + 0.012 * cv2.resize(grain, (w, h))
-    out = shade[..., None] * np.asarray(base, np.float32)
-    return out
-
-
-def paint_background(canvas: Canvas) -> str:
-    """Fill the frame with a surface (sheet, drape, paper, wall+bed split); returns its name."""
-    rng = canvas.rng
-    w, h = canvas.width, canvas.height
-    name = str(rng.choice(list(BACKGROUNDS)))
-    cols = BACKGROUNDS[name]
-    base = np.array(cols[rng.integers(len(cols))], np.float32) * rng.uniform(0.85, 1.05)
-    img = fabric(rng, h, w, base, rng.uniform(0.03, 0.12) if name != "wall" else 0.01)
-    # the first layer: nothing is owned yet, so writing the pixels directly is equivalent to
-    # an opaque paint and saves a full-frame composite
-    canvas.image[:] = img
-    if name == "wall" and rng.random() < 0.7:  # a bed or table edge across the lower part
-        split = int(rng.uniform(0.4, 0.8) * h)
-        cols2 = BACKGROUNDS["bed_sheet"]
-        img2 = fabric(
-            rng, h - split, w, np.array(cols2[rng.integers(len(cols2))], np.float32), 0.08
-        )
-        canvas.image[split:] = img2
-        name = "wall_and_bed"
-    return name
-
-
-def drape(canvas: Canvas) -> None:
-    """A surgical drape or sheet coming in from one side of the frame, with a cut-out edge."""
-    rng = canvas.rng
-    w, h = canvas.width, canvas.height
-    side = rng.integers(4)
-    depth = rng.uniform(0.1, 0.35)
-    t = np.linspace(0, 1, 16)
-    wob = smooth_noise(rng, 1, 16, 4)[0] * 0.04
-    if side < 2:
-        x = (depth + wob) * w if side == 0 else (1 - depth - wob) * w
-        edge = np.stack([x, t * h * 1.2 - 0.1 * h], 1)
-        far = [[0 if side == 0 else w, 1.1 * h], [0 if side == 0 else w, -0.1 * h]]
-    else:
-        y = (depth + wob) * h if side == 2 else (1 - depth - wob) * h
-        edge = np.stack([t * w * 1.2 - 0.1 * w, y], 1)
-        far = [[1.1 * w, 0 if side == 2 else h], [-0.1 * w, 0 if side == 2 else h]]
-    a = poly_alpha(h, w, [np.concatenate([edge, far])], 1.2)
-    cols = BACKGROUNDS["surgical_drape"] + BACKGROUNDS["bed_sheet"][:2]
-    img = fabric(rng, h, w, np.array(cols[rng.integers(len(cols))], np.float32), 0.1)
-    paint_sparse(canvas, 0, 0, a, img, None)
-
-
-def glove(canvas: Canvas, x: float, y: float, r: float) -> list[tuple[int, int, np.ndarray]]:
-    """A gloved hand (nitrile/latex) reaching in; returns the painted (x0, y0, alpha) patches."""
-    rng = canvas.rng
-    ang = rng.uniform(0, 2 * np.pi)
-    u = np.array([np.cos(ang), np.sin(ang)])
-    wrist = np.array([x, y]) - u * 2.5 * r
-    cuff = wrist - u * 2.0 * r
-    # the sleeve of a gown or coat runs out of the frame behind the glove's short cuff
-    sleeve = [(cuff - u * 3 * max(canvas.width, canvas.height), cuff + u * 0.3 * r, 1.35 * r)]
-    segs = [(cuff, wrist, 1.05 * r), *hand_polys(rng, wrist, u, r, rng.random() < 0.4)]
-    out = []
-    for parts, base in ((sleeve, None), (segs, GLOVE_RGB[rng.integers(len(GLOVE_RGB))])):
-        got = _paint_capsules(canvas, parts, r, base)
-        out += [got] if got else []
-    return out
-
-
-def _paint_capsules(
-    canvas: Canvas, segs: list, r: float, base: tuple | None
-) -> tuple[int, int, np.ndarray] | None:
-    """Paint capsules as one shaded shape: a glove (``base`` colour, glossy) or a sleeve."""
-    rng = canvas.rng
-    pts = np.concatenate([np.stack([a, b]) for a, b, _ in segs])
-    x0, y0 = int(pts[:, 0].min() - 2 * r), int(pts[:, 1].min() - 2 * r)
-    x1, y1 = int(pts[:, 0].max() + 2 * r), int(pts[:, 1].max() + 2 * r)
-    x0c, y0c = max(x0, 0), max(y0, 0)
-    x1c, y1c = min(x1, canvas.width), min(y1, canvas.height)
-    if x1c - x0c < 4 or y1c - y0c < 4:
-        return None
-    mask = np.zeros((y1c - y0c, x1c - x0c), np.uint8)
-    draw_segments(mask, segs, np.array([x0c, y0c], np.float64))
-    a = cv2.GaussianBlur(mask.astype(np.float32) / 255, (0, 0), 0.8)
-    dist = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
-    t = np.clip(dist / max(r * 0.8, 1), 0, 1)
-    if base is None:
-        cols = BACKGROUNDS["gown"] + BACKGROUNDS["surgical_drape"]
-        cloth = fabric(rng, *mask.shape, np.array(cols[rng.integers(len(cols))], np.float32), 0.15)
-        paint_sparse(canvas, x0c, y0c, a, cloth * (0.65 + 0.35 * np.sqrt(t))[..., None], None)
-        return x0c, y0c, a
-    # rounded fingers and palm under a soft key light; a broad, weak sheen (nitrile is satin)
-    gy, gx = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]].astype(np.float32)
-    ang = rng.uniform(0, 2 * np.pi)
-    key = (gx * np.cos(ang) + gy * np.sin(ang)) / max(mask.shape) * 0.25
-    shade = 0.55 + 0.45 * np.sqrt(t) + key + 0.1 * np.exp(-((t - 0.7) ** 2) / 0.02)
-    col = np.array(base, np.float32) * shade[..., None]
-    canvas.paint(x0c, y0c, a, np.clip(col, 0, 1), None)
-    return x0c, y0c, a
 
 
 def _rounded_rect(h: int, w: int, hw: float, hh: float, r: float) -> np.ndarray:
@@ -249,7 +127,6 @@ def tube(canvas: Canvas) -> None:
     """An IV line, drain or ECG lead crossing part of the frame (a thick curved line)."""
     rng = canvas.rng
     w, h = canvas.width, canvas.height
-    from figure_ml.data.render.skin import bezier
 
     pts = bezier(rng.uniform([-0.1 * w, -0.1 * h], [1.1 * w, 1.1 * h], (4, 2)), 48)
     th = int(max(2, rng.uniform(0.005, 0.02) * min(w, h)))

@@ -12,14 +12,14 @@ import cv2
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.skin import (
+from figure_ml.data.render.primitives import (
     Layout,
-    SkinRegion,
     blob_polygon,
     poly_alpha,
     smooth_noise,
     soft_blur,
 )
+from figure_ml.data.render.skin import SkinRegion
 
 FINDINGS = ("lesion", "rash", "wound", "sutures", "bruise")
 

@@ -13,21 +13,18 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.data.render.body_parts import add_closeup, add_limb, add_torso
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.clutter import foreground_clutter, paint_background
+from figure_ml.data.render.cloth import paint_background
+from figure_ml.data.render.clutter import foreground_clutter
 from figure_ml.data.render.face import add_face
 from figure_ml.data.render.findings import add_finding
+from figure_ml.data.render.glyphs import font_list, log_uniform
 from figure_ml.data.render.options import SceneOptions
-from figure_ml.data.render.skin import (
-    Layout,
-    SkinRegion,
-    add_closeup,
-    add_limb,
-    add_torso,
-    smooth_noise,
-)
+from figure_ml.data.render.primitives import Layout, smooth_noise
+from figure_ml.data.render.skin import SkinRegion
 from figure_ml.data.render.tattoo import add_tattoo
-from figure_ml.data.render.text import add_printed, font_list, log_uniform, skin_marking
+from figure_ml.data.render.text import add_printed, skin_marking
 from figure_ml.data.render.wristband import add_wristband
 
 SCENES = ("limb", "closeup", "torso", "portrait", "bedside")
@@ -90,6 +87,19 @@ def _face_box(cx: float, cy: float, size: float, roll: float | None) -> tuple[fl
         max(cx, bx) + 1.3 * size,
         max(cy, by) + 1.3 * size,
     )
+
+
+def _limb_share(limbs: list[SkinRegion], cx: float, cy: float, size: float) -> float:
+    """Share of a head's square (about hairline to chin and ear to ear) that limbs cover.
+
+    Limbs are painted before heads, so one there would seem to run behind or through the head.
+    """
+    r = 0.7 * size
+    x0, y0, n = int(cx - r), int(cy - r), max(2, int(2 * r))
+    cover = np.zeros((n, n), np.float32)
+    for reg in limbs:
+        np.maximum(cover, reg.alpha_at(x0, y0, n, n), out=cover)
+    return float(cover.mean())
 
 
 def _scene_kind(rng: np.random.Generator, plan: dict[str, int]) -> str:
@@ -177,14 +187,20 @@ def render_scene(canvas: Canvas, faker: faker_mod.Faker, opts: SceneOptions) -> 
     # place near (large) faces first so bystanders keep clear of their head and body, then
     # paint far (small) ones first: a body painted later hides whatever lies under it
     placed = []
+    limbs = [r for r in regions if r.kind in ("arm", "leg")]
     for size, tone, cx, cy, roll, lying in sorted(specs, key=lambda sp: -sp[0]):
+        best = None  # a free spot, preferably one no limb runs through (painted before the head)
         for _ in range(12):
-            free = layout.overlap(_face_box(cx, cy, size, roll)) < 0.05
-            if free:
-                break
+            if layout.overlap(_face_box(cx, cy, size, roll)) < 0.05:
+                crossing = _limb_share(limbs, cx, cy, size)
+                if best is None or crossing < best[0]:
+                    best = (crossing, cx, cy)
+                if crossing < 0.02:
+                    break
             cx, cy = w * rng.uniform(0.05, 0.95), h * rng.uniform(0.05, 0.95)
-        if not free:
+        if best is None:
             continue  # no room left for another head: a hidden face is no training signal
+        _, cx, cy = best
         layout.reserve(_face_box(cx, cy, size, roll))
         placed.append((size, tone, cx, cy, roll, lying))
     for size, tone, cx, cy, roll, lying in placed[::-1]:

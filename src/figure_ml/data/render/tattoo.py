@@ -13,8 +13,9 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.skin import Layout, SkinRegion, bezier, rotate_patch
-from figure_ml.data.render.text import HERSHEY, hershey_alpha, text_alpha
+from figure_ml.data.render.glyphs import HERSHEY, hershey_alpha, text_alpha
+from figure_ml.data.render.primitives import Layout, bezier, rotate_patch
+from figure_ml.data.render.skin import SkinRegion
 
 DESIGNS = ("curves", "heart", "star", "anchor", "tribal", "lettering", "glyph", "filled", "rose")
 #: Typical tattoo inks: aged black goes blue-green in the skin.
@@ -110,7 +111,9 @@ def _design(
                     "MOM",
                     "LOVE",
                     "FAMILY",
-                    fk.year(),
+                    # not fk.year(): Faker draws years up to *today*, which would make
+                    # the data depend on the run date
+                    str(1940 + int(rng.integers(0, 86))),
                     "Faith",
                     "Forever",
                 ]

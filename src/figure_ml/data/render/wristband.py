@@ -16,9 +16,12 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.clutter import fabric, glove
-from figure_ml.data.render.skin import Layout, SkinRegion, paint_sparse
-from figure_ml.data.render.text import barcode_alpha, phi_line, text_alpha
+from figure_ml.data.render.cloth import fabric
+from figure_ml.data.render.gloves import glove
+from figure_ml.data.render.glyphs import barcode_alpha, text_alpha
+from figure_ml.data.render.phi_content import phi_line
+from figure_ml.data.render.primitives import Layout, paint_sparse
+from figure_ml.data.render.skin import SkinRegion
 
 #: Band colours: white ID bands and the alert colours used by hospitals.
 BAND_RGB: dict[str, tuple[float, float, float]] = {
