@@ -50,6 +50,8 @@ def decode_image(data: bytes | Path | str, *, name: str | None = None) -> np.nda
         return np.asarray(_to_rgb(img))
     except FileNotFoundError as exc:
         raise BadInputError(f"{label}: no such file") from exc
+    except Image.DecompressionBombError as exc:  # not an OSError: name it like the others
+        raise BadInputError(f"{label}: image too large to decode safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise BadInputError(f"{label}: not an image (unknown format)") from exc
     except (OSError, ValueError, SyntaxError) as exc:

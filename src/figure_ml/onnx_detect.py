@@ -122,7 +122,11 @@ class OnnxDetector:
         max_det: int = 300,
         threads: int | None = None,
         providers: list[str] | None = None,
+        imgsz: int | None = None,
+        layout: str | None = None,
     ) -> None:
+        """``imgsz`` and ``layout`` override what is read from the graph (a manifest knows
+        them for certain; a graph with a dynamic input shape does not say its size)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -134,14 +138,20 @@ class OnnxDetector:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         shape = inp.shape
-        self.imgsz = int(shape[2]) if isinstance(shape[2], int) else 640
-        self.layout = output_layout(self.session.get_outputs()[0].shape)
+        fixed = int(shape[2]) if isinstance(shape[2], int) else None
+        if imgsz and fixed and int(imgsz) != fixed:
+            raise ValueError(f"{path}: graph input is {fixed} px, not {imgsz}")
+        self.imgsz = int(imgsz or fixed or 640)
+        # an FP16 graph takes FP16 input; letterbox makes FP32
+        self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
+        self.layout = layout or output_layout(self.session.get_outputs()[0].shape)
         self.conf, self.iou, self.max_det = conf, iou, max_det
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (xyxy, original pixels), scores, classes of one RGB uint8 image."""
         x, lb = letterbox(image, self.imgsz)
-        (out,) = self.session.run(None, {self.input_name: x})[:1]
+        feed = {self.input_name: x.astype(self.input_dtype, copy=False)}
+        (out,) = self.session.run(None, feed)[:1]
         boxes, scores, classes = decode(
             out[0], self.layout, conf=self.conf, iou=self.iou, max_det=self.max_det
         )
