@@ -254,6 +254,8 @@ class PredictorConfig:
     max_det: int = 300
     #: whole: one letterboxed pass; tiled: plus overlapping tiles (see figure_ml.redact)
     strategy: str = "whole"
+    #: tiling used by strategy=tiled; give the manifest's values to measure what ships
+    tiling: TilingConfig = field(default_factory=lambda: TilingConfig())
 
 
 @dataclass
@@ -435,3 +437,106 @@ class MixConfig:
             raise ConfigError(f"train_size must be >= 1 or null, got {self.train_size}")
         if self.shard_size < 1:
             raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+
+
+# --- export (python -m figure_ml.export) ------------------------------------------------------
+
+
+@dataclass
+class Int8Config:
+    enabled: bool = True
+    #: training-split images used to calibrate activation ranges
+    calibration_images: int = 64
+    #: quantize the detection head too (never for shipping: shows the parity gate works)
+    quantize_head: bool = False
+    #: multiply every dequantization scale by this (1 = off; tests of the parity gate only)
+    corrupt_scale_factor: float = 1.0
+
+
+@dataclass
+class ParityConfig:
+    """Every artifact is re-evaluated; these bounds decide whether it ships."""
+
+    #: per class, INT8 miss rate may exceed FP32's by at most this (0.005 = 0.5 points)
+    int8_max_delta: float = 0.005
+    #: FP32 ONNX vs .pt: IoU every matched box must reach
+    box_iou: float = 0.99
+    #: boxes compared above this score, on this many test images
+    box_conf: float = 0.25
+    box_images: int = 32
+
+
+@dataclass
+class TilingConfig:
+    mode: str = "auto"
+    #: tile side; null: the model input size
+    tile: int | None = None
+    overlap: float = 0.2
+    min_long_side: int = 1600
+    merge_iou: float = 0.5
+
+
+@dataclass
+class LatencyConfig:
+    runs: int = 20
+    warmup: int = 3
+    #: onnxruntime intra-op threads; null: onnxruntime's default (all cores)
+    threads: int | None = None
+
+
+@dataclass
+class RegistryConfig:
+    enabled: bool = True
+    name: str = "figure_ml-phi-detector"
+
+
+@dataclass
+class ExportConfig:
+    """``python -m figure_ml.export``: ONNX FP32 / INT8 / ORT (/ FP16), re-evaluated, manifest."""
+
+    #: a training run folder (weights/best.pt, config.yaml, run.json) ...
+    run_dir: str | None = None
+    #: ... or a weights file plus a dataset
+    weights: str | None = None
+    data: EvalDataConfig = field(default_factory=lambda: EvalDataConfig(path=""))
+    out_dir: str = "???"
+    overwrite: bool = False
+    name: str = "figure_ml-phi-detector"
+    #: model input size; null: the size the model was trained at
+    imgsz: int | None = None
+    opset: int = 17
+    dynamic_batch: bool = False
+    int8: Int8Config = field(default_factory=Int8Config)
+    ort: bool = True
+    fp16: bool = False
+    parity: ParityConfig = field(default_factory=ParityConfig)
+    #: thresholds.json from an evaluation; null: calibrate on val with the FP32 ONNX model
+    thresholds_file: str | None = None
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    padding: dict[str, float] = field(default_factory=lambda: _per_class(0.05))
+    kappa: float = 0.95
+    split: str = "test"
+    tiling: TilingConfig = field(default_factory=TilingConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    bootstrap_resamples: int = 1000
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+
+    def validate(self) -> None:
+        if bool(self.run_dir) == bool(self.weights):
+            raise ConfigError("give exactly one of run_dir=OUT or weights=FILE (with data.path)")
+        if self.weights and not self.data.path:
+            raise ConfigError("weights=FILE needs data.path=DIR (calibration and test images)")
+        if self.out_dir in ("???", ""):
+            raise ConfigError("out_dir=X is required")
+        if self.opset < 11:
+            raise ConfigError(f"opset must be >= 11, got {self.opset}")
+        if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
+            raise ConfigError(f"imgsz must be a positive multiple of 32, got {self.imgsz}")
+        if self.tiling.mode not in ("auto", "on", "off"):
+            raise ConfigError(f"tiling.mode must be auto, on or off, got {self.tiling.mode!r}")
+        if self.int8.calibration_images < 1:
+            raise ConfigError("int8.calibration_images must be >= 1")
+        if set(self.padding) != set(CLASS_NAMES):
+            raise ConfigError(f"padding must name every class {list(CLASS_NAMES)}")
+        self.tracking.validate()

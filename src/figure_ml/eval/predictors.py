@@ -61,7 +61,9 @@ class OnnxPredictor:
 
 
 class TorchPredictor:
-    """A ``.pt`` detection checkpoint, run by ultralytics on the CPU (or ``device``)."""
+    """A ``.pt`` detection checkpoint run by torch through the adapter, with the *same*
+    letterbox, decoding and NMS as the ONNX path (:mod:`figure_ml.onnx_detect`) — so a
+    difference between the two is a difference of the exported graph, nothing else."""
 
     def __init__(
         self,
@@ -71,19 +73,28 @@ class TorchPredictor:
         conf: float = 0.001,
         iou: float = 0.7,
         max_det: int = 300,
-        device: str = "cpu",
     ) -> None:
         from figure_ml import yolo
 
         self.model = yolo.load_detector(path)
         self.imgsz = int(imgsz or yolo.trained_imgsz(self.model) or 640)
-        self.kwargs = {"conf": conf, "iou": iou, "max_det": max_det, "device": device}
+        self.conf, self.iou, self.max_det = conf, iou, max_det
         self.description = f"torch:{Path(path).name}"
-        self._predict = yolo.predict
+        self._forward = yolo.forward_raw
 
     def predict(self, image: np.ndarray) -> Detections:
-        boxes, scores, classes = self._predict(self.model, image, imgsz=self.imgsz, **self.kwargs)
-        return Detections(boxes, scores, classes)
+        from figure_ml.onnx_detect import decode, letterbox, output_layout, unletterbox
+
+        x, lb = letterbox(image, self.imgsz)
+        raw = self._forward(self.model, x)
+        boxes, scores, classes = decode(
+            raw[0],
+            output_layout(list(raw.shape)),
+            conf=self.conf,
+            iou=self.iou,
+            max_det=self.max_det,
+        )
+        return Detections(unletterbox(boxes, lb, image.shape[1], image.shape[0]), scores, classes)
 
 
 def make_predictor(

@@ -1,0 +1,125 @@
+"""``MODEL_CARD.md``, generated from the manifest (the manifest is the source of truth)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from figure_ml.classes import CLASS_NAMES
+
+
+def _pct(v: Any) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%"
+
+
+def _ci(ci: Any) -> str:
+    return f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else ""
+
+
+def render_model_card(m: dict[str, Any]) -> str:
+    arts = m["artifacts"]
+    out = [
+        f"# Model card — {m['name']}",
+        "",
+        f"Created {m['created_at']} from commit `{m['git_commit']}`.",
+        "",
+        "## Intended use",
+        "",
+        "Detects protected health information in clinical photos — faces, tattoos, patient "
+        "wristbands and text (names, record numbers, dates, barcodes, QR codes) — so that a "
+        "redactor hides it before a photo is shared. Hide every detection at or above its "
+        "class threshold, padded as stated below; the figures below were measured that way.",
+        "",
+        "## Limits",
+        "",
+        "- Miss rates are measured on the evaluation data named below; photos unlike it "
+        "(other devices, lighting, populations, languages or scripts) can miss more.",
+        "- Trained and evaluated on synthetic data only unless the dataset list says "
+        "otherwise: procedural faces and scenes do not stand for real patients.",
+        "- Not a guarantee: a human review step is still needed before publication.",
+        "- Blur and pixelation styles are not safe for text; use solid fill.",
+        "",
+        "## Operating point",
+        "",
+        "| class | threshold | padding |",
+        "|---|---|---|",
+    ]
+    out += [f"| {c} | {m['thresholds'][c]:.3f} | {m['padding'][c]:.2f} |" for c in CLASS_NAMES]
+    out += ["", f"kappa (coverage for a box to count as hidden): {m.get('kappa', 0.95)}", ""]
+    out += ["## PHI-miss rate per artifact (95% bootstrap interval)", ""]
+    out += ["| artifact | " + " | ".join(CLASS_NAMES) + " | image leak | over-redaction |"]
+    out += ["|---|" + "---|" * (len(CLASS_NAMES) + 2)]
+    for a in arts:
+        mt = a.get("metrics") or {}
+        pc = mt.get("per_class", {})
+        cells = [
+            f"{_pct(pc[c]['miss_rate'])} {_ci(pc[c]['miss_rate_ci'])}" if c in pc else "n/a"
+            for c in CLASS_NAMES
+        ]
+        out.append(
+            f"| {a['name']} | "
+            + " | ".join(cells)
+            + f" | {_pct(mt.get('image_leak_rate'))} | {_pct(mt.get('over_redaction'))} |"
+        )
+    worst = (arts[0].get("metrics") or {}).get("worst_slices") or []
+    if worst:
+        out += [
+            "",
+            "## Worst slices (first artifact)",
+            "",
+            "| slice | miss rate | 95% CI | GT |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {w['slice']} | {_pct(w['miss_rate'])} | {_ci(w['miss_rate_ci'])} | {w['n_gt']} |"
+            for w in worst
+        ]
+    out += [
+        "",
+        "## Quantization and latency",
+        "",
+        "| artifact | precision | size | median ms | threads | parity |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in arts:
+        lat = a.get("latency") or {}
+        parity = a.get("parity") or {}
+        out.append(
+            f"| {a['name']} | {a['precision']} | {a['size_bytes'] / 1e6:.2f} MB | "
+            f"{lat.get('median_ms', 'n/a')} | {lat.get('threads', '')} | "
+            f"{'pass' if parity.get('passed', True) else 'FAIL'} |"
+        )
+    cpu = next((a["latency"]["cpu"] for a in arts if a.get("latency")), None)
+    if cpu:
+        out += ["", f"Latency: model run only, batch 1, onnxruntime CPU on {cpu}."]
+    delta = next(
+        (
+            a["parity"].get("int8_max_delta")
+            for a in arts
+            if a["precision"] == "int8" and a.get("parity")
+        ),
+        None,
+    )
+    if delta is not None:
+        out += [f"INT8 parity: per class miss rate at most FP32's + {100 * delta:.2f} points."]
+    out += ["", "## Data", ""]
+    for role, d in (m.get("datasets") or {}).items():
+        out.append(
+            f"- {role}: digest `{d.get('digest')}`"
+            + (f", split {d['split']}" if d.get("split") else "")
+        )
+        for src, lic in (d.get("licences") or {}).items():
+            out.append(f"  - source `{src}`: {lic}")
+    tr = m.get("training") or {}
+    out += [
+        "",
+        "## Training",
+        "",
+        f"- MLflow run: `{tr.get('mlflow_run_id')}`",
+        f"- model: {tr.get('model', 'n/a')}",
+        "",
+        "Ultralytics YOLO is AGPL-3.0: shipping these weights inside a product may carry its "
+        "obligations.",
+        "",
+    ]
+    return "\n".join(out)
