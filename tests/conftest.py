@@ -1,0 +1,192 @@
+"""Shared fixtures: no network but loopback, a temporary MLflow store, tiny canonical datasets."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from figure_ml.data.canonical import CanonicalWriter, open_dataset
+
+# before anything imports mlflow: no telemetry thread phoning home from the test process
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# tiny test trainings gain nothing from a second thread, and on a busy machine two spinning
+# OpenMP threads are several times slower than one (see figure_ml.yolo)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
+
+
+def _is_loopback(host: object) -> bool:
+    if host is None:
+        return True
+    host = host.decode() if isinstance(host, bytes) else str(host)
+    if host in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkAttempts(list):
+    """Every blocked attempt to reach a non-loopback host, as ``(kind, target)``."""
+
+
+@pytest.fixture(autouse=True)
+def block_network(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
+    """Refuse (and record) any connection or name lookup that is not loopback or a UNIX socket.
+
+    Autouse: nothing in the suite may reach the network (DESIGN §6). Tests that must prove a
+    run made no attempt assert that the returned list is empty, because libraries such as
+    ultralytics swallow the error of a refused attempt.
+    """
+    attempts = NetworkAttempts()
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def _check(sock: socket.socket, address: object, kind: str) -> None:
+        if sock.family == socket.AF_UNIX:
+            return
+        host = address[0] if isinstance(address, tuple) else address
+        if not _is_loopback(host):
+            attempts.append((kind, address))
+            raise OSError(f"network blocked in tests: {kind} to {address!r}")
+
+    def connect(self: socket.socket, address: object) -> None:
+        _check(self, address, "connect")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        _check(self, address, "connect")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if not _is_loopback(host):
+            attempts.append(("getaddrinfo", host))
+            raise socket.gaierror(socket.EAI_NONAME, f"name lookup blocked in tests: {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return attempts
+
+
+@pytest.fixture
+def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    local = tmp_path / "mlruns"
+    local.mkdir()
+    return {"uri": f"sqlite:///{local / 'mlflow.db'}", "local_dir": str(local)}
+
+
+# --- tiny canonical datasets ----------------------------------------------------------------
+
+#: colour that stands for each class in the toy images (face, tattoo, wristband, text)
+_COLOURS = np.array([[230, 180, 140], [40, 40, 160], [240, 240, 240], [10, 10, 10]], np.uint8)
+
+
+def _toy_sample(rng: np.random.Generator, i: int, split: str, synthetic: bool) -> dict:
+    w, h = int(rng.integers(96, 160)), int(rng.integers(80, 128))
+    img = rng.integers(90, 170, (h, w, 3), dtype=np.uint8)
+    objects = []
+    for _ in range(int(rng.integers(1, 4))):
+        c = int(rng.integers(0, 4))
+        bw, bh = int(rng.integers(16, w // 2)), int(rng.integers(12, h // 2))
+        x0, y0 = int(rng.integers(0, w - bw)), int(rng.integers(0, h - bh))
+        img[y0 : y0 + bh, x0 : x0 + bw] = _COLOURS[c]
+        objects.append({"bbox_xyxy": [x0, y0, x0 + bw, y0 + bh], "category": c, "attrs": "{}"})
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=90)
+    return {
+        "id": f"{split}-{i:04d}",
+        "image": buf.getvalue(),
+        "width": w,
+        "height": h,
+        "objects": objects,
+        "findings": [],
+        "meta": {
+            "source": "toy",
+            "licence": "CC0-1.0",
+            "split": split,
+            "skin_tone": 0,
+            "synthetic": synthetic,
+        },
+    }
+
+
+def make_toy_dataset(
+    root: Path, *, n_train: int = 12, n_val: int = 6, synthetic: bool = True, seed: int = 0
+) -> Path:
+    """A canonical dataset of coloured boxes on noise (fast to make and to train on)."""
+    rng = np.random.default_rng(seed)
+    writer = CanonicalWriter(root)
+    for split, n in (("train", n_train), ("val", n_val)):
+        for i in range(n):
+            writer.add(_toy_sample(rng, i, split, synthetic))
+    writer.finish(
+        {
+            "synthetic": synthetic,
+            "sources": {"toy": {"licence": "CC0-1.0", "num_samples": n_train + n_val}},
+        }
+    )
+    open_dataset(root)  # fails loudly here if the fixture itself is wrong
+    return root
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic canonical dataset (read-only: tests must not modify it)."""
+    return make_toy_dataset(tmp_path_factory.mktemp("toy") / "ds")
+
+
+@pytest.fixture(scope="session")
+def toy_real_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same kind of data marked *not* synthetic: it stands for real patient photos."""
+    return make_toy_dataset(tmp_path_factory.mktemp("toyreal") / "ds", synthetic=False, seed=1)
+
+
+# --- training configs -----------------------------------------------------------------------
+
+
+def compose_train(overrides: list[str]):
+    """``TrainConfig`` exactly as ``python -m figure_ml.train <overrides>`` would build it."""
+    from hydra import compose, initialize_config_dir
+
+    from figure_ml.cli import CONFIG_DIR
+    from figure_ml.config import TrainConfig, to_typed
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    return to_typed(cfg, TrainConfig, drop=("paths",))
+
+
+@pytest.fixture
+def smoke_config(tmp_path: Path, toy_dataset: Path, mlflow_store: dict[str, str]):
+    """Factory: the smoke experiment on the toy dataset, tracked in the temporary store."""
+
+    def make(*overrides: str, run_dir: Path | None = None, dataset: Path | None = None):
+        return compose_train(
+            [
+                "experiment=smoke",
+                f"data.path={dataset or toy_dataset}",
+                f"data.cache_dir={tmp_path / 'yolo_cache'}",
+                f"run_dir={run_dir or tmp_path / 'run'}",
+                f"tracking.uri={mlflow_store['uri']}",
+                f"tracking.local_dir={mlflow_store['local_dir']}",
+                f"runs_root={tmp_path / 'runs'}",
+                "trainer.imgsz=64",
+                "trainer.batch=4",
+                *overrides,
+            ]
+        )
+
+    return make

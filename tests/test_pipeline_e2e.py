@@ -1,0 +1,233 @@
+"""End to end on a tiny model trained in the tests: evaluate and gate it, export it to every
+format with a manifest, break its quantization on purpose, and redact with what was shipped."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from conftest import _toy_sample, compose_train
+from figure_ml import manifest
+from figure_ml.config import ExportConfig, to_typed
+from figure_ml.data.canonical import CanonicalWriter, open_dataset
+from figure_ml.errors import BadInputError
+from figure_ml.export.run import export
+from figure_ml.manifest import ManifestError
+
+pytestmark = pytest.mark.slow
+
+
+def _run(module, *args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """Coloured boxes on noise, with a test split (easy to learn: a real, tiny detector)."""
+    root = tmp_path_factory.mktemp("e2e") / "toy"
+    rng = np.random.default_rng(5)
+    writer = CanonicalWriter(root)
+    for split, n in (("train", 32), ("val", 12), ("test", 12)):
+        for i in range(n):
+            writer.add(_toy_sample(rng, i, split, True))
+    writer.finish({"synthetic": True, "sources": {"toy": {"licence": "CC0-1.0"}}})
+    return open_dataset(root)
+
+
+@pytest.fixture(scope="module")
+def trained(toy, tmp_path_factory):
+    from figure_ml.train.run import train
+
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = compose_train(
+        [
+            "experiment=smoke",
+            f"data.path={toy.path}",
+            f"data.cache_dir={tmp / 'cache'}",
+            f"run_dir={tmp / 'run'}",
+            "tracking=none",
+            "trainer.imgsz=96",
+            "trainer.batch=8",
+            "trainer.epochs=20",
+            "seed=0",
+        ]
+    )
+    return train(cfg)
+
+
+#: A YOLO11n trained by figure_ml on its own synthetic data (see tests/fixtures/README.md):
+#: export parity can only be tested with a model that detects something, and training one
+#: takes far longer than a test suite may.
+SHIPPED = Path(__file__).parent / "fixtures" / "yolo11n_synth_320.pt"
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from figure_ml.config import SynthConfig
+    from figure_ml.data.synth import generate
+
+    cfg = SynthConfig(
+        out_dir=str(tmp_path_factory.mktemp("syn") / "ds"),
+        n_train=12,
+        n_val=16,
+        n_test=24,
+        seed=21,
+        long_side=[480, 640],
+        workers=2,
+    )
+    return generate(cfg)
+
+
+def _export_args(out, synth, *extra):
+    # a 24-image test split moves a class's miss rate by several points per box: the INT8
+    # parity bound is widened here so that only a broken quantization fails it
+    return [
+        "figure_ml.export",
+        f"weights={SHIPPED}",
+        f"data.path={synth.path}",
+        f"out_dir={out}",
+        "tracking=none",
+        "int8.calibration_images=12",
+        "latency.runs=3",
+        "bootstrap_resamples=100",
+        "parity.int8_max_delta=0.1",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def exported(synth, tmp_path_factory):
+    out = tmp_path_factory.mktemp("exp") / "x"
+    r = _run(*_export_args(out, synth), cwd=out.parent)
+    return out, r
+
+
+def test_eval_gates_a_trained_model(trained, toy, tmp_path):
+    base = [
+        f"weights={trained.best_weights}",
+        f"data.path={toy.path}",
+        "split=test",
+        "tracking=none",
+        "bootstrap_resamples=200",
+        "calibrate=true",
+    ]
+    loose = _run("figure_ml.eval", *base, f"out_dir={tmp_path / 'a'}", "gate=smoke", cwd=tmp_path)
+    assert loose.returncode == 0, loose.stderr[-3000:]
+    m = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert m["n_images"] == 12 and m["n_gt"] > 0 and "gates" in m and m["gates"]["passed"]
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("max_miss_rate: {face: 0.0, tattoo: 0.0, wristband: 0.0, text: 0.0}\n")
+    r = _run("figure_ml.eval", *base, f"out_dir={tmp_path / 'b'}", f"gate={strict}", cwd=tmp_path)
+    assert r.returncode == 1, r.stderr[-3000:]
+    assert "FAIL" in r.stdout
+
+
+def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
+    out, r = exported
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
+    m = manifest.load(out / "manifest.json")  # schema + sha256 of every artifact
+    names = {a["name"]: a for a in m.data["artifacts"]}
+    assert set(names) == {"fp32", "int8", "int8_ort"}
+    assert names["int8"]["size_bytes"] < names["fp32"]["size_bytes"]
+    ort.InferenceSession(str(out / names["int8_ort"]["file"]), providers=["CPUExecutionProvider"])
+    assert m.data["input"]["size"] == 320
+    assert all(a["latency"]["median_ms"] > 0 for a in names.values())
+    box = names["fp32"]["parity"]["checks"][0]
+    assert box["check"] == "box_iou_vs_pt" and box["passed"] and box["value"] >= 0.99
+    fp32_miss = names["fp32"]["metrics"]["per_class"]["text"]["miss_rate"]
+    assert fp32_miss < 0.5  # the shipped model really detects
+    assert m.data["datasets"]["train"]["digest"] == synth.digest
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "Intended use" in card and "CC0-1.0" in card
+    # tampering is refused
+    blob = bytearray((out / "model_int8.onnx").read_bytes())
+    blob[-1] ^= 0xFF
+    (out / "model_int8.onnx").write_bytes(bytes(blob))
+    with pytest.raises(ManifestError, match="sha256"):
+        manifest.load(out)
+    blob[-1] ^= 0xFF
+    (out / "model_int8.onnx").write_bytes(bytes(blob))
+    # a previous export is kept unless overwrite=true
+    r2 = _run(*_export_args(out, synth), cwd=out.parent)
+    assert r2.returncode == 2 and "overwrite" in r2.stderr
+    manifest.load(out)
+
+
+def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
+    out = tmp_path / "broken"
+    thresholds = json.loads((exported[0] / "manifest.json").read_text())["thresholds"]
+    (tmp_path / "t.json").write_text(json.dumps(thresholds))
+    args = _export_args(
+        out,
+        synth,
+        "int8.corrupt_scale_factor=8.0",
+        "ort=false",
+        f"thresholds_file={tmp_path / 't.json'}",
+    )
+    r = _run(*args, cwd=tmp_path)
+    assert r.returncode == 1, (r.stdout[-2000:], r.stderr[-2000:])
+    assert "FAIL" in r.stdout
+    m = manifest.load(out)
+    assert [a["name"] for a in m.data["artifacts"]] == ["fp32"]  # INT8 left out
+    assert not (out / "model_int8.onnx").exists()
+
+
+def test_bad_export_inputs(toy, tmp_path):
+    cfg = to_typed(
+        {
+            "weights": str(tmp_path / "none.pt"),
+            "data": {"path": str(toy.path)},
+            "out_dir": str(tmp_path / "o"),
+            "tracking": {"backend": "none"},
+        },
+        ExportConfig,
+    )
+    with pytest.raises(BadInputError, match=r"none\.pt"):
+        export(cfg)
+    not_a_model = tmp_path / "junk.pt"
+    not_a_model.write_bytes(b"junk")
+    r = _run(
+        "figure_ml.export",
+        f"weights={not_a_model}",
+        f"data.path={toy.path}",
+        f"out_dir={tmp_path / 'o2'}",
+        "tracking=none",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and "junk.pt" in r.stderr
+    assert not (tmp_path / "o2").exists() and not (tmp_path / "o2.partial").exists()
+
+
+def test_redactor_runs_the_shipped_model(exported, toy, tmp_path):
+    from PIL import Image
+
+    out, _ = exported
+    sample = next(iter(toy.iter_samples("test")))
+    src = tmp_path / "in" / "photo.jpg"
+    src.parent.mkdir()
+    src.write_bytes(sample["image"])
+    r = _run(
+        "figure_ml.redact",
+        "--manifest",
+        str(out / "manifest.json"),
+        "--out",
+        str(tmp_path / "red"),
+        str(src),
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    side = json.loads((tmp_path / "red" / "photo.json").read_text())
+    assert side["model"]["sha256"] == manifest.load(out).artifact()["sha256"]
+    red = np.asarray(Image.open(tmp_path / "red" / "photo.jpg"))
+    assert red.shape[:2] == (sample["height"], sample["width"])
+    if side["detections"]:
+        x0, y0, x1, y1 = (int(v) for v in side["detections"][0]["redacted_box"])
+        inner = red[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
+        assert inner.size == 0 or inner.max() < 40  # filled (JPEG may ring a little)
+    assert Path(src).read_bytes() == sample["image"]  # the input is untouched
