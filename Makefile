@@ -23,6 +23,9 @@ demo: $(STAMP)
 	$(PY) -m figure_ml.data.synth
 	@echo "dataset card:  data/synth/default/DATASET_CARD.md"
 	@echo "contact sheet: data/synth/default/contact_sheet.png"
+	$(PY) -m figure_ml.train
+	@echo "trained model: the newest runs/train/<time>-cpu_default/weights/best.pt"
+	@echo "MLflow UI:     $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db"
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

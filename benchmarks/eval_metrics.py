@@ -31,9 +31,18 @@ def synthetic_case(n: int, seed: int = 0):
         pxy = rng.uniform(0, [w - 100, h - 100], (30, 2))
         far = np.concatenate([pxy, pxy + rng.uniform(8, 100, (30, 2))], 1)
         p = np.concatenate([near, far])
-        gts.append(GroundTruth(f"{i}", w, h, g, rng.integers(0, 4, 10),
-                               findings=g[:1] + 150, source=("a", "b")[i % 2],
-                               skin_tone=int(rng.integers(1, 7))))
+        gts.append(
+            GroundTruth(
+                f"{i}",
+                w,
+                h,
+                g,
+                rng.integers(0, 4, 10),
+                findings=g[:1] + 150,
+                source=("a", "b")[i % 2],
+                skin_tone=int(rng.integers(1, 7)),
+            )
+        )
         dets.append(Detections(p, rng.uniform(0, 1, 50), rng.integers(0, 4, 50)))
     return gts, dets
 
@@ -48,8 +57,10 @@ def main() -> None:
     t0 = time.perf_counter()
     compute_metrics(gts, dets, thr, pad, n_resamples=1000, diagnostics=False)
     dt = time.perf_counter() - t0
-    print(f"redaction metrics + slices + 1000-resample CIs: {args.images / dt:,.0f} images/s "
-          f"({args.images} images, 10 GT + 50 predictions each)")
+    print(
+        f"redaction metrics + slices + 1000-resample CIs: {args.images / dt:,.0f} images/s "
+        f"({args.images} images, 10 GT + 50 predictions each)"
+    )
     t0 = time.perf_counter()
     detection_metrics(gts, dets, np.full(4, 0.3))
     dt = time.perf_counter() - t0

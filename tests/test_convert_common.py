@@ -18,8 +18,15 @@ from figure_ml.errors import ConfigError, DatasetError
 from figure_ml.eval.data import load_eval_data
 
 
-def write_image(path: Path, w: int = 64, h: int = 48, *, fmt: str = "JPEG", value: int = 120,
-                orientation: int | None = None) -> Path:
+def write_image(
+    path: Path,
+    w: int = 64,
+    h: int = 48,
+    *,
+    fmt: str = "JPEG",
+    value: int = 120,
+    orientation: int | None = None,
+) -> Path:
     """A flat image (PNG or JPEG) at ``path``, optionally with an EXIF orientation tag."""
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(np.full((h, w, 3), value, np.uint8))
@@ -64,18 +71,28 @@ def _wider_fixture(root: Path) -> Path:
 
 def test_convert_cli_summary_and_exit_codes(tmp_path):
     root = _wider_fixture(tmp_path / "in")
-    cmd = [sys.executable, "-m", "figure_ml.data.convert", "source=wider_face",
-           f"input={root}", "split=val", f"out_dir={tmp_path / 'out'}",
-           f"hydra.run.dir={tmp_path / 'h'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "figure_ml.data.convert",
+        "source=wider_face",
+        f"input={root}",
+        "split=val",
+        f"out_dir={tmp_path / 'out'}",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "malformed box count line" in res.stdout and "wider_face_val_bbx_gt.txt:5" in res.stdout
     assert "digest:" in res.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "already holds a dataset" in again.stderr
-    bad = subprocess.run([*cmd[:3], "source=nope", f"input={root}",
-                          f"out_dir={tmp_path / 'o2'}"], capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(
+        [*cmd[:3], "source=nope", f"input={root}", f"out_dir={tmp_path / 'o2'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unknown source 'nope'" in bad.stderr
 
 
@@ -114,13 +131,22 @@ def test_odd_image_modes_are_stored_as_plain_rgb(tmp_path):
     write_image(img_dir / "plain.jpg", 40, 30)
     for stem in ("cmyk", "rgba", "deep", "plain"):
         (root / "labels" / "train" / f"{stem}.txt").write_text("0 0.5 0.5 0.5 0.5\n")
-    ds, report = run("yolo", root, tmp_path / "out", licence="CC0-1.0",
-                     classes={"tattoo": "tattoo"}, val_fraction=0.0)
+    ds, report = run(
+        "yolo",
+        root,
+        tmp_path / "out",
+        licence="CC0-1.0",
+        classes={"tattoo": "tattoo"},
+        val_fraction=0.0,
+    )
     rows = {r["meta"]["original_name"]: r for r in ds.iter_samples("train")}
     plain = (img_dir / "plain.jpg").read_bytes()
     assert rows["train/plain.jpg"]["image"] == plain  # untouched: no generation loss
-    for name, fmt in (("train/cmyk.jpg", "JPEG"), ("train/rgba.png", "PNG"),
-                      ("train/deep.png", "PNG")):
+    for name, fmt in (
+        ("train/cmyk.jpg", "JPEG"),
+        ("train/rgba.png", "PNG"),
+        ("train/deep.png", "PNG"),
+    ):
         img = Image.open(io.BytesIO(rows[name]["image"]))
         assert (img.format, img.mode, img.size) == (fmt, "RGB", (40, 30)), name
         assert rows[name]["objects"][0]["bbox_xyxy"] == [10, 7.5, 30, 22.5]

@@ -141,15 +141,17 @@ def test_fddb_ellipse_box_is_tight():
     assert ellipse_box(20, 10, math.pi / 2, 50, 40) == pytest.approx((40, 20, 60, 60))
     # 45°: half extents sqrt((a² + b²) / 2) on both axes
     r = math.sqrt((20**2 + 10**2) / 2)
-    assert ellipse_box(20, 10, math.pi / 4, 50, 40) == pytest.approx((50 - r, 40 - r, 50 + r,
-                                                                      40 + r))
+    assert ellipse_box(20, 10, math.pi / 4, 50, 40) == pytest.approx(
+        (50 - r, 40 - r, 50 + r, 40 + r)
+    )
     # a dense sample of the ellipse touches the box on all four sides
     a, b, t = 30.0, 12.0, 0.7
     s = np.linspace(0, 2 * np.pi, 20001)
     xs = a * np.cos(s) * np.cos(t) - b * np.sin(s) * np.sin(t)
     ys = a * np.cos(s) * np.sin(t) + b * np.sin(s) * np.cos(t)
-    assert ellipse_box(a, b, t, 0, 0) == pytest.approx((xs.min(), ys.min(), xs.max(), ys.max()),
-                                                       abs=1e-3)
+    assert ellipse_box(a, b, t, 0, 0) == pytest.approx(
+        (xs.min(), ys.min(), xs.max(), ys.max()), abs=1e-3
+    )
 
 
 def test_fddb_folds_to_splits(tmp_path):
@@ -164,11 +166,16 @@ def test_fddb_folds_to_splits(tmp_path):
         "2003/01/01/big/img_1\n1\n10 5 0 20 20\n"  # 5 numbers: malformed
         "2003/01/01/big/img_2\n1\n10 5 0 20 20 1\n"
     )
-    for name in ("2002/08/11/big/img_591", "2002/08/11/big/img_592", "2003/01/01/big/img_1",
-                 "2003/01/01/big/img_2"):
+    for name in (
+        "2002/08/11/big/img_591",
+        "2002/08/11/big/img_592",
+        "2003/01/01/big/img_1",
+        "2003/01/01/big/img_2",
+    ):
         write_image(root / "originalPics" / f"{name}.jpg", 64, 48)
-    ds, report = run("fddb", root, tmp_path / "out",
-                     fddb_folds={"train": [1], "val": [2], "test": []})
+    ds, report = run(
+        "fddb", root, tmp_path / "out", fddb_folds={"train": [1], "val": [2], "test": []}
+    )
     assert boxes(ds, "train") == {
         "2002/08/11/big/img_591.jpg": [([10, 14, 50, 34], FACE)],
         "2002/08/11/big/img_592.jpg": [([15, 10, 25, 30], FACE), ([55, 35, 64, 45], FACE)],

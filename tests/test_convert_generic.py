@@ -27,8 +27,11 @@ def _coco(root):
             {"id": 5, "image_id": 3, "category_id": 7, "bbox": "oops", "iscrowd": 0},
             {"id": 6, "image_id": 4, "category_id": 99, "bbox": [1, 1, 2, 2], "iscrowd": 0},
         ],
-        "categories": [{"id": 7, "name": "tattoo"}, {"id": 8, "name": "person"},
-                       {"id": 9, "name": "band"}],
+        "categories": [
+            {"id": 7, "name": "tattoo"},
+            {"id": 8, "name": "person"},
+            {"id": 9, "name": "band"},
+        ],
     }
     (root / "annotations" / "instances_train2017.json").write_text(json.dumps(data))
     for i in (1, 2, 3, 4):
@@ -37,15 +40,22 @@ def _coco(root):
 
 
 def test_coco_class_map_crowd_and_malformed(tmp_path):
-    ds, report = run("coco", _coco(tmp_path / "in"), tmp_path / "out", licence="CC-BY-4.0",
-                     source_name="tattoo_set", classes={"tattoo": "tattoo", "person": None},
-                     val_fraction=0.0)
+    ds, report = run(
+        "coco",
+        _coco(tmp_path / "in"),
+        tmp_path / "out",
+        licence="CC-BY-4.0",
+        source_name="tattoo_set",
+        classes={"tattoo": "tattoo", "person": None},
+        val_fraction=0.0,
+    )
     assert boxes(ds, "train") == {"t1.jpg": [([2, 3, 12, 23], TATTOO)], "t2.jpg": []}
-    assert report.objects_skipped == {"label 'band' not in classes map": 1,
-                                      "iscrowd=1 region": 1}
+    assert report.objects_skipped == {"label 'band' not in classes map": 1, "iscrowd=1 region": 1}
     assert report.notes["label 'person' dropped by classes map"] == 1
-    assert report.samples_skipped == {"malformed annotation (ValueError)": 1,
-                                      "malformed annotation (missing or unknown category_id)": 1}
+    assert report.samples_skipped == {
+        "malformed annotation (ValueError)": 1,
+        "malformed annotation (missing or unknown category_id)": 1,
+    }
     row = ds.annotations("train")[0]
     assert row["meta"]["source"] == "tattoo_set" and row["meta"]["licence"] == "CC-BY-4.0"
     assert ds.info["sources"]["tattoo_set"]["commercial_safe"] is True
@@ -68,8 +78,11 @@ def test_generic_folder_without_val_gets_a_hashed_val_share(tmp_path):
     images = [{"id": i, "file_name": f"p{i}.png", "width": 16, "height": 16} for i in range(30)]
     anns = [{"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 4, 4]} for i in range(30)]
     root.mkdir()
-    (root / "annotations.json").write_text(json.dumps(
-        {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "tattoo"}]}))
+    (root / "annotations.json").write_text(
+        json.dumps(
+            {"images": images, "annotations": anns, "categories": [{"id": 1, "name": "tattoo"}]}
+        )
+    )
     for i in range(30):
         write_image(root / "images" / f"p{i}.png", 16, 16, fmt="PNG", value=i)
     kw = {"licence": "CC0-1.0", "classes": {"tattoo": "tattoo"}}
@@ -101,16 +114,24 @@ def test_voc_one_based_boxes_and_image_sets(tmp_path):
     (root / "Annotations" / "band_001.xml").write_text(VOC_XML)
     (root / "Annotations" / "band_002.xml").write_text("<annotation><object>\n<name>x</name>")
     (root / "Annotations" / "band_003.xml").write_text(
-        VOC_XML.replace("band_001", "band_003").replace("<xmin>1</xmin>", "<xmin>a</xmin>"))
+        VOC_XML.replace("band_001", "band_003").replace("<xmin>1</xmin>", "<xmin>a</xmin>")
+    )
     (root / "ImageSets" / "Main" / "train.txt").write_text("band_001\nband_002\nband_003\n")
     (root / "ImageSets" / "Main" / "val.txt").write_text("band_004\n")
     for i in (1, 2, 3):
         write_image(root / "JPEGImages" / f"band_00{i}.jpg")
-    ds, report = run("voc", root, tmp_path / "out", licence="proprietary-owned",
-                     source_name="inhouse_wristbands",
-                     classes={"wristband": "wristband", "label": "text"}, val_fraction=0.0)
+    ds, report = run(
+        "voc",
+        root,
+        tmp_path / "out",
+        licence="proprietary-owned",
+        source_name="inhouse_wristbands",
+        classes={"wristband": "wristband", "label": "text"},
+        val_fraction=0.0,
+    )
     assert boxes(ds, "train") == {
-        "band_001.jpg": [([0, 10, 30, 20], WRISTBAND), ([40, 4, 64, 48], TEXT)]}
+        "band_001.jpg": [([0, 10, 30, 20], WRISTBAND), ([40, 4, 64, 48], TEXT)]
+    }
     assert report.samples_skipped == {
         "malformed XML": 1,
         "malformed object (bndbox needs numeric xmin/ymin/xmax/ymax)": 1,
@@ -126,8 +147,9 @@ def test_yolo_folder_boxes_polygons_and_bad_lines(tmp_path):
     root = tmp_path / "in"
     (root / "labels" / "train").mkdir(parents=True)
     (root / "labels" / "val").mkdir(parents=True)
-    (root / "data.yaml").write_text("path: /elsewhere\ntrain: images/train\nval: images/val\n"
-                                    "names: {0: ink, 1: skin}\n")
+    (root / "data.yaml").write_text(
+        "path: /elsewhere\ntrain: images/train\nval: images/val\nnames: {0: ink, 1: skin}\n"
+    )
     write_image(root / "images" / "train" / "a.jpg", 100, 50)
     write_image(root / "images" / "train" / "b.png", 100, 50, fmt="PNG")
     write_image(root / "images" / "train" / "c.jpg", 100, 50)
@@ -137,8 +159,13 @@ def test_yolo_folder_boxes_polygons_and_bad_lines(tmp_path):
     (root / "labels" / "train" / "b.txt").write_text("0 0.1 0.2 0.3 0.2 0.3 0.6\n")  # polygon
     (root / "labels" / "val" / "d.txt").write_text("0 0.5 0.5 0.2\n")  # 4 fields
     (root / "labels" / "val" / "e.txt").write_text("5 0.5 0.5 0.2 0.2\n")  # class id
-    ds, report = run("yolo", root, tmp_path / "out", licence="CC-BY-NC-4.0",
-                     classes={"ink": "tattoo", "skin": None})
+    ds, report = run(
+        "yolo",
+        root,
+        tmp_path / "out",
+        licence="CC-BY-NC-4.0",
+        classes={"ink": "tattoo", "skin": None},
+    )
     assert boxes(ds, "train") == {
         "train/a.jpg": [([40, 15, 60, 35], TATTOO)],
         "train/b.png": [([10, 10, 30, 30], TATTOO)],

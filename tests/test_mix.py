@@ -34,18 +34,29 @@ def make_dataset(path, source, counts, *, seed, licence=None, images=None):
     for split, n in counts.items():
         for i in range(n):
             image = (images or {}).get((split, i)) or _png(seed * 1000 + SPLIT_OFFSET[split] + i)
-            w.add({
-                "id": f"{source}-{split}-{i}",
-                "image": image,
-                "width": 8,
-                "height": 8,
-                "objects": [{"bbox_xyxy": [1, 1, 5, 5], "category": 0, "attrs": "{}"}],
-                "findings": [],
-                "meta": {"source": source, "licence": lic.name, "split": split, "skin_tone": 0,
-                         "synthetic": source == "synth"},
-            })
-    w.finish({"synthetic": source == "synth",
-              "sources": {source: {**lic.as_info(), "num_samples": sum(counts.values())}}})
+            w.add(
+                {
+                    "id": f"{source}-{split}-{i}",
+                    "image": image,
+                    "width": 8,
+                    "height": 8,
+                    "objects": [{"bbox_xyxy": [1, 1, 5, 5], "category": 0, "attrs": "{}"}],
+                    "findings": [],
+                    "meta": {
+                        "source": source,
+                        "licence": lic.name,
+                        "split": split,
+                        "skin_tone": 0,
+                        "synthetic": source == "synth",
+                    },
+                }
+            )
+    w.finish(
+        {
+            "synthetic": source == "synth",
+            "sources": {source: {**lic.as_info(), "num_samples": sum(counts.values())}},
+        }
+    )
     return open_dataset(path)
 
 
@@ -61,8 +72,10 @@ def inputs(tmp_path_factory):
 
 def _cfg(root, out, weights=(0.5, 0.3, 0.2, 0.0), **kw):
     names = ("synth", "wider_face", "textocr", "fddb")
-    sources = {n: MixSourceConfig(path=str(root / d), weight=w)
-               for n, d, w in zip(names, "abcd", weights, strict=True)}
+    sources = {
+        n: MixSourceConfig(path=str(root / d), weight=w)
+        for n, d, w in zip(names, "abcd", weights, strict=True)
+    }
     return MixConfig(name="t", sources=sources, out_dir=str(out), shard_size=16, **kw)
 
 
@@ -103,7 +116,8 @@ def test_same_seed_same_dataset_other_seed_other_order(inputs, tmp_path):
     c = build_mix(_cfg(inputs, tmp_path / "c", seed=4))
     assert a.digest == b.digest
     assert (a.path / "data" / "train-00000.parquet").read_bytes() == (
-        b.path / "data" / "train-00000.parquet").read_bytes()
+        b.path / "data" / "train-00000.parquet"
+    ).read_bytes()
     assert c.digest != a.digest
     assert _composition(c, "train") == _composition(a, "train")
     # rebuilding into the same folder with the same config reuses it; another config refuses
@@ -123,8 +137,11 @@ def test_commercial_safe_drops_nc_nd_and_unknown_sources(inputs, tmp_path):
     assert _composition(ds, "train") == {"synth": 40, "textocr": 16}
     assert set(_composition(ds, "test")) == {"synth", "textocr"}
     assert set(ds.licences) == {"synth", "textocr"}
-    assert set(ds.info["mix"]["dropped"]) == {"wider_face/wider_face", "fddb/fddb",
-                                              "tattoos/tattoo_set"}
+    assert set(ds.info["mix"]["dropped"]) == {
+        "wider_face/wider_face",
+        "fddb/fddb",
+        "tattoos/tattoo_set",
+    }
     card = (ds.path / "DATASET_CARD.md").read_text()
     assert "Dropped (commercial_safe)" in card and "unknown licence" in card
     assert "CC BY 4.0 (annotations)" in card
@@ -134,9 +151,14 @@ def test_two_datasets_of_one_source_keep_unique_ids_and_add_up(tmp_path):
     # e.g. two synthetic datasets with different seeds: both name their rows synth-val-0...
     make_dataset(tmp_path / "s1", "synth", {"train": 6, "val": 2}, seed=21)
     make_dataset(tmp_path / "s2", "synth", {"train": 6, "val": 2}, seed=22)
-    cfg = MixConfig(name="two", out_dir=str(tmp_path / "m"), sources={
-        "s1": MixSourceConfig(path=str(tmp_path / "s1")),
-        "s2": MixSourceConfig(path=str(tmp_path / "s2"))})
+    cfg = MixConfig(
+        name="two",
+        out_dir=str(tmp_path / "m"),
+        sources={
+            "s1": MixSourceConfig(path=str(tmp_path / "s1")),
+            "s2": MixSourceConfig(path=str(tmp_path / "s2")),
+        },
+    )
     ds = build_mix(cfg)
     ids = [r["id"] for s in ("train", "val") for r in ds.annotations(s)]
     assert len(ids) == len(set(ids)) == 16
@@ -157,8 +179,14 @@ def test_licence_classification():
 def test_leak_between_train_and_val_stops_the_build(inputs, tmp_path):
     a_val = open_dataset(inputs / "a").iter_samples("val")
     leaked = next(a_val)["image"]
-    make_dataset(tmp_path / "x", "tattoo_set", {"train": 5}, seed=11, licence="CC0-1.0",
-                 images={("train", 2): leaked})
+    make_dataset(
+        tmp_path / "x",
+        "tattoo_set",
+        {"train": 5},
+        seed=11,
+        licence="CC0-1.0",
+        images={("train", 2): leaked},
+    )
     cfg = _cfg(inputs, tmp_path / "m")
     cfg.sources["x"] = MixSourceConfig(path=str(tmp_path / "x"), weight=0.1)
     with pytest.raises(DatasetError, match="also in a val/test split"):
@@ -179,8 +207,17 @@ def test_mix_cli(inputs, tmp_path):
         "# @package _global_\nname: cli\nsources:\n"
         f"  a: {{path: '{inputs / 'a'}', weight: 2}}\n  c: {{path: '{inputs / 'c'}'}}\n"
     )
-    cmd = [sys.executable, "-m", "figure_ml.data.mix", "--config-dir", str(tmp_path / "conf"),
-           "mix=cli", f"out_dir={tmp_path / 'm'}", "seed=1", f"hydra.run.dir={tmp_path / 'h'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "figure_ml.data.mix",
+        "--config-dir",
+        str(tmp_path / "conf"),
+        "mix=cli",
+        f"out_dir={tmp_path / 'm'}",
+        "seed=1",
+        f"hydra.run.dir={tmp_path / 'h'}",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     ds = open_dataset(tmp_path / "m")
@@ -188,6 +225,10 @@ def test_mix_cli(inputs, tmp_path):
     assert f"digest: {ds.digest}" in res.stdout
     info = json.loads((tmp_path / "m" / "dataset_info.json").read_text())
     assert info["mix"]["name"] == "cli"
-    bad = subprocess.run([*cmd[:5], "mix=cli", "train_size=0", f"out_dir={tmp_path / 'n'}"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [*cmd[:5], "mix=cli", "train_size=0", f"out_dir={tmp_path / 'n'}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "train_size must be >= 1" in bad.stderr

@@ -305,19 +305,24 @@ class EvalConfig:
     def validate(self) -> None:
         if self.weights in ("???", ""):
             raise ConfigError("weights=FILE is required (a .pt, .onnx or .ort file)")
-        for name, table in (("thresholds", self.thresholds), ("padding", self.padding),
-                            ("calibration.targets", self.calibration.targets)):
+        for name, table in (
+            ("thresholds", self.thresholds),
+            ("padding", self.padding),
+            ("calibration.targets", self.calibration.targets),
+        ):
             if set(table) != set(CLASS_NAMES):
-                raise ConfigError(f"{name} must give every class {list(CLASS_NAMES)}, got "
-                                  f"{sorted(table)}")
+                raise ConfigError(
+                    f"{name} must give every class {list(CLASS_NAMES)}, got {sorted(table)}"
+                )
             bad = {k: v for k, v in table.items() if not 0 <= v <= 1}
             if bad:
                 raise ConfigError(f"{name}: values must be within 0..1, got {bad}")
         if not 0 < self.kappa <= 1:
             raise ConfigError(f"kappa must be within (0, 1], got {self.kappa}")
         if self.predictor.strategy not in ("whole", "tiled"):
-            raise ConfigError(f"predictor.strategy must be whole or tiled, got "
-                              f"{self.predictor.strategy!r}")
+            raise ConfigError(
+                f"predictor.strategy must be whole or tiled, got {self.predictor.strategy!r}"
+            )
         if self.bootstrap_resamples < 10:
             raise ConfigError("bootstrap_resamples must be >= 10")
         self.tracking.validate()

@@ -35,8 +35,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 #: what may be logged as an artifact, by kind
 ARTIFACT_KINDS: frozenset[str] = frozenset(
-    {"config", "results", "weights", "model_yaml", "run_info", "dataset_info", "evaluation",
-     "export"}
+    {
+        "config",
+        "results",
+        "weights",
+        "model_yaml",
+        "run_info",
+        "dataset_info",
+        "evaluation",
+        "export",
+    }
 )
 #: the kind that carries pixels; allowed only by an image policy
 IMAGE_KIND = "image"

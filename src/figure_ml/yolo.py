@@ -452,9 +452,18 @@ def export_onnx(
         shutil.copy(weights, src)
         model = ultralytics_module().YOLO(str(src))
         try:
-            produced = model.export(format="onnx", imgsz=imgsz, opset=opset,
-                                    dynamic=dynamic_batch, simplify=False, half=False,
-                                    int8=False, batch=1, device="cpu", verbose=False)
+            produced = model.export(
+                format="onnx",
+                imgsz=imgsz,
+                opset=opset,
+                dynamic=dynamic_batch,
+                simplify=False,
+                half=False,
+                int8=False,
+                batch=1,
+                device="cpu",
+                verbose=False,
+            )
         except Exception as exc:
             raise BadInputError(f"weights {weights}: ONNX export failed ({exc})") from exc
         out_path.parent.mkdir(parents=True, exist_ok=True)

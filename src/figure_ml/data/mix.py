@@ -89,8 +89,10 @@ def open_inputs(cfg: MixConfig) -> list[Input]:
     for key, src in cfg.sources.items():
         ds = open_dataset(src.path)
         if ds.digest in digests:
-            raise ConfigError(f"sources.{key} and sources.{digests[ds.digest]} are the same "
-                              f"dataset (digest {ds.digest[:12]})")
+            raise ConfigError(
+                f"sources.{key} and sources.{digests[ds.digest]} are the same "
+                f"dataset (digest {ds.digest[:12]})"
+            )
         digests[ds.digest] = key
         inp = Input(key, ds, src.weight, src.eval)
         listed = ds.info.get("sources", {})
@@ -122,8 +124,10 @@ def train_counts(inputs: list[Input], train_size: int | None) -> dict[str, int]:
         if len(i.rows.get("train", [])):
             weighted.append(i)
         elif not i.dropped:  # (all rows dropped by commercial_safe is not an error)
-            raise DatasetError(f"sources.{i.key}: weight {i.weight} but no train rows "
-                               "(set weight: 0 for an evaluation-only source)")
+            raise DatasetError(
+                f"sources.{i.key}: weight {i.weight} but no train rows "
+                "(set weight: 0 for an evaluation-only source)"
+            )
     if not weighted:
         return {}
     total_w = sum(i.weight for i in weighted)
@@ -132,8 +136,9 @@ def train_counts(inputs: list[Input], train_size: int | None) -> dict[str, int]:
         train_size = int(min(len(i.rows["train"]) / shares[i.key] for i in weighted) + 1e-9)
     exact = {k: train_size * s for k, s in shares.items()}
     counts = {k: int(v) for k, v in exact.items()}
-    for k in sorted(exact, key=lambda k: (counts[k] - exact[k], k))[: train_size - sum(
-            counts.values())]:
+    for k in sorted(exact, key=lambda k: (counts[k] - exact[k], k))[
+        : train_size - sum(counts.values())
+    ]:
         counts[k] += 1
     return counts
 
@@ -158,17 +163,31 @@ def plan(inputs: list[Input], cfg: MixConfig) -> dict[str, Dataset]:
         inp = next(i for i in inputs if i.key == key)
         pos, rep = _pick(len(inp.rows["train"]), n, cfg.seed, key)
         if rep.max(initial=0) > 0:
-            log.warning("%s: %d train rows drawn from %d available: rows repeat", key, n,
-                        len(inp.rows["train"]))
-        parts.append(Dataset.from_dict(
-            {"input": [key] * n, "row": inp.rows["train"][pos].tolist(), "repeat": rep.tolist()}))
+            log.warning(
+                "%s: %d train rows drawn from %d available: rows repeat",
+                key,
+                n,
+                len(inp.rows["train"]),
+            )
+        parts.append(
+            Dataset.from_dict(
+                {"input": [key] * n, "row": inp.rows["train"][pos].tolist(), "repeat": rep.tolist()}
+            )
+        )
     if parts:
         out["train"] = concatenate_datasets(parts).shuffle(seed=cfg.seed, keep_in_memory=True)
     for split in EVAL_SPLITS:
-        parts = [Dataset.from_dict({"input": [i.key] * len(i.rows[split]),
-                                    "row": i.rows[split].tolist(),
-                                    "repeat": [0] * len(i.rows[split])})
-                 for i in inputs if len(i.rows.get(split, []))]
+        parts = [
+            Dataset.from_dict(
+                {
+                    "input": [i.key] * len(i.rows[split]),
+                    "row": i.rows[split].tolist(),
+                    "repeat": [0] * len(i.rows[split]),
+                }
+            )
+            for i in inputs
+            if len(i.rows.get(split, []))
+        ]
         if parts:
             out[split] = concatenate_datasets(parts)
     return out
@@ -181,8 +200,10 @@ class _Rows:
     def __init__(self, ds: CanonicalDataset, split: str, cache: Path) -> None:
         path = cache / f"{ds.digest[:16]}-{split}.arrow"
         if not path.exists():
-            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(
-                    sink, FEATURES.arrow_schema) as w:
+            with (
+                pa.OSFile(str(path), "wb") as sink,
+                pa.ipc.new_file(sink, FEATURES.arrow_schema) as w,
+            ):
                 for shard in ds.info["splits"][split]["shards"]:
                     w.write_table(pq.read_table(ds.path / shard, schema=FEATURES.arrow_schema))
         self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
@@ -210,8 +231,10 @@ def _existing(out: Path, ident: dict[str, Any], overwrite: bool) -> CanonicalDat
         if ds.info.get("generator", {}).get("config") == ident and not overwrite:
             return ds
         if not overwrite:
-            raise ConfigError(f"out_dir {out} already holds another dataset; pass "
-                              "overwrite=true or choose another out_dir")
+            raise ConfigError(
+                f"out_dir {out} already holds another dataset; pass "
+                "overwrite=true or choose another out_dir"
+            )
         return None
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()
@@ -249,7 +272,8 @@ def build_mix(cfg: MixConfig) -> CanonicalDataset:
                 if split == "train" and (row["id"] in eval_ids or image_hash in eval_images):
                     raise DatasetError(
                         f"sources.{item['input']}: train row {row['id']} is also in a val/test "
-                        "split of the mix (same id or same image); fix the inputs' splits")
+                        "split of the mix (same id or same image); fix the inputs' splits"
+                    )
                 if split != "train":
                     eval_ids.add(row["id"])
                     eval_images.add(image_hash)
@@ -271,8 +295,13 @@ def build_mix(cfg: MixConfig) -> CanonicalDataset:
     return open_dataset(out)
 
 
-def _info(cfg: MixConfig, inputs: list[Input], ident: dict[str, Any],
-          used: dict[str, dict[str, int]], counts: dict[str, int]) -> dict[str, Any]:
+def _info(
+    cfg: MixConfig,
+    inputs: list[Input],
+    ident: dict[str, Any],
+    used: dict[str, dict[str, int]],
+    counts: dict[str, int],
+) -> dict[str, Any]:
     sources = {}
     for name, per_split in sorted(used.items()):
         inp = next(i for i in inputs if i.key == per_split["input"])
@@ -288,8 +317,15 @@ def _info(cfg: MixConfig, inputs: list[Input], ident: dict[str, Any],
             "seed": cfg.seed,
             "commercial_safe": cfg.commercial_safe,
             "train_rows": counts.get("train", 0),
-            "inputs": {i.key: {"path": str(i.ds.path), "digest": i.ds.digest,
-                               "weight": i.weight, "eval": i.eval} for i in inputs},
+            "inputs": {
+                i.key: {
+                    "path": str(i.ds.path),
+                    "digest": i.ds.digest,
+                    "weight": i.weight,
+                    "eval": i.eval,
+                }
+                for i in inputs
+            },
             "dropped": {f"{i.key}/{s}": why for i in inputs for s, why in i.dropped.items()},
         },
         "generator": {"name": "figure_ml.data.mix", "config": ident},
@@ -301,14 +337,21 @@ def _append_card(root: Path, info: dict[str, Any]) -> None:
     """Add the mix's own section (weights, realised shares, dropped sources) to the card."""
     mix = info["mix"]
     train = max(mix["train_rows"], 1)
-    lines = ["## Mix", "", f"`{mix['name']}`, seed {mix['seed']}, commercial_safe "
-             f"{mix['commercial_safe']}", "", "| source | licence | train rows | share of train |"
-             " val | test |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Mix",
+        "",
+        f"`{mix['name']}`, seed {mix['seed']}, commercial_safe {mix['commercial_safe']}",
+        "",
+        "| source | licence | train rows | share of train | val | test |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, meta in info["sources"].items():
         per = meta["rows_per_split"]
-        lines.append(f"| {name} | {meta['licence']} | {per.get('train', 0)} | "
-                     f"{per.get('train', 0) / train:.3f} | {per.get('val', 0)} | "
-                     f"{per.get('test', 0)} |")
+        lines.append(
+            f"| {name} | {meta['licence']} | {per.get('train', 0)} | "
+            f"{per.get('train', 0) / train:.3f} | {per.get('val', 0)} | "
+            f"{per.get('test', 0)} |"
+        )
     if mix["dropped"]:
         lines += ["", "Dropped (commercial_safe):", ""]
         lines += [f"- {k}: {why}" for k, why in sorted(mix["dropped"].items())]

@@ -139,8 +139,13 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         from figure_ml.tiling import TilingPolicy
 
         t = pcfg.tiling
-        policy = TilingPolicy(mode=t.mode, tile=t.tile or predictor.imgsz, overlap=t.overlap,
-                              min_long_side=t.min_long_side, merge_iou=t.merge_iou)
+        policy = TilingPolicy(
+            mode=t.mode,
+            tile=t.tile or predictor.imgsz,
+            overlap=t.overlap,
+            min_long_side=t.min_long_side,
+            merge_iou=t.merge_iou,
+        )
         predictor = TiledPredictor(predictor, policy)
     rho = np.array([cfg.padding[c] for c in CLASS_NAMES])
     thresholds = _thresholds(cfg)

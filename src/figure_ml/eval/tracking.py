@@ -41,8 +41,14 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
         if isinstance(value, int | float) and not (isinstance(value, float) and math.isnan(value)):
             out[f"{prefix}.{key}"] = float(value)
 
-    for key in ("miss_rate", "image_leak_rate", "over_redaction", "finding_occlusion",
-                "map50", "map50_95"):
+    for key in (
+        "miss_rate",
+        "image_leak_rate",
+        "over_redaction",
+        "finding_occlusion",
+        "map50",
+        "map50_95",
+    ):
         put(key, m.get(key))
         ci = m.get(f"{key}_ci")
         if ci:
@@ -67,8 +73,9 @@ def log_evaluation(cfg: EvalConfig, result: Any) -> None:
     m = result.metrics
     policy = image_policy(dataset_is_synthetic=bool(m["dataset"]["synthetic"]), log_images=False)
     try:
-        tracker = open_tracker(cfg.tracking, policy, run_name=f"eval-{result.out_dir.name}",
-                               resume_run_id=train_run)
+        tracker = open_tracker(
+            cfg.tracking, policy, run_name=f"eval-{result.out_dir.name}", resume_run_id=train_run
+        )
     except Exception as exc:  # evaluation results are on disk; tracking is a copy
         log.warning("evaluation not logged to MLflow (%s); results are in %s", exc, result.out_dir)
         return

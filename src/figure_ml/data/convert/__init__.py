@@ -45,25 +45,48 @@ def _one(labels: dict, name: str) -> int | None:
 
 
 SOURCES: dict[str, Source] = {
-    "wider_face": Source(("train", "val"), {"face": "face"}, lambda r, s, c, lab, rep:
-                         faces.wider_face(r, s, _one(lab, "face"), rep)),
-    "fddb": Source(("train", "val", "test"), {"face": "face"}, lambda r, s, c, lab, rep:
-                   faces.fddb(r, c.fddb_folds, s, _one(lab, "face"), rep)),
-    "textocr": Source(("train", "val"), {"text": "text"}, lambda r, s, c, lab, rep:
-                      text_json.textocr(r, s, _one(lab, "text"), c.keep_illegible, rep)),
-    "coco_text": Source(("train", "val"), {"text": "text"}, lambda r, s, c, lab, rep:
-                        text_json.coco_text(r, s, _one(lab, "text"), c.keep_illegible, rep)),
-    "icdar2015": Source(("train", "test"), {"text": "text"}, lambda r, s, c, lab, rep:
-                        text_txt.icdar2015(r, s, _one(lab, "text"), c.keep_illegible, rep)),
-    "total_text": Source(("train", "test"), {"text": "text"}, lambda r, s, c, lab, rep:
-                         text_txt.total_text(r, s, _one(lab, "text"), c.keep_illegible, rep)),
+    "wider_face": Source(
+        ("train", "val"),
+        {"face": "face"},
+        lambda r, s, c, lab, rep: faces.wider_face(r, s, _one(lab, "face"), rep),
+    ),
+    "fddb": Source(
+        ("train", "val", "test"),
+        {"face": "face"},
+        lambda r, s, c, lab, rep: faces.fddb(r, c.fddb_folds, s, _one(lab, "face"), rep),
+    ),
+    "textocr": Source(
+        ("train", "val"),
+        {"text": "text"},
+        lambda r, s, c, lab, rep: text_json.textocr(r, s, _one(lab, "text"), c.keep_illegible, rep),
+    ),
+    "coco_text": Source(
+        ("train", "val"),
+        {"text": "text"},
+        lambda r, s, c, lab, rep: text_json.coco_text(
+            r, s, _one(lab, "text"), c.keep_illegible, rep
+        ),
+    ),
+    "icdar2015": Source(
+        ("train", "test"),
+        {"text": "text"},
+        lambda r, s, c, lab, rep: text_txt.icdar2015(
+            r, s, _one(lab, "text"), c.keep_illegible, rep
+        ),
+    ),
+    "total_text": Source(
+        ("train", "test"),
+        {"text": "text"},
+        lambda r, s, c, lab, rep: text_txt.total_text(
+            r, s, _one(lab, "text"), c.keep_illegible, rep
+        ),
+    ),
     # generic formats: the splits depend on the folder (see _val_fraction)
-    "coco": Source(("train",), {}, lambda r, s, c, lab, rep:
-                   generic.coco(r, s, c.files, c.images, lab, rep)),
-    "voc": Source(("train",), {}, lambda r, s, c, lab, rep:
-                  generic.voc(r, s, c.files, lab, rep)),
-    "yolo": Source(("train",), {}, lambda r, s, c, lab, rep:
-                   generic.yolo(r, s, c.files, lab, rep)),
+    "coco": Source(
+        ("train",), {}, lambda r, s, c, lab, rep: generic.coco(r, s, c.files, c.images, lab, rep)
+    ),
+    "voc": Source(("train",), {}, lambda r, s, c, lab, rep: generic.voc(r, s, c.files, lab, rep)),
+    "yolo": Source(("train",), {}, lambda r, s, c, lab, rep: generic.yolo(r, s, c.files, lab, rep)),
 }
 
 GENERIC = ("coco", "voc", "yolo")
@@ -99,8 +122,7 @@ def convert(cfg: ConvertConfig) -> ConversionResult:
     if cfg.source_name and cfg.source not in GENERIC:
         raise ConfigError("source_name is only for generic formats (coco, voc, yolo)")
     licence = source_licence(cfg.source, cfg.licence)
-    labels = label_map(src.labels, cfg.classes, required=cfg.source in GENERIC,
-                       source=cfg.source)
+    labels = label_map(src.labels, cfg.classes, required=cfg.source in GENERIC, source=cfg.source)
     wanted = SPLITS if cfg.split == "all" else (cfg.split,)
     report = Report()
     # carved val/test rows come out of the source's train split, so train is read for them;
@@ -108,8 +130,9 @@ def convert(cfg: ConvertConfig) -> ConversionResult:
     generic_default = cfg.source in GENERIC and cfg.val_fraction is None
     val_f = _val_fraction(cfg, src, None)
     carving = ("val" in wanted and val_f) or ("test" in wanted and cfg.test_fraction)
-    read = tuple(s for s in SPLITS if s in wanted or (s == "train" and (carving or
-                                                                         generic_default)))
+    read = tuple(
+        s for s in SPLITS if s in wanted or (s == "train" and (carving or generic_default))
+    )
     records: Iterable[Record] = src.read(root, read, cfg, labels, report)
     if generic_default:
         records = list(records)

@@ -134,9 +134,7 @@ def label_map(
     return {k: (None if v is None else class_id(v)) for k, v in merged.items()}
 
 
-def map_label(
-    labels: dict[str, int | None], name: str, report: Report, where: str
-) -> int | None:
+def map_label(labels: dict[str, int | None], name: str, report: Report, where: str) -> int | None:
     """Class id of source label ``name``; None (counted) when it is dropped or unmapped."""
     if name in labels:
         if labels[name] is None:
@@ -151,9 +149,7 @@ def unit_hash(name: str) -> float:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") / 2.0**64
 
 
-def carve(
-    records: Iterable[Record], val_fraction: float, test_fraction: float
-) -> Iterator[Record]:
+def carve(records: Iterable[Record], val_fraction: float, test_fraction: float) -> Iterator[Record]:
     """Move a hashed share of train records to val / test (sources without those splits)."""
     for r in records:
         if r.split == "train" and (val_fraction or test_fraction):

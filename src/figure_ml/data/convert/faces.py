@@ -34,8 +34,9 @@ def _is_name(line: str) -> bool:
 # --- WIDER FACE ---------------------------------------------------------------------------
 
 
-def wider_face(root: Path, splits: tuple[str, ...], face: int | None, report: Report
-               ) -> Iterator[Record]:
+def wider_face(
+    root: Path, splits: tuple[str, ...], face: int | None, report: Report
+) -> Iterator[Record]:
     """Records of WIDER FACE train/val, as unpacked from its zips::
 
         wider_face_split/wider_face_{train,val}_bbx_gt.txt
@@ -50,19 +51,24 @@ def wider_face(root: Path, splits: tuple[str, ...], face: int | None, report: Re
         raise DatasetError("WIDER FACE publishes no test boxes; convert split=train or val")
     for split in (s for s in ("train", "val") if s in splits):
         gt = first_existing(
-            [root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt",
-             root / f"wider_face_{split}_bbx_gt.txt"]
+            [
+                root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt",
+                root / f"wider_face_{split}_bbx_gt.txt",
+            ]
         )
-        gt = need_file(gt or root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt",
-                       f"WIDER FACE {split} annotations")
+        gt = need_file(
+            gt or root / "wider_face_split" / f"wider_face_{split}_bbx_gt.txt",
+            f"WIDER FACE {split} annotations",
+        )
         images = root / f"WIDER_{split}" / "images"
         if not images.is_dir():
             raise DatasetError(f"WIDER FACE {split} images folder not found: {images}")
         yield from _wider_file(gt, images, split, face, report)
 
 
-def _wider_file(gt: Path, images: Path, split: str, face: int | None, report: Report
-                ) -> Iterator[Record]:
+def _wider_file(
+    gt: Path, images: Path, split: str, face: int | None, report: Report
+) -> Iterator[Record]:
     lines = _lines(gt)
     i = 0
     while i < len(lines):
@@ -127,8 +133,9 @@ def _resync(lines: list[str], i: int) -> int:
 # --- FDDB -----------------------------------------------------------------------------------
 
 
-def ellipse_box(a: float, b: float, angle: float, cx: float, cy: float
-                ) -> tuple[float, float, float, float]:
+def ellipse_box(
+    a: float, b: float, angle: float, cx: float, cy: float
+) -> tuple[float, float, float, float]:
     """Tight axis-aligned box of an ellipse with semi-axes ``a`` (along ``angle``, radians
     from the x axis) and ``b``: half-extents sqrt(a²cos²θ + b²sin²θ), sqrt(a²sin²θ + b²cos²θ)."""
     c, s = math.cos(angle), math.sin(angle)
@@ -137,8 +144,13 @@ def ellipse_box(a: float, b: float, angle: float, cx: float, cy: float
     return (cx - hw, cy - hh, cx + hw, cy + hh)
 
 
-def fddb(root: Path, folds: dict[str, list[int]], splits: tuple[str, ...], face: int | None,
-         report: Report) -> Iterator[Record]:
+def fddb(
+    root: Path,
+    folds: dict[str, list[int]],
+    splits: tuple[str, ...],
+    face: int | None,
+    report: Report,
+) -> Iterator[Record]:
     """Records of FDDB, as unpacked from ``originalPics.tar.gz`` and ``FDDB-folds.tgz``::
 
         FDDB-folds/FDDB-fold-01-ellipseList.txt ... fold-10
@@ -155,13 +167,16 @@ def fddb(root: Path, folds: dict[str, list[int]], splits: tuple[str, ...], face:
         raise DatasetError(f"FDDB images folder not found: {pics}")
     for split in (s for s in ("train", "val", "test") if s in splits):
         for fold in folds.get(split, []):
-            path = need_file(folds_dir / f"FDDB-fold-{fold:02d}-ellipseList.txt",
-                             f"FDDB fold {fold} (split {split})")
+            path = need_file(
+                folds_dir / f"FDDB-fold-{fold:02d}-ellipseList.txt",
+                f"FDDB fold {fold} (split {split})",
+            )
             yield from _fddb_file(path, pics, split, face, report)
 
 
-def _fddb_file(path: Path, pics: Path, split: str, face: int | None, report: Report
-               ) -> Iterator[Record]:
+def _fddb_file(
+    path: Path, pics: Path, split: str, face: int | None, report: Report
+) -> Iterator[Record]:
     lines = _lines(path)
     i = 0
     while i < len(lines):
@@ -191,8 +206,9 @@ def _fddb_file(path: Path, pics: Path, split: str, face: int | None, report: Rep
                 break
             if face is not None:
                 a, b, angle, cx, cy = v[:5]
-                rec.boxes.append(Box(ellipse_box(a, b, angle, cx, cy), face,
-                                     {"ellipse": [a, b, angle, cx, cy]}))
+                rec.boxes.append(
+                    Box(ellipse_box(a, b, angle, cx, cy), face, {"ellipse": [a, b, angle, cx, cy]})
+                )
         if len(body) < count and problem is None:
             problem = (f"file ends before the {count} ellipses", where)
         if problem:

@@ -41,10 +41,16 @@ def coco_files(root: Path, files: dict[str, str]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for split in SPLIT_NAMES:
         alias = ("val", "valid") if split == "val" else (split,)
-        cands = [p for a in alias for p in (
-            *sorted((root / "annotations").glob(f"instances_{a}*.json")),
-            root / a / "_annotations.coco.json", root / f"{a}.json",
-            root / "annotations" / f"{a}.json")]
+        cands = [
+            p
+            for a in alias
+            for p in (
+                *sorted((root / "annotations").glob(f"instances_{a}*.json")),
+                root / a / "_annotations.coco.json",
+                root / f"{a}.json",
+                root / "annotations" / f"{a}.json",
+            )
+        ]
         hit = first_existing(cands)
         if hit:
             found[split] = hit
@@ -56,8 +62,14 @@ def coco_files(root: Path, files: dict[str, str]) -> dict[str, Path]:
     return found
 
 
-def coco(root: Path, splits: tuple[str, ...], files: dict[str, str], images: dict[str, str],
-         labels: Labels, report: Report) -> Iterator[Record]:
+def coco(
+    root: Path,
+    splits: tuple[str, ...],
+    files: dict[str, str],
+    images: dict[str, str],
+    labels: Labels,
+    report: Report,
+) -> Iterator[Record]:
     """Records of a COCO-format detection set (``images``, ``annotations``, ``categories``;
     bbox ``[x, y, w, h]``). ``iscrowd=1`` regions are skipped: one box over many objects."""
     for split, path in coco_files(root, files).items():
@@ -67,9 +79,17 @@ def coco(root: Path, splits: tuple[str, ...], files: dict[str, str], images: dic
             raise DatasetError(f"COCO {split} annotations not found: {path}")
         data = load_json(path, ("images", "annotations", "categories"))
         cats = {c["id"]: str(c["name"]) for c in data["categories"]}
-        dirs = [root / images[split]] if split in images else [
-            path.parent, root / path.stem.removeprefix("instances_"), root / split,
-            root / "images" / split, root / "images"]
+        dirs = (
+            [root / images[split]]
+            if split in images
+            else [
+                path.parent,
+                root / path.stem.removeprefix("instances_"),
+                root / split,
+                root / "images" / split,
+                root / "images",
+            ]
+        )
         by_image: dict[object, list[dict]] = {}
         for ann in data["annotations"]:
             by_image.setdefault(ann.get("image_id"), []).append(ann)
@@ -78,8 +98,13 @@ def coco(root: Path, splits: tuple[str, ...], files: dict[str, str], images: dic
             try:
                 name = str(img["file_name"])
                 hit = first_existing(d / name for d in dirs)
-                rec = Record(split, name, hit or dirs[0] / name, where,
-                             declared_size=(int(img["width"]), int(img["height"])))
+                rec = Record(
+                    split,
+                    name,
+                    hit or dirs[0] / name,
+                    where,
+                    declared_size=(int(img["width"]), int(img["height"])),
+                )
                 for ann in by_image.get(img["id"], []):
                     here = f"{where} annotation {ann.get('id')}"
                     box = xywh_box(ann["bbox"], here)
@@ -94,8 +119,9 @@ def coco(root: Path, splits: tuple[str, ...], files: dict[str, str], images: dic
                         continue
                     rec.boxes.append(Box(box, cls, {"label": label}))
             except KeyError as exc:
-                report.skip_sample(f"malformed annotation (missing or unknown {exc.args[0]})",
-                                   where)
+                report.skip_sample(
+                    f"malformed annotation (missing or unknown {exc.args[0]})", where
+                )
                 continue
             except (TypeError, ValueError) as exc:
                 report.skip_sample(f"malformed annotation ({type(exc).__name__})", where)
@@ -106,8 +132,9 @@ def coco(root: Path, splits: tuple[str, ...], files: dict[str, str], images: dic
 # --- Pascal VOC XML ------------------------------------------------------------------------------
 
 
-def voc(root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labels,
-        report: Report) -> Iterator[Record]:
+def voc(
+    root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labels, report: Report
+) -> Iterator[Record]:
     """Records of a Pascal VOC folder: ``Annotations/<id>.xml``, ``JPEGImages/<file>``, and
     optionally ``ImageSets/Main/{train,val,test}.txt`` (one id per line). Without those lists
     every image is train (``val_fraction`` / ``test_fraction`` carve the rest).
@@ -119,7 +146,8 @@ def voc(root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labe
     if not ann_dir.is_dir():
         raise DatasetError(f"VOC: Annotations folder not found: {ann_dir}")
     lists = {s: root / f for s, f in files.items()} or {
-        s: p for s in SPLIT_NAMES if (p := root / "ImageSets" / "Main" / f"{s}.txt").is_file()}
+        s: p for s in SPLIT_NAMES if (p := root / "ImageSets" / "Main" / f"{s}.txt").is_file()
+    }
     if lists:
         for split, lst in lists.items():
             if split not in splits:
@@ -142,8 +170,9 @@ def voc(root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labe
                 yield rec
 
 
-def _voc_record(xml: Path, img_dir: Path, split: str, labels: Labels, report: Report
-                ) -> Record | None:
+def _voc_record(
+    xml: Path, img_dir: Path, split: str, labels: Labels, report: Report
+) -> Record | None:
     try:
         tree = ET.parse(xml)
     except ET.ParseError as exc:
@@ -170,14 +199,14 @@ def _voc_record(xml: Path, img_dir: Path, split: str, labels: Labels, report: Re
             if bb is None:
                 raise ValueError(f"{here}: no bndbox")
             x0, y0, x1, y1 = parse_floats(
-                [bb.findtext(t, "") for t in ("xmin", "ymin", "xmax", "ymax")], here, 4)
+                [bb.findtext(t, "") for t in ("xmin", "ymin", "xmax", "ymax")], here, 4
+            )
             cls = map_label(labels, label, report, here)
             if cls is not None:
                 attrs = {"label": label, "difficult": obj.findtext("difficult", "0") == "1"}
                 rec.boxes.append(Box((x0 - 1, y0 - 1, x1, y1), cls, attrs))
     except ValueError:
-        report.skip_sample("malformed object (bndbox needs numeric xmin/ymin/xmax/ymax)",
-                           xml.name)
+        report.skip_sample("malformed object (bndbox needs numeric xmin/ymin/xmax/ymax)", xml.name)
         return None
     return rec
 
@@ -228,8 +257,9 @@ def yolo_split_dirs(root: Path, data: dict, files: dict[str, str]) -> dict[str, 
     return out
 
 
-def yolo(root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labels,
-         report: Report) -> Iterator[Record]:
+def yolo(
+    root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Labels, report: Report
+) -> Iterator[Record]:
     """Records of a YOLO folder. Label lines are ``class cx cy w h`` (normalised) or a
     segmentation polygon ``class x1 y1 x2 y2 ...``; an image without a label file has no
     objects (the YOLO convention)."""
@@ -255,8 +285,9 @@ def yolo(root: Path, splits: tuple[str, ...], files: dict[str, str], labels: Lab
             yield rec
 
 
-def _yolo_boxes(lbl: Path, rec: Record, names: dict[int, str], labels: Labels,
-                report: Report) -> bool:
+def _yolo_boxes(
+    lbl: Path, rec: Record, names: dict[int, str], labels: Labels, report: Report
+) -> bool:
     """Add the boxes of ``lbl`` to ``rec`` in *normalised* units (``rec.normalised``): the
     writer scales them once it knows the image size."""
     try:

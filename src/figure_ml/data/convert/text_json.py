@@ -24,8 +24,9 @@ def load_json(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path.name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})"
-                           ) from exc
+        raise DatasetError(
+            f"{path.name}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})"
+        ) from exc
     if not isinstance(data, dict):
         raise DatasetError(f"{path.name}: expected a JSON object at the top level")
     missing = [k for k in keys if k not in data]
@@ -59,8 +60,9 @@ def _resolver(root: Path, dirs: list[Path]):
 # --- TextOCR --------------------------------------------------------------------------------
 
 
-def textocr(root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool,
-            report: Report) -> Iterator[Record]:
+def textocr(
+    root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool, report: Report
+) -> Iterator[Record]:
     """Records of TextOCR, as downloaded::
 
         TextOCR_0.1_train.json, TextOCR_0.1_val.json
@@ -79,8 +81,13 @@ def textocr(root: Path, splits: tuple[str, ...], text: int | None, keep_illegibl
         for img_id, img in data["imgs"].items():
             where = f"{path.name}: image {img_id}"
             try:
-                rec = Record(split, str(img["file_name"]), find(str(img["file_name"])), where,
-                             declared_size=(int(img["width"]), int(img["height"])))
+                rec = Record(
+                    split,
+                    str(img["file_name"]),
+                    find(str(img["file_name"])),
+                    where,
+                    declared_size=(int(img["width"]), int(img["height"])),
+                )
                 for ann_id in data["imgToAnns"].get(img_id, []):
                     ann = data["anns"][ann_id]
                     legible = ann.get("utf8_string") != "."
@@ -88,8 +95,9 @@ def textocr(root: Path, splits: tuple[str, ...], text: int | None, keep_illegibl
                     if text is None:
                         continue
                     if not legible and not keep_illegible:
-                        report.skip_object("illegible text dropped (keep_illegible=false)",
-                                           where, quiet=True)
+                        report.skip_object(
+                            "illegible text dropped (keep_illegible=false)", where, quiet=True
+                        )
                         continue
                     rec.boxes.append(Box(box, text, {"legible": legible}))
             except (KeyError, TypeError, ValueError) as exc:
@@ -101,8 +109,9 @@ def textocr(root: Path, splits: tuple[str, ...], text: int | None, keep_illegibl
 # --- COCO-Text v2 -----------------------------------------------------------------------------
 
 
-def coco_text(root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool,
-              report: Report) -> Iterator[Record]:
+def coco_text(
+    root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool, report: Report
+) -> Iterator[Record]:
     """Records of COCO-Text v2, as downloaded::
 
         cocotext.v2.json
@@ -131,8 +140,13 @@ def coco_text(root: Path, splits: tuple[str, ...], text: int | None, keep_illegi
         if split not in splits:
             continue
         try:
-            rec = Record(split, str(img["file_name"]), find(str(img["file_name"])), where,
-                         declared_size=(int(img["width"]), int(img["height"])))
+            rec = Record(
+                split,
+                str(img["file_name"]),
+                find(str(img["file_name"])),
+                where,
+                declared_size=(int(img["width"]), int(img["height"])),
+            )
             for ann_id in data["imgToAnns"].get(str(img_id), []):
                 ann = data["anns"][str(ann_id)]
                 box = xywh_box(ann["bbox"], f"{where} annotation {ann_id}")
@@ -140,11 +154,15 @@ def coco_text(root: Path, splits: tuple[str, ...], text: int | None, keep_illegi
                 if text is None:
                     continue
                 if not legible and not keep_illegible:
-                    report.skip_object("illegible text dropped (keep_illegible=false)", where,
-                                       quiet=True)
+                    report.skip_object(
+                        "illegible text dropped (keep_illegible=false)", where, quiet=True
+                    )
                     continue
-                attrs = {"legible": legible, "language": ann.get("language", ""),
-                         "text_class": ann.get("class", "")}
+                attrs = {
+                    "legible": legible,
+                    "language": ann.get("language", ""),
+                    "text_class": ann.get("class", ""),
+                }
                 rec.boxes.append(Box(box, text, attrs))
         except (KeyError, TypeError, ValueError) as exc:
             report.skip_sample(f"malformed annotation ({type(exc).__name__})", where)

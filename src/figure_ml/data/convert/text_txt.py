@@ -35,9 +35,7 @@ def _read(path: Path) -> list[str] | None:
 
 def _image_index(folder: Path) -> dict[str, Path]:
     """stem -> image path of the images in ``folder`` (any suffix case: Total-Text has .JPG)."""
-    return {
-        p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES
-    }
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
 
 
 def _find_images(folder: Path, stem: str, index: dict[str, Path]) -> Path:
@@ -54,8 +52,9 @@ def _illegible(text: int, keep: bool, report: Report, where: str) -> int | None:
 # --- ICDAR 2015 -------------------------------------------------------------------------------
 
 
-def icdar2015(root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool,
-              report: Report) -> Iterator[Record]:
+def icdar2015(
+    root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool, report: Report
+) -> Iterator[Record]:
     """Records of ICDAR 2015 Incidental Scene Text (Challenge 4)::
 
         ch4_training_images/img_1.jpg  ch4_training_localization_transcription_gt/gt_img_1.txt
@@ -122,8 +121,9 @@ _TT = re.compile(
 )
 
 
-def total_text(root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool,
-               report: Report) -> Iterator[Record]:
+def total_text(
+    root: Path, splits: tuple[str, ...], text: int | None, keep_illegible: bool, report: Report
+) -> Iterator[Record]:
     """Records of Total-Text with its text-format ground truth::
 
         Images/Train/img11.jpg   Images/Test/img1.jpg
@@ -152,8 +152,9 @@ def total_text(root: Path, splits: tuple[str, ...], text: int | None, keep_illeg
         for gt in gt_files:
             stem = gt.stem.removeprefix("poly_gt_")
             image = _find_images(img_dir, stem, index)
-            rec = Record(split, f"Images/{folder}/{image.name}", image,
-                         f"{gt.parent.name}/{gt.name}")
+            rec = Record(
+                split, f"Images/{folder}/{image.name}", image, f"{gt.parent.name}/{gt.name}"
+            )
             if _total_text_boxes(gt, rec, text, keep_illegible, report):
                 yield rec
 
@@ -173,8 +174,7 @@ def _records(lines: list[str]) -> Iterator[tuple[int, str]]:
         yield start, buf
 
 
-def _total_text_boxes(gt: Path, rec: Record, text: int | None, keep: bool,
-                      report: Report) -> bool:
+def _total_text_boxes(gt: Path, rec: Record, text: int | None, keep: bool, report: Report) -> bool:
     lines = _read(gt)
     if lines is None:
         report.skip_sample("annotation file is not UTF-8 text", rec.where)
@@ -190,14 +190,16 @@ def _total_text_boxes(gt: Path, rec: Record, text: int | None, keep: bool,
             if len(xs) != len(ys) or len(xs) < 3:
                 raise ValueError(where)
         except ValueError:
-            report.skip_sample("malformed record (expected x: [[..]], y: [[..]], ornt, "
-                               "transcriptions)", where)
+            report.skip_sample(
+                "malformed record (expected x: [[..]], y: [[..]], ornt, transcriptions)", where
+            )
             return False
         cls = text
         legible = m["t"] != "#"
         if not legible and cls is not None:
             cls = _illegible(cls, keep, report, where)
         if cls is not None:
-            rec.boxes.append(Box(polygon_box(xs, ys), cls,
-                                 {"legible": legible, "orientation": m["ornt"]}))
+            rec.boxes.append(
+                Box(polygon_box(xs, ys), cls, {"legible": legible, "orientation": m["ornt"]})
+            )
     return True

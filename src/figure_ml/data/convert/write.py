@@ -92,8 +92,9 @@ def to_sample(rec: Record, tgt: Target, report: Report) -> dict[str, Any] | None
             w, h = img.width, img.height
             box = Box((x0 * w, y0 * h, x1 * w, y1 * h), box.category, box.attrs)
         elif orient:
-            box = Box(orient_box(box.xyxy, img.orientation, img.stored_size), box.category,
-                      box.attrs)
+            box = Box(
+                orient_box(box.xyxy, img.orientation, img.stored_size), box.category, box.attrs
+            )
         xyxy = clip_box(box, img.width, img.height, tgt.min_box_side, report, rec.where)
         if xyxy is not None:
             objects.append(
