@@ -212,3 +212,25 @@ def test_cli_exit_codes(dataset, tmp_path):
     assert r.returncode == 2 and "nonexistent.onnx" in r.stderr
     r = run("weights=x.onnx", "no_such_option=1")
     assert r.returncode == 2
+
+
+def test_results_go_to_mlflow_without_images_or_names(dataset, oracle, tmp_path, mlflow_store):
+    from mlflow.tracking import MlflowClient
+
+    tracking = {
+        "uri": mlflow_store["uri"],
+        "local_dir": mlflow_store["local_dir"],
+        "experiment": "figure_ml-eval",
+    }
+    evaluate(_cfg(dataset, tmp_path, tracking=tracking), predictor=oracle)
+    client = MlflowClient(mlflow_store["uri"])
+    exp = client.get_experiment_by_name("figure_ml-eval")
+    (run,) = client.search_runs([exp.experiment_id])
+    m = run.data.metrics
+    assert m["eval.test.text.miss_rate"] == 1.0
+    assert "eval.test.image_leak_rate_ci_high" in m
+    assert run.data.tags["figure_ml.kind"] == "evaluation"
+    files = {a.path for a in client.list_artifacts(run.info.run_id, "eval/test")}
+    assert "eval/test/metrics.json" in files and "eval/test/miss_rate_by_size.png" in files
+    logged = json.dumps(run.data.params) + json.dumps(run.data.tags)
+    assert "synth-test-" not in logged  # no per-image ids or file names

@@ -231,3 +231,29 @@ def test_redactor_runs_the_shipped_model(exported, toy, tmp_path):
         inner = red[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
         assert inner.size == 0 or inner.max() < 40  # filled (JPEG may ring a little)
     assert Path(src).read_bytes() == sample["image"]  # the input is untouched
+
+
+def test_export_registers_the_model_in_mlflow(synth, tmp_path, mlflow_store):
+    from mlflow.tracking import MlflowClient
+
+    cfg = to_typed(
+        {
+            "weights": str(SHIPPED),
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "x"),
+            "int8": {"enabled": False},
+            "latency": {"runs": 2},
+            "bootstrap_resamples": 50,
+            "tracking": {"uri": mlflow_store["uri"], "local_dir": mlflow_store["local_dir"]},
+            "registry": {"name": "phi-test"},
+        },
+        ExportConfig,
+    )
+    result = export(cfg)
+    assert result.passed and result.registry["alias"] == "candidate"
+    client = MlflowClient(mlflow_store["uri"])
+    mv = client.get_model_version_by_alias("phi-test", "candidate")
+    assert mv.tags["sha256"] == (manifest.load(tmp_path / "x").artifact()["sha256"])
+    assert "fp32.miss_rate.face" in mv.tags
+    files = {a.path for a in client.list_artifacts(mv.run_id, "export")}
+    assert "export/manifest.json" in files and "export/model_fp32.onnx" in files

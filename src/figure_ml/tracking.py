@@ -44,6 +44,7 @@ ARTIFACT_KINDS: frozenset[str] = frozenset(
         "dataset_info",
         "evaluation",
         "export",
+        "chart",
     }
 )
 #: the kind that carries pixels; allowed only by an image policy
