@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -27,6 +26,7 @@ from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.report import render_report
+from figure_ml.manifest import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,6 @@ class EvalResult:
     def passed(self) -> bool:
         """True when every gate passed (or no gate was asked for)."""
         return all(g.passed for g in self.gates)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def predict_split(
@@ -239,17 +231,17 @@ def _write(
 
         plot_all(out, metrics, class_cover_thresholds(gts, dets, rho, cfg.kappa), gts, dets)
     # metrics.json last: its presence means the folder is complete
-    atomic.write_text(out / METRICS_FILE, json.dumps(_jsonable(metrics), indent=2) + "\n")
+    atomic.write_text(out / METRICS_FILE, json.dumps(jsonable(metrics), indent=2) + "\n")
     if gates:
         print(gate_table(gates))
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     """NaN -> null (strict JSON), numpy scalars -> Python."""
     if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
+        return {k: jsonable(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, np.generic):
         x = x.item()
     if isinstance(x, float) and not np.isfinite(x):

@@ -24,7 +24,7 @@ from figure_ml.eval.calibration import calibrate
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.predictors import OnnxPredictor, TorchPredictor
-from figure_ml.eval.run import _jsonable, predict_split
+from figure_ml.eval.run import jsonable, predict_split
 from figure_ml.export import formats, latency, quantize
 from figure_ml.export.card import render_model_card
 from figure_ml.export.parity import ParityCheck, box_parity, miss_rate_parity, parity_table
@@ -92,7 +92,7 @@ def _summary(m: dict[str, Any]) -> dict[str, Any]:
                 )
     worst.sort(key=lambda w: -w["miss_rate"])
     keep = ("miss_rate", "miss_rate_ci", "n_gt", "n_missed")
-    return _jsonable(
+    return jsonable(
         {
             "per_class": {c: {k: m["per_class"][c][k] for k in keep} for c in CLASS_NAMES},
             "image_leak_rate": m["image_leak_rate"],
@@ -238,7 +238,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
                 opset=cfg.opset,
                 metrics=summary,
                 latency=lat,
-                parity=_jsonable(parity),
+                parity=jsonable(parity),
             )
         )
     data = _manifest_data(cfg, src, imgsz, thresholds, entries, fp32, test.digest)
