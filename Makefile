@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# the DVC pipeline synth -> train -> eval -> export (dvc.yaml, params.yaml), then the per-class
+# PHI-miss table and where the manifest, model card and ONNX files are
 demo: $(STAMP)
-	$(PY) -m figure_ml.data.synth
-	@echo "dataset card:  data/synth/default/DATASET_CARD.md"
-	@echo "contact sheet: data/synth/default/contact_sheet.png"
-	$(PY) -m figure_ml.train
-	@echo "trained model: the newest runs/train/<time>-cpu_default/weights/best.pt"
-	@echo "MLflow UI:     $(VENV)/bin/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DVC_NO_ANALYTICS=1 $(VENV)/bin/dvc repro
+	$(PY) -m figure_ml.pipeline_summary
+	@echo "dataset card:  data/synth/dvc/DATASET_CARD.md"
+	@echo "all metrics:   $(VENV)/bin/dvc metrics show"
+	@echo "compare runs:  notebooks/compare_runs.ipynb (MLflow store: sqlite:///mlruns/mlflow.db)"
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
