@@ -148,17 +148,7 @@ def add_finding(canvas: Canvas, region: SkinRegion, layout: Layout) -> list:
         a = cv2.warpAffine(a, m, (side, side))
         col = cv2.warpAffine(col, m, (side, side), borderMode=cv2.BORDER_REPLICATE)
     h, w = a.shape
-    box, best = None, 1.0
-    for _ in range(15):
-        p = region.sample_point(rng, 0.2 * min(h, w))
-        if p is None:
-            break
-        cand = (p[0] - w / 2, p[1] - h / 2, p[0] + w / 2, p[1] + h / 2)
-        ov = layout.overlap(cand)
-        if ov < best:
-            box, best = cand, ov
-        if ov < 0.05:
-            break
+    box, best = layout.place(region, rng, w, h, 0.2 * min(h, w), 15)
     if box is None or best > 0.25:  # a finding under a wristband or label is useless
         return []
     x0, y0 = int(box[0]), int(box[1])

@@ -125,5 +125,24 @@ class Layout:
                 best = max(best, iw * ih / area, iw * ih / max((a1 - a0) * (b1 - b0), 1e-6))
         return best
 
+    def place(
+        self, region, rng: np.random.Generator, w: int, h: int, spread: float, tries: int
+    ) -> tuple[tuple[float, float, float, float] | None, float]:
+        """A ``w x h`` box centred on a point of ``region`` (``region.sample_point(rng, spread)``)
+        that overlaps reserved boxes least, over up to ``tries`` draws (stops early below 5%).
+        Returns the box (None when the region gave no point) and its overlap."""
+        box, best = None, 1.0
+        for _ in range(tries):
+            p = region.sample_point(rng, spread)
+            if p is None:
+                break
+            cand = (p[0] - w / 2, p[1] - h / 2, p[0] + w / 2, p[1] + h / 2)
+            ov = self.overlap(cand)
+            if ov < best:
+                box, best = cand, ov
+            if ov < 0.05:
+                break
+        return box, best
+
     def reserve(self, box: tuple[float, float, float, float]) -> None:
         self.boxes.append(tuple(float(v) for v in box))  # type: ignore[arg-type]

@@ -155,17 +155,7 @@ def add_tattoo(
     if colour is not None:
         colour = rotate_patch(colour, rot)
     h, w = ink.shape
-    box, best = None, 1.0
-    for _ in range(20):
-        p = region.sample_point(rng, 0.25 * s)
-        if p is None:
-            break
-        cand = (p[0] - w / 2, p[1] - h / 2, p[0] + w / 2, p[1] + h / 2)
-        ov = layout.overlap(cand)
-        if ov < best:
-            box, best = cand, ov
-        if ov < 0.05:
-            break
+    box, best = layout.place(region, rng, w, h, 0.25 * s, 20)
     if box is None or best > 0.3:  # would sit on a wristband, face or another tattoo
         return []
     x0, y0 = int(box[0]), int(box[1])
