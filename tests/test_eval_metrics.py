@@ -119,16 +119,15 @@ def test_calibration_picks_the_highest_passing_threshold():
     g = [gt(boxes, [TEXT] * 5)]
     d = [det(boxes, scores, [TEXT] * 5)]
     targets = {"face": 0.0, "tattoo": 0.0, "wristband": 0.0, "text": 0.2}
-    cal = calibrate(g, d, targets, np.zeros(4))
+    cal = calibrate(g, d, targets, [0.0], max_over_redaction=1.0)
     assert cal["thresholds"]["text"] == pytest.approx(0.6)  # misses only the 0.3 box: 1/5
     assert cal["details"]["text"]["class_aware_miss_rate"] == pytest.approx(0.2)
     cover = class_cover_thresholds(g, d, np.zeros(4))[TEXT]
     assert miss_rate_at(cover, 0.6001)[0] == pytest.approx(0.4)  # just above: fails
-    strict = calibrate(g, d, {**targets, "text": 0.0}, np.zeros(4))
+    strict = calibrate(g, d, {**targets, "text": 0.0}, [0.0], max_over_redaction=1.0)
     assert strict["thresholds"]["text"] == pytest.approx(0.3)
-    assert not calibrate(g, [Detections.empty()], targets, np.zeros(4))["details"]["text"][
-        "target_met"
-    ]
+    empty = calibrate(g, [Detections.empty()], targets, [0.0], max_over_redaction=1.0)
+    assert not empty["details"]["text"]["target_met"] and not empty["met"]["text"]
 
 
 boxes_st = st.lists(
@@ -183,8 +182,19 @@ def test_gates_compare_the_upper_bound():
     # point estimate (0.01) is under the bound, but the upper bound (0.06) is not
     bad = evaluate_gates(_metrics(0.06, 0.1), gate)
     assert [r.passed for r in bad] == [False, True] and gate_table(bad).endswith("FAIL")
-    # a gated metric without data cannot pass
-    assert not evaluate_gates(_metrics(0.04, 0.1), {"max_finding_occlusion": 0.5})[0].passed
+    # a gated metric without data cannot pass ...
+    no_gt = _metrics(0.04, 0.1)
+    no_gt["per_class"]["face"].update(miss_rate=float("nan"), miss_rate_ci=[float("nan")] * 2)
+    assert not evaluate_gates(no_gt, {"max_miss_rate": {"face": 0.5}})[0].passed
+    # ... but finding occlusion on data without findings is "n/a" and does not fail
+    (occl,) = evaluate_gates(_metrics(0.04, 0.1), {"max_finding_occlusion": 0.5})
+    assert occl.passed and not occl.applicable and "n/a" in gate_table([occl])
+    with_findings = _metrics(0.04, 0.1) | {
+        "n_images_with_findings": 3,
+        "finding_occlusion": 0.4,
+        "finding_occlusion_ci": [0.3, 0.6],
+    }
+    assert not evaluate_gates(with_findings, {"max_finding_occlusion": 0.5})[0].passed
     with pytest.raises(ConfigError, match="unknown keys"):
         evaluate_gates(_metrics(0.04, 0.1), {"max_missrate": {}})
     with pytest.raises(ConfigError, match="logo"):

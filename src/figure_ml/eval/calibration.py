@@ -1,10 +1,11 @@
-"""Per-class operating thresholds chosen on the validation split (DESIGN §4 *Calibration*).
+"""The operating point chosen on the validation split (DESIGN §4 *Calibration*): per class a
+padding and a threshold, under an over-redaction budget.
 
 For class ``c`` the *class-aware* miss rate at threshold ``t`` counts a GT box of class ``c``
 as hidden only by the padded predictions **of class c** with ``score >= t`` (so each class's
 threshold can be chosen on its own). The calibrated ``tau_c`` is the highest ``t`` whose
-class-aware miss rate is at most the class's target. Reported on the test split, never chosen
-on it.
+class-aware miss rate is at most the class's target, raised where the budget demands it
+(:func:`calibrate`). Reported on the test split, never chosen on it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
 from figure_ml.eval.geometry import clip_boxes, pad_boxes
 from figure_ml.eval.records import Detections, GroundTruth
-from figure_ml.eval.redaction import KAPPA
+from figure_ml.eval.redaction import KAPPA, redaction_stats
 
 
 def class_cover_thresholds(
@@ -77,27 +79,116 @@ def calibrate_class(
     return Calibrated(best, float(miss_rate_at(srt, best)[0]), target, True, n)
 
 
+def _class_over_redaction(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    c: int,
+    tau: float,
+    rho: float,
+    kappa: float,
+) -> float:
+    """Over-redaction of class ``c``'s predictions alone at ``(tau, rho)`` (pooled)."""
+    thr = np.full(len(CLASS_NAMES), np.inf)
+    thr[c] = tau
+    pad = np.zeros(len(CLASS_NAMES))
+    pad[c] = rho
+    return pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
+
+
 def calibrate(
     gts: Sequence[GroundTruth],
     dets: Sequence[Detections],
     targets: dict[str, float],
-    rho: np.ndarray,
+    padding_grid: Sequence[float],
     *,
+    max_over_redaction: float = 0.10,
     kappa: float = KAPPA,
     floor: float = 0.01,
 ) -> dict[str, Any]:
-    """Thresholds for every class; ``{"thresholds": {name: t}, "details": {name: {...}}}``."""
-    cover = class_cover_thresholds(gts, dets, rho, kappa)
+    """The operating point that ships: per class ``(padding, threshold)`` under a budget.
+
+    DESIGN §4, on the calibration (validation) split only:
+
+    1. per class ``c`` and each padding ``rho`` of ``padding_grid``: ``tau_c(rho)``, the highest
+       threshold whose class-aware miss rate is ``<= target_c`` (:func:`calibrate_class`);
+       of the pairs that meet the target keep the one whose own predictions over-redact least;
+    2. the budget: ``t_B`` = the lowest global threshold whose over-redaction (every class at
+       its chosen padding) is ``<= max_over_redaction``; ship ``tau_c = max(tau_c, t_B)``;
+    3. a class whose class-aware miss rate at the shipped ``tau_c`` is above its target is
+       **not met** (``met: false``); when no pair met the target in step 1, its padding is the
+       grid value with the lowest class-aware miss rate at ``t_B``.
+
+    Returns ``{"thresholds", "padding", "met", "details", "budget"}``, all keyed by class.
+    """
+    grid = sorted({float(r) for r in padding_grid})
+    if not grid:
+        raise ValueError("padding_grid is empty")
+    covers = {
+        rho: class_cover_thresholds(gts, dets, np.full(len(CLASS_NAMES), rho), kappa)
+        for rho in grid
+    }
+    chosen: dict[str, tuple[float, Calibrated | None]] = {}
+    for c, name in enumerate(CLASS_NAMES):
+        met = []
+        for rho in grid:
+            cal = calibrate_class(covers[rho][c], targets[name], floor=floor)
+            if cal.met:
+                met.append(
+                    (_class_over_redaction(gts, dets, c, cal.threshold, rho, kappa), rho, cal)
+                )
+        chosen[name] = min(met, key=lambda m: (m[0], m[1]))[1:] if met else (grid[0], None)
+    # the budget, at the chosen paddings (a class not met yet uses its smallest padding here)
+    padding = np.array([chosen[n][0] for n in CLASS_NAMES])
+    sweep = GlobalSweep(gts, dets, padding, kappa)
+    t_b = max(floor, sweep.lowest_within(max_over_redaction))
     thresholds: dict[str, float] = {}
+    pads: dict[str, float] = {}
+    met_flags: dict[str, bool] = {}
     details: dict[str, Any] = {}
     for c, name in enumerate(CLASS_NAMES):
-        cal = calibrate_class(cover[c], targets[name], floor=floor)
-        thresholds[name] = cal.threshold
+        rho, cal = chosen[name]
+        if cal is None:  # target unreachable at any padding: the padding that misses least at t_B
+            rho = min(grid, key=lambda r: (float(miss_rate_at(covers[r][c], t_b)[0]), r))
+            tau = t_b
+        else:
+            tau = max(cal.threshold, t_b)
+        miss = float(miss_rate_at(covers[rho][c], tau)[0]) if len(covers[rho][c]) else float("nan")
+        n_gt = len(covers[rho][c])
+        ok = bool(n_gt and miss <= targets[name] + 1e-12)
+        thresholds[name], pads[name], met_flags[name] = float(tau), float(rho), ok
         details[name] = {
-            "threshold": cal.threshold,
-            "class_aware_miss_rate": cal.miss_rate,
-            "target": cal.target,
-            "target_met": cal.met,
-            "n_gt": cal.n_gt,
+            "threshold": float(tau),
+            "padding": float(rho),
+            "class_aware_miss_rate": miss,
+            "target": float(targets[name]),
+            "target_met": ok,
+            "raised_by_budget": bool(cal is not None and t_b > cal.threshold),
+            "n_gt": n_gt,
         }
-    return {"thresholds": thresholds, "details": details}
+    final = sweep_at(gts, dets, thresholds, pads, kappa)
+    budget = {
+        "max_over_redaction": float(max_over_redaction),
+        "global_threshold": float(t_b),
+        "over_redaction": final,
+        "padding_grid": grid,
+    }
+    return {
+        "thresholds": thresholds,
+        "padding": pads,
+        "met": met_flags,
+        "details": details,
+        "budget": budget,
+    }
+
+
+def sweep_at(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    thresholds: dict[str, float],
+    padding: dict[str, float],
+    kappa: float = KAPPA,
+) -> float:
+    """Pooled over-redaction at a per-class operating point."""
+    thr = np.array([thresholds[n] for n in CLASS_NAMES])
+    pad = np.array([padding[n] for n in CLASS_NAMES])
+    return pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))

@@ -100,7 +100,7 @@ def _yolo(path: Path, split: str) -> EvalData:
     if not files:
         raise DatasetError(f"{img_dir}: no images")
     items = [EvalItem(str(f), _yolo_reader(f, lbl_dir / f"{f.stem}.txt")) for f in files]
-    return EvalData(items, None, False, f"yolo {path} [{split}]")
+    return EvalData(items, None, False, f"yolo {img_dir} [{split}]")
 
 
 def _yolo_reader(

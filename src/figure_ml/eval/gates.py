@@ -1,6 +1,10 @@
-"""Release gates: each bound is compared with the **upper** end of the metric's 95% interval,
-so a gate passes only when the data shows the model is good enough, not when it merely might
-be (DESIGN §4)."""
+"""Release gates: each bound is compared with the **larger upper end** of the metric's 95%
+intervals — the bootstrap over images and, for counted rates (missed boxes, leaking images),
+the exact Clopper–Pearson bound — so a gate passes only when the data shows the model is good
+enough, not when it merely might be, and a small test set cannot pass a strict gate
+(DESIGN §4). A metric with no data cannot be shown to pass and fails, except finding
+occlusion on data without findings, which is reported as "n/a" (not applicable) and skipped.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,37 @@ from typing import Any
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import ConfigError
+from figure_ml.eval.exact import upper_bound
+
+#: gate keys and the metrics.json keys they read: (point, bootstrap ci, exact ci or None)
+_GLOBAL = {
+    "max_image_leak_rate": ("image_leak_rate", "image_leak_rate_ci", "image_leak_rate_ci_exact"),
+    "max_over_redaction": ("over_redaction", "over_redaction_ci", None),
+    "max_finding_occlusion": ("finding_occlusion", "finding_occlusion_ci", None),
+}
+KNOWN_KEYS = {"name", "max_miss_rate", *_GLOBAL}
 
 
 @dataclass(frozen=True)
 class GateResult:
     name: str
     bound: float
-    value: float  # the upper interval bound that was compared
+    value: float  # the upper bound that was compared (NaN: no data)
     point: float
     passed: bool
+    applicable: bool = True  # False: nothing to measure (e.g. no findings); not counted
 
 
-def _check(name: str, bound: float, metric: dict[str, Any], ci_key: str, point_key: str):
-    point = metric[point_key]
-    upper = metric[ci_key][1]
-    if upper is None or (isinstance(upper, float) and math.isnan(upper)):
+def _nan(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _check(name: str, bound: float, point: Any, *intervals: Any) -> GateResult:
+    upper = upper_bound(*intervals)
+    if _nan(point) or math.isnan(upper):
         # no data for this metric: a gate cannot be shown to pass
         return GateResult(name, bound, float("nan"), float("nan"), False)
-    return GateResult(name, bound, float(upper), float(point), float(upper) <= bound)
+    return GateResult(name, bound, upper, float(point), upper <= bound)
 
 
 def evaluate_gates(metrics: dict[str, Any], gate: dict[str, Any]) -> list[GateResult]:
@@ -36,16 +53,9 @@ def evaluate_gates(metrics: dict[str, Any], gate: dict[str, Any]) -> list[GateRe
     Gate keys: ``max_miss_rate`` ({class: bound}), ``max_image_leak_rate``,
     ``max_over_redaction``, ``max_finding_occlusion`` (each optional; null = not gated).
     """
-    known = {
-        "name",
-        "max_miss_rate",
-        "max_image_leak_rate",
-        "max_over_redaction",
-        "max_finding_occlusion",
-    }
-    unknown = set(gate) - known
+    unknown = set(gate) - KNOWN_KEYS
     if unknown:
-        raise ConfigError(f"gate: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+        raise ConfigError(f"gate: unknown keys {sorted(unknown)}; known: {sorted(KNOWN_KEYS)}")
     results: list[GateResult] = []
     for cls, bound in (gate.get("max_miss_rate") or {}).items():
         if cls not in CLASS_NAMES:
@@ -53,23 +63,36 @@ def evaluate_gates(metrics: dict[str, Any], gate: dict[str, Any]) -> list[GateRe
         if bound is None:
             continue
         m = metrics["per_class"][cls]
-        results.append(_check(f"miss_rate[{cls}]", float(bound), m, "miss_rate_ci", "miss_rate"))
-    for key, metric in (
-        ("max_image_leak_rate", "image_leak_rate"),
-        ("max_over_redaction", "over_redaction"),
-        ("max_finding_occlusion", "finding_occlusion"),
-    ):
+        results.append(
+            _check(
+                f"miss_rate[{cls}]",
+                float(bound),
+                m["miss_rate"],
+                m["miss_rate_ci"],
+                m.get("miss_rate_ci_exact"),
+            )
+        )
+    for key, (point, ci, exact) in _GLOBAL.items():
         if gate.get(key) is None:
             continue
-        m = {"value": metrics[metric], "ci": metrics[f"{metric}_ci"]}
-        results.append(_check(metric, float(gate[key]), m, "ci", "value"))
+        if key == "max_finding_occlusion" and not metrics.get("n_images_with_findings"):
+            results.append(
+                GateResult(point, float(gate[key]), float("nan"), float("nan"), True, False)
+            )
+            continue
+        results.append(
+            _check(point, float(gate[key]), metrics[point], metrics[ci], metrics.get(exact or ""))
+        )
     return results
 
 
 def gate_table(results: list[GateResult]) -> str:
-    """Plain-text table for the console: bound, compared value, pass/fail."""
+    """Plain-text table for the console: bound, compared upper bound, point, pass/fail."""
     rows = [f"{'gate':<24} {'bound':>8} {'upper95':>8} {'point':>8}  result"]
     for r in results:
+        if not r.applicable:
+            rows.append(f"{r.name:<24} {r.bound:>8.4f} {'n/a':>8} {'n/a':>8}  n/a (no data)")
+            continue
         status = "PASS" if r.passed else "FAIL"
         rows.append(f"{r.name:<24} {r.bound:>8.4f} {r.value:>8.4f} {r.point:>8.4f}  {status}")
     ok = all(r.passed for r in results)

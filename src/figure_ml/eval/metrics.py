@@ -1,10 +1,14 @@
 """All redaction metrics of one operating point, with slices: the body of ``metrics.json``.
 
-Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci, n_gt,
-n_missed, recall, precision, ap50, ap50_95}``, ``miss_rate`` / ``miss_rate_ci`` (all classes),
-``image_leak_rate[_ci]``, ``over_redaction[_ci]``, ``finding_occlusion[_ci]``, ``map50``,
+Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci,
+miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap50_95}``,
+``miss_rate`` / ``miss_rate_ci[_exact]`` / ``miss_rate_upper`` (all classes),
+``image_leak_rate[_ci, _ci_exact, _upper]``, ``over_redaction[_ci]``,
+``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
-``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside.
+``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside; and the
+headline ``budget`` with ``per_class.<name>.miss_at_budget[_ci, _ci_exact, _upper]`` and
+``at_budget.{threshold, over_redaction, over_redaction_ci}`` (DESIGN §4).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.bootstrap import Resamples
+from figure_ml.eval.budget import DEFAULT_BUDGET, GlobalSweep, budget_curve, miss_at_budget
 from figure_ml.eval.detection import detection_metrics
 from figure_ml.eval.finding_occlusion import finding_occlusion
 from figure_ml.eval.leak_rate import image_leak_rate
@@ -38,9 +43,15 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
         "per_class": per_class_miss_rate(stats, rs),
         "miss_rate": overall["miss_rate"],
         "miss_rate_ci": overall["miss_rate_ci"],
+        "miss_rate_ci_exact": overall["miss_rate_ci_exact"],
+        "miss_rate_upper": overall["miss_rate_upper"],
         "n_gt": overall["n_gt"],
+        "n_missed": overall["n_missed"],
         "image_leak_rate": leak["value"],
         "image_leak_rate_ci": leak["ci"],
+        "image_leak_rate_ci_exact": leak["ci_exact"],
+        "image_leak_rate_upper": leak["upper"],
+        "n_images_leaked": leak["n_leaked"],
         "over_redaction": over["value"],
         "over_redaction_ci": over["ci"],
         "finding_occlusion": occl["value"],
@@ -88,13 +99,36 @@ def compute_metrics(
     seed: int = 0,
     input_size: int = DEFAULT_INPUT_SIZE,
     diagnostics: bool = True,
+    budget: float | None = DEFAULT_BUDGET,
+    curve: bool = True,
 ) -> dict[str, Any]:
-    """Everything ``metrics.json`` reports for one set of predictions at one operating point."""
+    """Everything ``metrics.json`` reports for one set of predictions at one operating point,
+    and — unless ``budget`` is None — the miss rate at that over-redaction budget
+    (:mod:`figure_ml.eval.budget`): ``budget``, ``at_budget`` and per class
+    ``miss_at_budget[_ci, _ci_exact, _upper]``, plus the curve behind it (``budget_curve``)."""
     thr = np.array([thresholds[c] for c in CLASS_NAMES], np.float64)
     rho = np.array([padding[c] for c in CLASS_NAMES], np.float64)
     stats = redaction_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
     rs = Resamples.draw(len(gts), n_resamples, seed)
     out = redaction_metrics(stats, rs)
+    if budget is not None:
+        sweep = GlobalSweep(gts, dets, rho, kappa)
+        at = miss_at_budget(sweep, rs, budget)
+        for name in CLASS_NAMES:
+            b = at["per_class"][name]
+            out["per_class"][name].update(
+                {
+                    "miss_at_budget": b["miss_rate"],
+                    "miss_at_budget_ci": b["miss_rate_ci"],
+                    "miss_at_budget_ci_exact": b["miss_rate_ci_exact"],
+                    "miss_at_budget_upper": b["miss_rate_upper"],
+                    "n_missed_at_budget": b["n_missed"],
+                }
+            )
+        out["budget"] = budget
+        out["at_budget"] = {k: v for k, v in at.items() if k != "per_class"}
+        if curve:
+            out["budget_curve"] = budget_curve(sweep)
     if diagnostics:
         det = detection_metrics(gts, dets, thr)
         for name in CLASS_NAMES:

@@ -13,6 +13,7 @@ import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.bootstrap import Resamples, ratio_ci
+from figure_ml.eval.exact import clopper_pearson, upper_bound
 from figure_ml.eval.redaction import RedactionStats
 
 
@@ -24,9 +25,12 @@ def miss_rate(stats: RedactionStats, rs: Resamples, gt_mask: np.ndarray) -> dict
     n_gt = np.bincount(img, minlength=n)
     n_missed = np.bincount(img, weights=missed, minlength=n)
     point, low, high = ratio_ci(n_missed, n_gt, rs)
+    exact = list(clopper_pearson(int(n_missed.sum()), int(n_gt.sum())))
     return {
         "miss_rate": point,
         "miss_rate_ci": [low, high],
+        "miss_rate_ci_exact": exact,
+        "miss_rate_upper": upper_bound([low, high], exact),
         "n_gt": int(n_gt.sum()),
         "n_missed": int(n_missed.sum()),
     }

@@ -40,6 +40,8 @@ class OnnxPredictor:
         iou: float = 0.7,
         max_det: int = 300,
         threads: int | None = None,
+        imgsz: int | None = None,
+        layout: str | None = None,
     ) -> None:
         from figure_ml.onnx_detect import OnnxDetector
 
@@ -48,7 +50,13 @@ class OnnxPredictor:
             raise BadInputError(f"{path}: no such model file")
         try:
             self.detector = OnnxDetector(
-                str(path), conf=conf, iou=iou, max_det=max_det, threads=threads
+                str(path),
+                conf=conf,
+                iou=iou,
+                max_det=max_det,
+                threads=threads,
+                imgsz=imgsz,
+                layout=layout,
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BadInputError(f"{path}: onnxruntime cannot load it ({exc})") from exc

@@ -18,11 +18,12 @@ from figure_ml import atomic, provenance
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.cli import CONFIG_DIR
 from figure_ml.config import EvalConfig
-from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.errors import BadInputError, ConfigError, DatasetError
 from figure_ml.eval.calibration import calibrate, class_cover_thresholds
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.gates import GateResult, evaluate_gates, gate_table
 from figure_ml.eval.metrics import compute_metrics
+from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
 from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.report import render_report
@@ -55,7 +56,7 @@ def predict_split(
     for item in tqdm(data.items, desc=f"predict {data.description}", unit="img"):
         try:
             image, gt = item.read()
-        except BadInputError as exc:
+        except (BadInputError, DatasetError) as exc:  # DatasetError: e.g. a size mismatch
             if not skip_bad:
                 raise BadInputError(f"{exc} (pass skip_bad=true to skip bad inputs)") from exc
             log.warning("skipped: %s", exc)
@@ -93,20 +94,6 @@ def load_gate(name: str) -> dict[str, Any]:
     return gate
 
 
-def _thresholds(cfg: EvalConfig) -> dict[str, float]:
-    if not cfg.thresholds_file:
-        return dict(cfg.thresholds)
-    p = Path(cfg.thresholds_file)
-    try:
-        t = json.loads(p.read_text())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"thresholds_file {p}: cannot read ({exc})") from exc
-    t = t.get("thresholds", t)
-    if set(t) != set(CLASS_NAMES):
-        raise ConfigError(f"thresholds_file {p}: classes {sorted(t)} != {list(CLASS_NAMES)}")
-    return {k: float(v) for k, v in t.items()}
-
-
 def _out_dir(cfg: EvalConfig) -> Path:
     if cfg.out_dir:
         out = Path(cfg.out_dir)
@@ -116,13 +103,47 @@ def _out_dir(cfg: EvalConfig) -> Path:
     return Path(cfg.runs_root) / time.strftime("%Y%m%d-%H%M%S")
 
 
-def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
-    """Evaluate ``cfg.weights`` on ``cfg.split``; write metrics.json, report.md, plots."""
-    cfg.validate()
-    out = _out_dir(cfg)
-    gate = load_gate(cfg.gate) if cfg.gate else None
-    weights = Path(cfg.weights)
+def _item_keys(data: EvalData) -> set[str]:
+    """What identifies an item's file: resolved paths (YOLO) or dataset ids (canonical)."""
+    keys = set()
+    for item in data.items:
+        p = Path(item.name)
+        keys.add(str(p.resolve()) if p.is_absolute() or p.exists() else item.name)
+    return keys
+
+
+def refuse_overlap(calibration: EvalData, scored: EvalData) -> None:
+    """Calibrating on the images that are then scored flatters the model: a usage error."""
+    shared = _item_keys(calibration) & _item_keys(scored)
+    if shared:
+        raise ConfigError(
+            f"calibration split {calibration.description} and scored split "
+            f"{scored.description} share {len(shared)} of their images; the split that "
+            "calibrates must not be the split that is scored (give a dataset with separate "
+            "val and test splits, or data.yaml entries naming different folders)"
+        )
+
+
+@dataclass
+class Subject:
+    """What is being scored: its predictor, a fixed operating point (manifest) and its identity
+    for metrics.json."""
+
+    predictor: Predictor
+    operating_point: OperatingPoint | None
+    info: dict[str, Any]
+    weights_sha256: str | None
+
+
+def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
     pcfg = cfg.predictor
+    if cfg.manifest:
+        from figure_ml.eval.shipped import manifest_predictor
+
+        pred, op, info = manifest_predictor(cfg.manifest, cfg.manifest_artifact)
+        info |= {"predictor": pred.description, "imgsz": pred.imgsz, "strategy": "manifest"}
+        return Subject(predictor or pred, op, info, op.weights_sha256)
+    weights = Path(str(cfg.weights))
     predictor = predictor or make_predictor(
         weights, imgsz=pcfg.imgsz, conf=pcfg.conf, iou=pcfg.iou, max_det=pcfg.max_det
     )
@@ -139,48 +160,110 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
             merge_iou=t.merge_iou,
         )
         predictor = TiledPredictor(predictor, policy)
-    rho = np.array([cfg.padding[c] for c in CLASS_NAMES])
-    thresholds = _thresholds(cfg)
-    calibration = None
-    skipped: list[str] = []
+    sha = sha256_file(weights)
+    info = {
+        "file": weights.name,
+        "sha256": sha,
+        "predictor": predictor.description,
+        "imgsz": predictor.imgsz,
+        "strategy": pcfg.strategy,
+    }
+    return Subject(predictor, None, info, sha)
+
+
+def _calibrated(cfg: EvalConfig, cal: dict[str, Any], val: EvalData, sha: str | None):
+    return OperatingPoint(
+        cal["thresholds"],
+        cal["padding"],
+        cfg.kappa,
+        met=cal["met"],
+        targets=dict(cfg.calibration.targets),
+        weights_sha256=sha,
+        extra={
+            "budget": cal["budget"],
+            "details": cal["details"],
+            "split": cfg.calibration.split,
+            "dataset_digest": val.digest,
+        },
+    )
+
+
+def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
+    """Evaluate ``cfg.manifest`` (what ships) or ``cfg.weights`` on ``cfg.split``; write
+    metrics.json, report.md, plots (and thresholds.json when calibrating)."""
+    cfg.validate()
+    out = _out_dir(cfg)
+    gate = load_gate(cfg.gate) if cfg.gate else None
+    subject = _subject(cfg, predictor)
+    predictor = subject.predictor
+    data = load_eval_data(cfg.data.path, cfg.split, cfg.data.format)
+    op = subject.operating_point
+    skipped: dict[str, int] = {}  # per split: a count, not file names (those go to the log)
+    messages: list[str] = []
     if cfg.calibrate:
         val = load_eval_data(cfg.data.path, cfg.calibration.split, cfg.data.format)
+        refuse_overlap(val, data)
         vg, vd, skipped_val = predict_split(predictor, val, skip_bad=cfg.skip_bad)
-        skipped += skipped_val
-        calibration = calibrate(
-            vg, vd, cfg.calibration.targets, rho, kappa=cfg.kappa, floor=cfg.calibration.floor
+        skipped[cfg.calibration.split] = len(skipped_val)
+        messages += skipped_val
+        c = cfg.calibration
+        cal = calibrate(
+            vg,
+            vd,
+            c.targets,
+            c.padding_grid,
+            max_over_redaction=c.max_over_redaction,
+            kappa=cfg.kappa,
+            floor=c.floor,
         )
-        thresholds = calibration["thresholds"]
-        log.info("calibrated thresholds on %s: %s", cfg.calibration.split, thresholds)
-    data = load_eval_data(cfg.data.path, cfg.split, cfg.data.format)
+        op = _calibrated(cfg, cal, val, subject.weights_sha256)
+        log.info("calibrated on %s: thresholds %s padding %s", c.split, op.thresholds, op.padding)
+    elif cfg.thresholds_file:
+        op = load_operating_point(
+            cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=subject.weights_sha256
+        )
+    elif op is None:
+        op = OperatingPoint(dict(cfg.thresholds), dict(cfg.padding), cfg.kappa)
     gts, dets, skipped_test = predict_split(predictor, data, skip_bad=cfg.skip_bad)
-    skipped += skipped_test
+    skipped[cfg.split] = len(skipped_test)
+    messages += skipped_test
     metrics = compute_metrics(
         gts,
         dets,
-        thresholds,
-        dict(cfg.padding),
-        kappa=cfg.kappa,
+        op.thresholds,
+        op.padding,
+        kappa=op.kappa,
         n_resamples=cfg.bootstrap_resamples,
         seed=cfg.bootstrap_seed,
         input_size=predictor.imgsz,
+        budget=cfg.budget,
     )
     metrics["dataset"] = {
         "path": str(cfg.data.path),
         "split": cfg.split,
         "digest": data.digest,
         "synthetic": data.synthetic,
-        "n_skipped": len(skipped),
+        "n_skipped": skipped,
     }
-    metrics["model"] = {
-        "file": weights.name,
-        "sha256": sha256_file(weights),
-        "predictor": predictor.description,
-        "imgsz": predictor.imgsz,
-        "strategy": pcfg.strategy,
+    metrics["model"] = subject.info
+    metrics["operating_point"] = {
+        "source": "manifest"
+        if cfg.manifest
+        else "calibrated"
+        if cfg.calibrate
+        else "thresholds_file"
+        if cfg.thresholds_file
+        else "config",
+        "met": op.met,
+        "targets": op.targets,
+        "not_met": op.not_met(),
     }
-    if calibration:
-        metrics["calibration"] = {"split": cfg.calibration.split, **calibration["details"]}
+    if cfg.calibrate:
+        metrics["calibration"] = {
+            "split": cfg.calibration.split,
+            "budget": op.extra["budget"],
+            **op.extra["details"],
+        }
     gates = evaluate_gates(metrics, gate) if gate else []
     if gate:
         metrics["gates"] = {
@@ -189,8 +272,8 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
             "results": [g.__dict__ for g in gates],
         }
     metrics["git_commit"] = provenance.git_commit()
-    _write(out, cfg, metrics, gates, calibration, gts, dets, rho)
-    result = EvalResult(out, metrics, gates, skipped)
+    _write(out, cfg, metrics, gates, op if cfg.calibrate else None, gts, dets)
+    result = EvalResult(out, metrics, gates, messages)
     from figure_ml.eval.tracking import log_evaluation
 
     log_evaluation(cfg, result)
@@ -202,36 +285,25 @@ def _write(
     cfg: EvalConfig,
     metrics: dict[str, Any],
     gates: list[GateResult],
-    calibration: dict[str, Any] | None,
+    calibrated: OperatingPoint | None,
     gts: Sequence[GroundTruth],
     dets: Sequence[Detections],
-    rho: np.ndarray,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    if calibration:
-        atomic.write_text(
-            out / THRESHOLDS_FILE,
-            json.dumps(
-                {
-                    "thresholds": calibration["thresholds"],
-                    "details": calibration["details"],
-                    "split": cfg.calibration.split,
-                    "padding": dict(cfg.padding),
-                    "kappa": cfg.kappa,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n",
-        )
-    title = f"{metrics['model']['file']} on {metrics['dataset']['split']}"
+    if calibrated is not None:
+        calibrated.write(out / THRESHOLDS_FILE)
+    model = metrics["model"].get("artifact") or metrics["model"].get("file")
+    title = f"{model} on {metrics['dataset']['split']}"
     atomic.write_text(out / "report.md", render_report(metrics, title=title, gates=gates))
     if cfg.plots:
         from figure_ml.eval.plots import plot_all
 
-        plot_all(out, metrics, class_cover_thresholds(gts, dets, rho, cfg.kappa), gts, dets)
+        rho = np.array([metrics["padding"][c] for c in CLASS_NAMES])
+        plot_all(out, metrics, class_cover_thresholds(gts, dets, rho, metrics["kappa"]), gts, dets)
     # metrics.json last: its presence means the folder is complete
-    atomic.write_text(out / METRICS_FILE, json.dumps(jsonable(metrics), indent=2) + "\n")
+    atomic.write_text(
+        out / METRICS_FILE, json.dumps(jsonable(metrics), indent=2, allow_nan=False) + "\n"
+    )
     if gates:
         print(gate_table(gates))
 

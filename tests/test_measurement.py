@@ -1,0 +1,240 @@
+"""Measurements that cannot flatter a model (issue 11): exact bounds, miss at an over-redaction
+budget, budgeted calibration with padding, the operating-point loader, the split-leak refusal,
+paired parity. Hand-computed cases throughout."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from figure_ml.classes import CLASS_IDS, CLASS_NAMES
+from figure_ml.config import EvalConfig, to_typed
+from figure_ml.errors import ConfigError
+from figure_ml.eval.bootstrap import Resamples
+from figure_ml.eval.budget import GlobalSweep, miss_at_budget
+from figure_ml.eval.calibration import calibrate
+from figure_ml.eval.exact import clopper_pearson, upper_bound
+from figure_ml.eval.gates import evaluate_gates
+from figure_ml.eval.metrics import compute_metrics
+from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
+from figure_ml.eval.records import Detections, GroundTruth
+from figure_ml.eval.run import evaluate
+
+FACE, TEXT = CLASS_IDS["face"], CLASS_IDS["text"]
+PAD0 = dict.fromkeys(CLASS_NAMES, 0.0)
+
+
+def gt(boxes, classes, w=100, h=100):
+    return GroundTruth("img", w, h, np.array(boxes, float).reshape(-1, 4), classes)
+
+
+def det(boxes, scores, classes):
+    return Detections(np.array(boxes, float).reshape(-1, 4), scores, classes)
+
+
+# --- exact bounds ---------------------------------------------------------------------------
+
+
+def test_clopper_pearson_hand_computed():
+    low, high = clopper_pearson(0, 30)
+    assert low == 0.0
+    assert high == pytest.approx(1 - 0.025 ** (1 / 30), abs=1e-9)  # ≈ 0.1157
+    assert high == pytest.approx(0.1157, abs=5e-4)
+    low, high = clopper_pearson(3, 100)  # textbook values
+    assert low == pytest.approx(0.00622, abs=5e-5) and high == pytest.approx(0.0852, abs=5e-4)
+    assert clopper_pearson(1, 1) == (pytest.approx(0.025), 1.0)
+    assert all(np.isnan(clopper_pearson(0, 0)))
+    with pytest.raises(ValueError):
+        clopper_pearson(3, 2)
+    assert upper_bound([0.0, 0.0], [0.0, 0.116], None) == 0.116
+
+
+def test_zero_misses_still_have_a_real_upper_bound():
+    # 30 faces, all covered: the bootstrap says [0, 0]; the exact bound does not
+    g = [gt([[10, 10, 20, 20]], [FACE]) for _ in range(30)]
+    d = [det([[10, 10, 20, 20]], [0.9], [FACE]) for _ in range(30)]
+    m = compute_metrics(g, d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, n_resamples=50, budget=None)
+    face = m["per_class"]["face"]
+    assert face["miss_rate"] == 0.0 and face["miss_rate_ci"] == [0.0, 0.0]
+    assert face["miss_rate_upper"] == pytest.approx(0.1157, abs=5e-4)
+    assert m["image_leak_rate_upper"] == pytest.approx(0.1157, abs=5e-4)
+
+
+def test_one_image_cannot_pass_the_release_gate():
+    g = [gt([[10, 10, 20, 20]], [FACE])]
+    d = [det([[10, 10, 20, 20]], [0.9], [FACE])]
+    m = compute_metrics(g, d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, n_resamples=50, budget=None)
+    gate = {"max_miss_rate": {"face": 0.02}, "max_image_leak_rate": 0.10}
+    results = evaluate_gates(m, gate)
+    assert [r.passed for r in results] == [False, False]
+    assert results[0].point == 0.0 and results[0].value == pytest.approx(0.975)
+
+
+# --- miss at an over-redaction budget -------------------------------------------------------
+
+
+def test_painting_the_whole_image_is_exposed_at_the_budget():
+    # a "model" that hides the whole photo: miss 0 at its operating point, miss 1 at the budget
+    g = [gt([[10, 10, 30, 30], [60, 60, 70, 80]], [FACE, TEXT]) for _ in range(5)]
+    d = [det([[0, 0, 100, 100]], [0.9], [FACE]) for _ in range(5)]
+    m = compute_metrics(g, d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, n_resamples=50)
+    assert m["per_class"]["face"]["miss_rate"] == 0.0 and m["over_redaction"] == 1.0
+    assert m["budget"] == 0.05
+    assert m["per_class"]["face"]["miss_at_budget"] == 1.0
+    assert m["per_class"]["text"]["miss_at_budget"] == 1.0
+    assert m["at_budget"]["redacts_nothing"] and m["at_budget"]["over_redaction"] == 0.0
+    assert m["per_class"]["face"]["miss_at_budget_upper"] == 1.0
+    assert len(m["budget_curve"]["threshold"]) == len(m["budget_curve"]["over_redaction"])
+
+
+def test_budget_threshold_hand_computed():
+    # 100x100 image, one face GT [0,0,10,10] (outside area 9900). Predictions:
+    #   exact face box, score 0.3  -> covers the face, no over-redaction
+    #   [50,50,60,80] score 0.2    -> 300 px outside GT  = 3.03%
+    #   [20,20,60,60] score 0.1    -> 1600 px outside GT = 16.2% (+3.03% = 19.2%, overlap 100)
+    g = [gt([[0, 0, 10, 10]], [FACE])]
+    d = [det([[0, 0, 10, 10], [50, 50, 60, 80], [20, 20, 60, 60]], [0.3, 0.2, 0.1], [0, 3, 3])]
+    sweep = GlobalSweep(g, d, np.zeros(4))
+    assert sweep.over_redaction(0.1) == pytest.approx((1600 + 300 - 100) / 9900)
+    assert sweep.over_redaction(0.2) == pytest.approx(300 / 9900)
+    assert sweep.lowest_within(0.05) == pytest.approx(0.2)
+    assert sweep.lowest_within(0.01) == pytest.approx(0.3)
+    assert sweep.lowest_within(0.5) == pytest.approx(0.1)
+    at = miss_at_budget(sweep, Resamples.draw(1, 20), 0.01)
+    assert at["threshold"] == pytest.approx(0.3) and at["per_class"]["face"]["miss_rate"] == 0.0
+    # a padding that spills the face box over its surroundings costs budget too
+    padded = GlobalSweep(g, d, np.full(4, 0.5))
+    assert padded.over_redaction(0.3) == pytest.approx((15 * 15 - 100) / 9900)
+
+
+# --- budgeted calibration with padding ------------------------------------------------------
+
+
+def test_calibration_chooses_padding_and_respects_the_budget():
+    # faces predicted 1 px too tight on every side: at padding 0 each covers 64% (< 0.95);
+    # padding 0.15 of an 8 px box adds 1.2 px per side and covers them
+    faces = [[10, 10, 20, 20], [40, 40, 50, 50], [70, 10, 80, 20]]
+    tight = [[x0 + 1, y0 + 1, x1 - 1, y1 - 1] for x0, y0, x1, y1 in faces]
+    g = [gt(faces, [FACE] * 3)]
+    # plus a big false positive at 0.4: below the budget only if the threshold is above 0.4
+    d = [det([*tight, [50, 60, 100, 100]], [0.9, 0.8, 0.7, 0.4], [FACE] * 4)]
+    targets = dict.fromkeys(CLASS_NAMES, 0.0)
+    cal = calibrate(g, d, targets, [0.0, 0.15, 0.3], max_over_redaction=0.05)
+    assert cal["padding"]["face"] == pytest.approx(0.15)  # 0.0 misses all; 0.3 spills more
+    assert cal["thresholds"]["face"] == pytest.approx(0.7)  # all three covered, FP excluded
+    assert cal["met"]["face"] and cal["budget"]["over_redaction"] <= 0.05
+    # classes without any GT cannot show their target is met
+    assert cal["met"]["text"] is False
+
+
+def test_calibration_marks_an_unreachable_target_not_met():
+    # two faces; only one is ever predicted: a 0% target cannot be met at any padding
+    g = [gt([[10, 10, 20, 20], [60, 60, 70, 70]], [FACE, FACE])]
+    d = [det([[10, 10, 20, 20]], [0.9], [FACE])]
+    cal = calibrate(g, d, {**dict.fromkeys(CLASS_NAMES, 0.0)}, [0.05, 0.1])
+    assert cal["met"]["face"] is False and not cal["details"]["face"]["target_met"]
+    assert cal["details"]["face"]["class_aware_miss_rate"] == 0.5
+
+
+def test_budget_raises_thresholds_and_says_so():
+    # the face is only covered by a huge low-score box: meeting the target needs t <= 0.2,
+    # but that box hides most of the photo, so the budget lifts the threshold above it
+    g = [gt([[10, 10, 20, 20]], [FACE])]
+    d = [det([[0, 0, 90, 90]], [0.2], [FACE])]
+    cal = calibrate(g, d, dict.fromkeys(CLASS_NAMES, 0.0), [0.0], max_over_redaction=0.10)
+    assert cal["thresholds"]["face"] > 0.2 and cal["met"]["face"] is False
+    assert cal["details"]["face"]["raised_by_budget"]
+
+
+# --- the operating-point loader -------------------------------------------------------------
+
+
+def _op_file(tmp_path, **changes):
+    op = OperatingPoint(
+        dict.fromkeys(CLASS_NAMES, 0.3),
+        dict.fromkeys(CLASS_NAMES, 0.1),
+        0.95,
+        met=dict.fromkeys(CLASS_NAMES, True),
+        weights_sha256="a" * 64,
+    ).to_json()
+    op.update(changes)
+    p = tmp_path / "thresholds.json"
+    p.write_text(json.dumps(op))
+    return p
+
+
+def test_operating_point_loader_checks_what_it_is_given(tmp_path):
+    op = load_operating_point(_op_file(tmp_path), kappa=0.95, weights_sha256="a" * 64)
+    assert op.padding["face"] == 0.1 and op.not_met() == []
+    with pytest.raises(ConfigError, match="kappa"):
+        load_operating_point(_op_file(tmp_path), kappa=0.9)
+    with pytest.raises(ConfigError, match="weights_sha256"):
+        load_operating_point(_op_file(tmp_path), weights_sha256="b" * 64)
+    with pytest.raises(ConfigError, match="thresholds must name the classes"):
+        load_operating_point(_op_file(tmp_path, thresholds={"face": 0.3}))
+    with pytest.raises(ConfigError, match=r"padding\.text"):
+        load_operating_point(
+            _op_file(tmp_path, padding={**dict.fromkeys(CLASS_NAMES, 0.1), "text": 3})
+        )
+    p = _op_file(tmp_path)
+    p.write_text(p.read_text().replace('"face": 0.3', '"face": NaN', 1))
+    with pytest.raises(ConfigError, match="NaN"):
+        load_operating_point(p)
+
+
+# --- the split-leak refusal -----------------------------------------------------------------
+
+
+class _Everything:
+    imgsz = 64
+    description = "everything"
+
+    def predict(self, image):
+        h, w = image.shape[:2]
+        return Detections(np.array([[0, 0, w, h]]), np.array([0.9]), np.array([0]))
+
+
+def test_calibrating_on_the_scored_images_is_refused(tmp_path):
+    # a flat YOLO folder resolves every split to images/: calibrating there would score the
+    # calibration images themselves
+    root = tmp_path / "flat"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    Image.new("RGB", (64, 48)).save(root / "images" / "a.png")
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    weights = tmp_path / "m.onnx"
+    weights.write_bytes(b"x")
+    cfg = to_typed(
+        {
+            "weights": str(weights),
+            "data": {"path": str(root), "format": "yolo"},
+            "calibrate": True,
+            "out_dir": str(tmp_path / "e"),
+            "tracking": {"backend": "none"},
+        },
+        EvalConfig,
+    )
+    with pytest.raises(ConfigError, match=r"calibration split .*images.* scored split"):
+        evaluate(cfg, predictor=_Everything())
+    assert not (tmp_path / "e").exists()
+
+
+def test_eval_config_needs_exactly_one_subject():
+    with pytest.raises(ConfigError, match="exactly one"):
+        to_typed({}, EvalConfig).validate()
+    with pytest.raises(ConfigError, match="exactly one"):
+        to_typed({"weights": "a.pt", "manifest": "m.json"}, EvalConfig).validate()
+    with pytest.raises(ConfigError, match="manifest= scores"):
+        to_typed({"manifest": "m.json", "calibrate": True}, EvalConfig).validate()
+
+
+def test_calibration_targets_sit_below_the_release_maxima():
+    import yaml
+
+    from figure_ml.cli import CONFIG_DIR
+    from figure_ml.config import CalibrationConfig
+
+    release = yaml.safe_load((CONFIG_DIR / "gates" / "release.yaml").read_text())
+    for name, target in CalibrationConfig().targets.items():
+        assert target < release["max_miss_rate"][name], name
