@@ -1,4 +1,4 @@
-"""`dvc repro` of the whole pipeline (synth -> train -> eval -> export) at smoke size, inside a
+"""`dvc repro` of the whole pipeline (synth -> train -> export -> eval) at smoke size, inside a
 temporary clone of the repository: what a fresh checkout, CI and `make demo` run."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SMOKE_PARAMS = {
         "seed": 3,
     },
     "train": {"experiment": "smoke", "epochs": 1, "imgsz": 64, "seed": 0},
-    "eval": {"bootstrap_resamples": 100},
+    "eval": {"bootstrap_resamples": 100, "budget": 0.05},
     "export": {
         "calibration_images": 8,
         "latency_runs": 2,
@@ -95,8 +95,10 @@ def test_repro_writes_metrics_int8_model_and_a_readable_manifest(repro):
         assert 0.0 <= c["miss_rate"] <= 1.0
         low, high = c["miss_rate_ci"]
         assert low <= c["miss_rate"] <= high
+        assert 0.0 <= c["miss_at_budget"] <= 1.0 and c["miss_rate_upper"] >= c["miss_rate"]
     assert sum(metrics["per_class"][n]["n_gt"] for n in CLASS_NAMES) > 0
-    assert (clone / "runs/dvc/eval/thresholds.json").is_file()
+    # the eval stage scored the shipped manifest, at the manifest's operating point
+    assert metrics["model"]["artifact"] == "fp32" and metrics["budget"] == 0.05
 
     m = manifest.load(clone / "exports/dvc/manifest.json")  # schema + sha256 of every file
     int8 = [a for a in m.data["artifacts"] if a["precision"] == "int8" and a["format"] == "onnx"]
@@ -105,6 +107,9 @@ def test_repro_writes_metrics_int8_model_and_a_readable_manifest(repro):
     assert path.suffix == ".onnx" and path.stat().st_size > 0
     assert m.data["input"]["size"] == 64
     assert set(m.data["thresholds"]) == set(CLASS_NAMES)
+    assert metrics["thresholds"] == m.data["thresholds"]
+    assert metrics["padding"] == m.data["padding"]
+    assert set(m.data["calibration"]["met"]) == set(CLASS_NAMES)
 
 
 def test_dvc_metrics_show_and_up_to_date(repro):
@@ -133,6 +138,7 @@ def test_pipeline_summary_prints_the_miss_table_and_paths(repro, tmp_path, capsy
     for name in CLASS_NAMES:
         line = next(row for row in out.splitlines() if row.startswith(name + " "))
         assert f"{100 * metrics['per_class'][name]['miss_rate']:.1f}%" in line
+        assert f"{100 * metrics['per_class'][name]['miss_at_budget']:.1f}%" in line
     for name in ("manifest.json", "MODEL_CARD.md", "model_fp32.onnx", "model_int8.onnx"):
         assert str(ex / name) in out
     assert main(["--eval", str(tmp_path), "--export", str(ex)]) == 2  # nothing evaluated there

@@ -108,6 +108,61 @@ def exported(synth, tmp_path_factory):
     return out, r
 
 
+@pytest.fixture(scope="module")
+def ci_set(tmp_path_factory):
+    """The CI recall-gate set (.github/workflows/ci.yml): 64 val and 96 test images."""
+    from figure_ml.config import SynthConfig
+    from figure_ml.data.synth import generate
+
+    cfg = SynthConfig(
+        out_dir=str(tmp_path_factory.mktemp("ci") / "ds"),
+        n_train=16,
+        n_val=64,
+        n_test=96,
+        seed=11,
+        long_side=[480, 640],
+        workers=2,
+    )
+    return generate(cfg)
+
+
+def _smoke_gate(weights, data, out, cwd):
+    return _run(
+        "figure_ml.eval",
+        f"weights={weights}",
+        f"data.path={data}",
+        "split=test",
+        "calibrate=true",
+        "gate=smoke",
+        f"out_dir={out}",
+        "tracking=none",
+        "bootstrap_resamples=200",
+        "plots=false",
+        cwd=cwd,
+    )
+
+
+def test_smoke_gate_passes_the_fixture_and_fails_a_one_epoch_model(ci_set, tmp_path):
+    ok = _smoke_gate(SHIPPED, ci_set.path, tmp_path / "fixture", tmp_path)
+    assert ok.returncode == 0, ok.stdout[-2000:] + ok.stderr[-2000:]
+    from figure_ml.train.run import train
+
+    cfg = compose_train(
+        [
+            "experiment=smoke",
+            f"data.path={ci_set.path}",
+            f"data.cache_dir={tmp_path / 'cache'}",
+            f"run_dir={tmp_path / 'run'}",
+            "tracking=none",
+            "seed=0",
+        ]
+    )
+    weak = train(cfg)
+    bad = _smoke_gate(weak.best_weights, ci_set.path, tmp_path / "weak", tmp_path)
+    assert bad.returncode == 1, bad.stdout[-2000:] + bad.stderr[-2000:]
+    assert "FAIL" in bad.stdout
+
+
 def test_eval_gates_a_trained_model(trained, toy, tmp_path):
     base = [
         f"weights={trained.best_weights}",
@@ -117,7 +172,10 @@ def test_eval_gates_a_trained_model(trained, toy, tmp_path):
         "bootstrap_resamples=200",
         "calibrate=true",
     ]
-    loose = _run("figure_ml.eval", *base, f"out_dir={tmp_path / 'a'}", "gate=smoke", cwd=tmp_path)
+    # exit codes of the CLI: a gate that anything passes, then one that nothing passes
+    lax = tmp_path / "lax.yaml"
+    lax.write_text("max_miss_rate: {face: 1.0, tattoo: 1.0, wristband: 1.0, text: 1.0}\n")
+    loose = _run("figure_ml.eval", *base, f"out_dir={tmp_path / 'a'}", f"gate={lax}", cwd=tmp_path)
     assert loose.returncode == 0, loose.stderr[-3000:]
     m = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert m["n_images"] == 12 and m["n_gt"] > 0 and "gates" in m and m["gates"]["passed"]
@@ -159,10 +217,22 @@ def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
     manifest.load(out)
 
 
+def _operating_point_file(manifest_dir, path, **changes):
+    m = json.loads((manifest_dir / "manifest.json").read_text())
+    op = {
+        "thresholds": m["thresholds"],
+        "padding": m["padding"],
+        "kappa": m["kappa"],
+        "weights_sha256": m["training"]["weights_sha256"],
+        **changes,
+    }
+    path.write_text(json.dumps(op))
+    return path
+
+
 def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     out = tmp_path / "broken"
-    thresholds = json.loads((exported[0] / "manifest.json").read_text())["thresholds"]
-    (tmp_path / "t.json").write_text(json.dumps(thresholds))
+    _operating_point_file(exported[0], tmp_path / "t.json")
     args = _export_args(
         out,
         synth,
@@ -176,6 +246,65 @@ def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     m = manifest.load(out)
     assert [a["name"] for a in m.data["artifacts"]] == ["fp32"]  # INT8 left out
     assert not (out / "model_int8.onnx").exists()
+    assert "paired_miss_diff" in r.stdout  # the paired test, with its interval
+    assert "95% CI" in r.stdout
+
+
+def test_export_refuses_a_thresholds_file_that_does_not_fit(synth, exported, tmp_path):
+    for change, field in (
+        ({"weights_sha256": "0" * 64}, "weights_sha256"),
+        ({"kappa": 0.9}, "kappa"),
+        ({"padding": {"face": 0.1}}, "padding"),
+    ):
+        t = _operating_point_file(exported[0], tmp_path / f"{field}.json", **change)
+        out = tmp_path / f"o_{field}"
+        r = _run(*_export_args(out, synth, f"thresholds_file={t}"), cwd=tmp_path)
+        assert r.returncode == 2 and field in r.stderr, (field, r.stderr[-1500:])
+        assert not out.exists()
+
+
+def test_manifest_eval_reproduces_the_exports_numbers(exported, synth, tmp_path):
+    out, r = exported
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = manifest.load(out)
+    ev = _run(
+        "figure_ml.eval",
+        f"manifest={out / 'manifest.json'}",
+        f"data.path={synth.path}",
+        "split=test",
+        f"out_dir={tmp_path / 'ev'}",
+        "tracking=none",
+        "bootstrap_resamples=100",
+        "gate=release",
+        cwd=tmp_path,
+    )
+    assert ev.returncode == 1, ev.stderr[-2000:]  # a 24-image set cannot pass the release gate
+    got = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert got["model"]["artifact"] == "fp32" and got["model"]["sha256"] == m.artifact()["sha256"]
+    assert got["thresholds"] == m.data["thresholds"] and got["padding"] == m.data["padding"]
+    shipped = m.artifact("fp32")["metrics"]
+    for c in shipped["per_class"]:
+        for key in ("miss_rate", "miss_rate_ci", "miss_rate_ci_exact", "miss_at_budget"):
+            assert got["per_class"][c][key] == pytest.approx(shipped["per_class"][c][key]), (c, key)
+    assert got["over_redaction"] == pytest.approx(shipped["over_redaction"])
+    assert got["at_budget"]["threshold"] == pytest.approx(shipped["at_budget"]["threshold"])
+    # tampering with a shipped file is refused before anything is scored
+    blob = bytearray((out / "model_int8.ort").read_bytes())
+    blob[-1] ^= 0xFF
+    (out / "model_int8.ort").write_bytes(bytes(blob))
+    try:
+        bad = _run(
+            "figure_ml.eval",
+            f"manifest={out}",
+            f"data.path={synth.path}",
+            f"out_dir={tmp_path / 'ev2'}",
+            "tracking=none",
+            cwd=tmp_path,
+        )
+        assert bad.returncode == 2 and "sha256" in bad.stderr
+    finally:
+        blob[-1] ^= 0xFF
+        (out / "model_int8.ort").write_bytes(bytes(blob))
 
 
 def test_bad_export_inputs(toy, tmp_path):
@@ -223,13 +352,13 @@ def test_redactor_runs_the_shipped_model(exported, toy, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     side = json.loads((tmp_path / "red" / "photo.json").read_text())
+    assert side["detections"], "the shipped model finds nothing on a toy photo"
     assert side["model"]["sha256"] == manifest.load(out).artifact()["sha256"]
     red = np.asarray(Image.open(tmp_path / "red" / "photo.jpg"))
     assert red.shape[:2] == (sample["height"], sample["width"])
-    if side["detections"]:
-        x0, y0, x1, y1 = (int(v) for v in side["detections"][0]["redacted_box"])
-        inner = red[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
-        assert inner.size == 0 or inner.max() < 40  # filled (JPEG may ring a little)
+    x0, y0, x1, y1 = (int(v) for v in side["detections"][0]["redacted_box"])
+    inner = red[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1]
+    assert inner.size > 0 and inner.max() < 40  # filled (JPEG may ring a little)
     assert Path(src).read_bytes() == sample["image"]  # the input is untouched
 
 

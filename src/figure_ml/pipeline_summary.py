@@ -18,6 +18,7 @@ from typing import Any
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import BadInputError
+from figure_ml.eval.report import not_met_lines
 
 EVAL_DIR = Path("runs/dvc/eval")
 EXPORT_DIR = Path("exports/dvc")
@@ -32,10 +33,23 @@ def _ci(ci: Any) -> str:
 
 
 def miss_table(metrics: dict[str, Any], artifacts: list[dict[str, Any]]) -> str:
-    """Per class: GT count, miss rate with its 95% interval and threshold from the evaluation
-    of the trained model, then the miss rate each exported artifact was measured at."""
+    """Per class: GT count, miss rate at the shipped operating point with its 95% interval,
+    threshold and padding, then the miss rate at the over-redaction budget (the headline: one
+    global threshold whose over-redaction is within the budget), then the miss rate each
+    exported artifact was measured at. Last row: over-redaction at each of those points."""
     names = [a["name"] for a in artifacts]
-    head = ["class", "n_gt", "miss", "95% CI", "threshold", *[f"{n} miss" for n in names]]
+    budget = metrics.get("budget")
+    head = [
+        "class",
+        "n_gt",
+        "miss",
+        "95% CI",
+        "threshold",
+        "padding",
+        f"miss@OR<={_pct(budget).strip()}",
+        "95% CI ",
+        *[f"{n} miss" for n in names],
+    ]
     rows = [head]
     for c in CLASS_NAMES:
         pc = metrics["per_class"][c]
@@ -45,18 +59,25 @@ def miss_table(metrics: dict[str, Any], artifacts: list[dict[str, Any]]) -> str:
             _pct(pc.get("miss_rate")),
             _ci(pc.get("miss_rate_ci")),
             f"{metrics['thresholds'][c]:.3f}",
+            f"{metrics['padding'][c]:.2f}",
+            _pct(pc.get("miss_at_budget")),
+            _ci(pc.get("miss_at_budget_ci")),
         ]
         for a in artifacts:
             row.append(
                 _pct(((a.get("metrics") or {}).get("per_class") or {}).get(c, {}).get("miss_rate"))
             )
         rows.append(row)
+    at = metrics.get("at_budget") or {}
     over = [
         "over-redaction",
         "",
         _pct(metrics.get("over_redaction")),
         _ci(metrics.get("over_redaction_ci")),
         "",
+        "",
+        _pct(at.get("over_redaction")),
+        _ci(at.get("over_redaction_ci")),
     ]
     over += [_pct((a.get("metrics") or {}).get("over_redaction")) for a in artifacts]
     rows.append(over)
@@ -75,11 +96,16 @@ def summary(eval_dir: Path, export_dir: Path) -> str:
     metrics = json.loads(metrics_path.read_text())
     m = manifest.load(export_dir / "manifest.json")
     split = metrics.get("dataset", {}).get("split", "test")
+    model = metrics.get("model", {})
+    what = f"{model.get('artifact', model.get('file', '?'))} of {m.path}"
     out = [
-        f"PHI-miss rate per class on the {split} split (a GT box counts as missed when less than "
-        f"{100 * metrics.get('kappa', 0.95):.0f}% of it is hidden):",
+        f"PHI-miss rate per class on the {split} split, scored through the manifest ({what}; a "
+        f"GT box counts as missed when less than {100 * metrics.get('kappa', 0.95):.0f}% of it "
+        "is hidden):",
         "",
         miss_table(metrics, m.data["artifacts"]),
+        "",
+        *[f"  {line}" for line in not_met_lines(metrics)],
         "",
         f"evaluation:  {metrics_path}  ({eval_dir / 'report.md'})",
         f"manifest:    {m.path}",

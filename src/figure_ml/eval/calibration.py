@@ -137,21 +137,37 @@ def calibrate(
                     (_class_over_redaction(gts, dets, c, cal.threshold, rho, kappa), rho, cal)
                 )
         chosen[name] = min(met, key=lambda m: (m[0], m[1]))[1:] if met else (grid[0], None)
-    # the budget, at the chosen paddings (a class not met yet uses its smallest padding here)
-    padding = np.array([chosen[n][0] for n in CLASS_NAMES])
-    sweep = GlobalSweep(gts, dets, padding, kappa)
-    t_b = max(floor, sweep.lowest_within(max_over_redaction))
+    # the budget, at the chosen paddings. A class that met no target takes the padding that
+    # misses least at t_B, which can move t_B: iterate until the paddings settle, so that t_B
+    # is always computed with the paddings that ship (the budget holds for them on val)
+    padding = {n: chosen[n][0] for n in CLASS_NAMES}
+    for _ in range(4):
+        sweep = GlobalSweep(gts, dets, np.array([padding[n] for n in CLASS_NAMES]), kappa)
+        t_b = max(floor, sweep.lowest_within(max_over_redaction))
+        moved = False
+        for c, name in enumerate(CLASS_NAMES):
+            if chosen[name][1] is None:
+                best = min(grid, key=lambda r, c=c: (float(miss_rate_at(covers[r][c], t_b)[0]), r))
+                moved |= best != padding[name]
+                padding[name] = best
+        if not moved:
+            break
+    else:  # did not settle: ship the smallest paddings for unmet classes (budget recomputed)
+        for name in CLASS_NAMES:
+            if chosen[name][1] is None:
+                padding[name] = grid[0]
+        sweep = GlobalSweep(gts, dets, np.array([padding[n] for n in CLASS_NAMES]), kappa)
+        t_b = max(floor, sweep.lowest_within(max_over_redaction))
     thresholds: dict[str, float] = {}
     pads: dict[str, float] = {}
     met_flags: dict[str, bool] = {}
     details: dict[str, Any] = {}
     for c, name in enumerate(CLASS_NAMES):
-        rho, cal = chosen[name]
-        if cal is None:  # target unreachable at any padding: the padding that misses least at t_B
-            rho = min(grid, key=lambda r: (float(miss_rate_at(covers[r][c], t_b)[0]), r))
-            tau = t_b
-        else:
-            tau = max(cal.threshold, t_b)
+        rho, cal = padding[name], chosen[name][1]
+        # a target unreachable at any padding ships at the budget's threshold
+        tau = t_b if cal is None else max(cal.threshold, t_b)
+        # "redact nothing" sits just above the top score; a shipped threshold stays in [0, 1]
+        tau = min(tau, 1.0)
         miss = float(miss_rate_at(covers[rho][c], tau)[0]) if len(covers[rho][c]) else float("nan")
         n_gt = len(covers[rho][c])
         ok = bool(n_gt and miss <= targets[name] + 1e-12)

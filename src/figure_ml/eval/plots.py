@@ -78,7 +78,48 @@ def plot_all(
         )
         ax.set(xlabel=label, ylabel="miss rate (95% CI)", title=f"Miss rate by {label}")
         paths.append(_save(fig, out_dir / fname))
+    budget = plot_budget_curve(out_dir / "miss_vs_over_redaction.png", metrics)
+    if budget:
+        paths.append(budget)
     return paths
+
+
+def plot_budget_curve(path: Path, metrics: dict[str, Any]) -> Path | None:
+    """Miss rate per class against over-redaction along the global-threshold sweep
+    (``metrics["budget_curve"]``), the budget as a vertical line, the miss@budget points, and
+    the operating point (its over-redaction, each class's miss rate) marked."""
+    curve = metrics.get("budget_curve")
+    if not curve:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    x = np.array(curve["over_redaction"], float)
+    for name in CLASS_NAMES:
+        y = np.array([np.nan if v is None else v for v in curve["miss_rate"][name]], float)
+        if np.all(np.isnan(y)):
+            continue
+        (line,) = ax.step(x, y, where="post", label=name)
+        pc = metrics["per_class"][name]
+        ax.plot([metrics["over_redaction"]], [pc["miss_rate"]], "o", color=line.get_color(), ms=6)
+        if pc.get("miss_at_budget") is not None:
+            ax.plot(
+                [metrics["at_budget"]["over_redaction"]],
+                [pc["miss_at_budget"]],
+                "x",
+                color=line.get_color(),
+                ms=8,
+            )
+    ax.axvline(metrics["budget"], ls="--", lw=1, color="grey")
+    ax.text(metrics["budget"], 1.02, f" budget {100 * metrics['budget']:.0f}%", color="grey")
+    ax.set(
+        xlabel="over-redaction (share of non-PHI area hidden)",
+        ylabel="PHI-miss rate",
+        title="Miss rate vs over-redaction (o: operating point, x: at budget)",
+        xlim=(0, max(0.3, min(1.0, float(np.nanmax(x)) if len(x) else 1.0))),
+        ylim=(0, 1.08),
+    )
+    ax.legend()
+    return _save(fig, path)
 
 
 def _save(fig, path: Path) -> Path:

@@ -34,25 +34,94 @@ def _worst_first(d: dict[str, Any]) -> list[tuple[str, Any]]:
     return sorted(d.items(), key=key, reverse=True)
 
 
+def not_met_lines(m: dict[str, Any]) -> list[str]:
+    """One sentence per class whose calibration target was not met, e.g.
+    ``face: target 1.00% NOT MET — 31.0% missed at the 5% over-redaction budget``."""
+    op = m.get("operating_point") or {}
+    targets, out = op.get("targets") or {}, []
+    for name in op.get("not_met") or []:
+        pc = m["per_class"][name]
+        at = pc.get("miss_at_budget")
+        budget = f" — {_pct(at)} missed at the {_pct(m.get('budget'))} over-redaction budget"
+        out.append(
+            f"{name}: target {_pct(targets.get(name))} NOT MET "
+            f"({_pct(pc['miss_rate'])} missed at the operating point"
+            + (f"{budget})" if at is not None else ")")
+        )
+    return out
+
+
+def budget_rows(m: dict[str, Any]) -> list[list[str]]:
+    """Per class: GT, miss at the operating point, miss at the budget with both intervals."""
+    rows = []
+    for name in CLASS_NAMES:
+        c = m["per_class"][name]
+        rows.append(
+            [
+                name,
+                str(c["n_gt"]),
+                _pct(c["miss_rate"]),
+                _pct(c.get("miss_at_budget")),
+                _ci(c.get("miss_at_budget_ci") or [None, None]),
+                _ci(c.get("miss_at_budget_ci_exact") or [None, None]),
+            ]
+        )
+    return rows
+
+
 def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = None) -> str:
     out = [f"# PHI-miss evaluation — {title}", ""]
     out += [
         f"- images: {m['n_images']}, PHI boxes: {m['n_gt']}, kappa: {m['kappa']}, "
         f"95% bootstrap intervals over images ({m['bootstrap']['resamples']} resamples, "
-        f"seed {m['bootstrap']['seed']})",
+        f"seed {m['bootstrap']['seed']}); exact = Clopper–Pearson on the counts; gates "
+        "compare the larger upper bound",
         f"- sizes are sqrt(area) at a {m['size_input_px']} px model input",
         "",
-        "## Headline",
-        "",
     ]
+    missing = not_met_lines(m)
+    if missing:
+        out += ["**Calibration targets not met:**", ""] + [f"- {line}" for line in missing] + [""]
+    if "budget" in m:
+        at = m["at_budget"]
+        out += [
+            f"## Miss at an over-redaction budget of {_pct(m['budget'])}",
+            "",
+            f"One global threshold for every class: the lowest whose over-redaction is within "
+            f"the budget is {at['threshold']:.4f} (over-redaction {_pct(at['over_redaction'])}"
+            + (", i.e. nothing is hidden" if at.get("redacts_nothing") else "")
+            + f"). The operating point hides {_pct(m['over_redaction'])} of the non-PHI area.",
+            "",
+        ]
+        out += _table(
+            ["class", "GT", "miss at operating point", "miss at budget", "95% CI", "exact CI"],
+            budget_rows(m),
+        )
+        out += ["", "![miss vs over-redaction](miss_vs_over_redaction.png)", ""]
+    out += ["## Headline (operating point)", ""]
     out += _table(
-        ["metric", "value", "95% CI"],
+        ["metric", "value", "95% CI", "exact CI"],
         [
-            ["PHI-miss rate (all classes)", _pct(m["miss_rate"]), _ci(m["miss_rate_ci"])],
-            ["image leak rate", _pct(m["image_leak_rate"]), _ci(m["image_leak_rate_ci"])],
-            ["over-redaction", _pct(m["over_redaction"]), _ci(m["over_redaction_ci"])],
-            ["finding occlusion", _pct(m["finding_occlusion"]), _ci(m["finding_occlusion_ci"])],
-            ["mAP50 / mAP50-95", f"{_num(m.get('map50'))} / {_num(m.get('map50_95'))}", ""],
+            [
+                "PHI-miss rate (all classes)",
+                _pct(m["miss_rate"]),
+                _ci(m["miss_rate_ci"]),
+                _ci(m.get("miss_rate_ci_exact") or [None, None]),
+            ],
+            [
+                "image leak rate",
+                _pct(m["image_leak_rate"]),
+                _ci(m["image_leak_rate_ci"]),
+                _ci(m.get("image_leak_rate_ci_exact") or [None, None]),
+            ],
+            ["over-redaction", _pct(m["over_redaction"]), _ci(m["over_redaction_ci"]), ""],
+            [
+                "finding occlusion",
+                _pct(m["finding_occlusion"]),
+                _ci(m["finding_occlusion_ci"]),
+                "",
+            ],
+            ["mAP50 / mAP50-95", f"{_num(m.get('map50'))} / {_num(m.get('map50_95'))}", "", ""],
         ],
     )
     out += ["", "## Per class (at the operating thresholds)", ""]
@@ -65,6 +134,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
                 str(c["n_gt"]),
                 _pct(c["miss_rate"]),
                 _ci(c["miss_rate_ci"]),
+                _ci(c.get("miss_rate_ci_exact") or [None, None]),
                 f"{m['thresholds'][name]:.3f}",
                 f"{m['padding'][name]:.2f}",
                 _pct(c.get("recall")),
@@ -79,6 +149,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             "GT",
             "miss rate",
             "95% CI",
+            "exact CI",
             "threshold",
             "padding",
             "recall@.5",
@@ -89,7 +160,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
         rows,
     )
     if gates:
-        out += ["", "## Gates (upper 95% bound vs allowed maximum)", ""]
+        out += ["", "## Gates (larger upper 95% bound vs allowed maximum)", ""]
         out += _table(
             ["gate", "bound", "upper 95%", "point", "result"],
             [
@@ -98,7 +169,11 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
                     f"{g.bound:.4f}",
                     _num(g.value),
                     _num(g.point),
-                    "PASS" if g.passed else "**FAIL**",
+                    "n/a (no data)"
+                    if not getattr(g, "applicable", True)
+                    else "PASS"
+                    if g.passed
+                    else "**FAIL**",
                 ]
                 for g in gates
             ],

@@ -54,11 +54,25 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
         if ci:
             put(f"{key}_ci_low", ci[0])
             put(f"{key}_ci_high", ci[1])
+    put("budget", m.get("budget"))
+    put("at_budget.threshold", (m.get("at_budget") or {}).get("threshold"))
+    put("at_budget.over_redaction", (m.get("at_budget") or {}).get("over_redaction"))
+    put("image_leak_rate_upper", m.get("image_leak_rate_upper"))
     for name in CLASS_NAMES:
         c = m["per_class"][name]
-        for key in ("miss_rate", "recall", "precision", "ap50", "ap50_95"):
+        for key in (
+            "miss_rate",
+            "miss_rate_upper",
+            "miss_at_budget",
+            "miss_at_budget_upper",
+            "recall",
+            "precision",
+            "ap50",
+            "ap50_95",
+        ):
             put(f"{name}.{key}", c.get(key))
         put(f"{name}.miss_rate_ci_high", c["miss_rate_ci"][1])
+        put(f"{name}.padding", m["padding"][name])
         put(f"{name}.threshold", m["thresholds"][name])
     return out
 

@@ -41,12 +41,59 @@ def render_model_card(m: dict[str, Any]) -> str:
         "",
         "## Operating point",
         "",
-        "| class | threshold | padding |",
-        "|---|---|---|",
     ]
-    out += [f"| {c} | {m['thresholds'][c]:.3f} | {m['padding'][c]:.2f} |" for c in CLASS_NAMES]
-    out += ["", f"kappa (coverage for a box to count as hidden): {m.get('kappa', 0.95)}", ""]
-    out += ["## PHI-miss rate per artifact (95% bootstrap interval)", ""]
+    cal = m.get("calibration") or {}
+    met, targets = cal.get("met") or {}, cal.get("targets") or {}
+    first = (arts[0].get("metrics") or {}) if arts else {}
+    budget = m.get("budget", first.get("budget"))
+    for c in cal.get("not_met") or []:
+        pc = (first.get("per_class") or {}).get(c, {})
+        out.append(
+            f"- **{c}: target {_pct(targets.get(c))} NOT MET** — "
+            f"{_pct(pc.get('miss_rate'))} missed at the operating point, "
+            f"{_pct(pc.get('miss_at_budget'))} at the {_pct(budget)} over-redaction budget"
+        )
+    if cal.get("not_met"):
+        out.append("")
+    out += ["| class | threshold | padding | target | met |", "|---|---|---|---|---|"]
+    out += [
+        f"| {c} | {m['thresholds'][c]:.3f} | {m['padding'][c]:.2f} | {_pct(targets.get(c))} | "
+        f"{'yes' if met.get(c) else 'NO' if c in met else 'n/a'} |"
+        for c in CLASS_NAMES
+    ]
+    out += ["", f"kappa (coverage for a box to count as hidden): {m.get('kappa', 0.95)}"]
+    if cal.get("max_over_redaction") is not None:
+        out.append(
+            f"Calibrated on the {cal.get('split')} split: per class the (padding, threshold) "
+            f"pair that meets the target with the least over-redaction, thresholds then raised "
+            f"so that validation over-redaction stays within {_pct(cal['max_over_redaction'])}."
+        )
+    out.append("")
+    if budget is not None:
+        out += [
+            f"## Miss rate at an over-redaction budget of {_pct(budget)} (headline)",
+            "",
+            "One global threshold for all classes, the lowest whose over-redaction is within the "
+            "budget (95% bootstrap interval; gates use the larger of it and the exact bound).",
+            "",
+            "| artifact | " + " | ".join(CLASS_NAMES) + " | over-redaction |",
+            "|---|" + "---|" * (len(CLASS_NAMES) + 1),
+        ]
+        for a in arts:
+            mt = a.get("metrics") or {}
+            pc = mt.get("per_class", {})
+            cells = [
+                f"{_pct(pc[c].get('miss_at_budget'))} {_ci(pc[c].get('miss_at_budget_ci'))}"
+                if c in pc
+                else "n/a"
+                for c in CLASS_NAMES
+            ]
+            at = mt.get("at_budget") or {}
+            out.append(
+                f"| {a['name']} | " + " | ".join(cells) + f" | {_pct(at.get('over_redaction'))} |"
+            )
+        out += ["", "![miss vs over-redaction](miss_vs_over_redaction.png)", ""]
+    out += ["## PHI-miss rate per artifact at the operating point (95% bootstrap interval)", ""]
     out += ["| artifact | " + " | ".join(CLASS_NAMES) + " | image leak | over-redaction |"]
     out += ["|---|" + "---|" * (len(CLASS_NAMES) + 2)]
     for a in arts:
@@ -101,7 +148,10 @@ def render_model_card(m: dict[str, Any]) -> str:
         None,
     )
     if delta is not None:
-        out += [f"INT8 parity: per class miss rate at most FP32's + {100 * delta:.2f} points."]
+        out += [
+            "Parity: per class, the upper 95% bound of the paired miss-rate difference against "
+            f"FP32 (same images) is at most {100 * delta:.2f} points."
+        ]
     out += ["", "## Data", ""]
     for role, d in (m.get("datasets") or {}).items():
         out.append(

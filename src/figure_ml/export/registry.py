@@ -36,6 +36,10 @@ def register(
         tracker.log_artifact(out / a["file"], "weights", subdir="export")
     for f in ("manifest.json", "MODEL_CARD.md"):
         tracker.log_artifact(out / f, "export", subdir="export")
+    from figure_ml.tracking import CHART_KIND
+
+    for png in sorted(out.glob("*.png")):  # aggregate charts only (miss vs over-redaction)
+        tracker.log_artifact(png, CHART_KIND, subdir="export")
     tags = _figures(manifest)
     tracker.set_tags({f"figure_ml.export.{k}": v for k, v in tags.items()})
     result = None
@@ -55,10 +59,18 @@ def _figures(manifest: dict[str, Any]) -> dict[str, str]:
         for c in CLASS_NAMES:
             if c in pc and pc[c].get("miss_rate") is not None:
                 tags[f"{a['name']}.miss_rate.{c}"] = f"{pc[c]['miss_rate']:.4f}"
+            if c in pc and pc[c].get("miss_at_budget") is not None:
+                tags[f"{a['name']}.miss_at_budget.{c}"] = f"{pc[c]['miss_at_budget']:.4f}"
         if a.get("latency"):
             tags[f"{a['name']}.latency_ms"] = str(a["latency"]["median_ms"])
+    met = (manifest.get("calibration") or {}).get("met") or {}
     for c in CLASS_NAMES:
         tags[f"threshold.{c}"] = f"{manifest['thresholds'][c]:.4f}"
+        tags[f"padding.{c}"] = f"{manifest['padding'][c]:.2f}"
+        if c in met:
+            tags[f"target_met.{c}"] = str(bool(met[c])).lower()
+    if manifest.get("budget") is not None:
+        tags["budget"] = str(manifest["budget"])
     return tags
 
 

@@ -6,7 +6,6 @@ so an existing export is never half-replaced, and a crash leaves nothing at ``ou
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import time
@@ -21,16 +20,22 @@ from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.errors import ConfigError, DatasetError
 from figure_ml.eval.calibration import calibrate
-from figure_ml.eval.data import load_eval_data
+from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.metrics import compute_metrics
+from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
 from figure_ml.eval.predictors import OnnxPredictor, TorchPredictor
-from figure_ml.eval.run import jsonable, predict_split
+from figure_ml.eval.redaction import redaction_stats
+from figure_ml.eval.run import jsonable, predict_split, refuse_overlap
+from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, latency, quantize
 from figure_ml.export.card import render_model_card
-from figure_ml.export.parity import ParityCheck, box_parity, miss_rate_parity, parity_table
+from figure_ml.export.parity import ParityCheck, box_parity, paired_miss_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
 
 log = logging.getLogger(__name__)
+
+#: the miss-rate-versus-over-redaction chart written beside the model card
+BUDGET_CHART = "miss_vs_over_redaction.png"
 
 
 @dataclass
@@ -61,19 +66,35 @@ def _check_out(out: Path, overwrite: bool) -> None:
         raise ConfigError(f"out_dir {out} holds files that are not an export; refusing")
 
 
-def _evaluate(predictor, items, thresholds, cfg: ExportConfig) -> tuple[dict, list, list]:
+@dataclass
+class Scored:
+    """One artifact's predictions on the test split, scored at the shipped operating point."""
+
+    metrics: dict[str, Any]
+    gts: list
+    dets: list
+
+    def stats(self, op: OperatingPoint):
+        thr = np.array([op.thresholds[c] for c in CLASS_NAMES])
+        rho = np.array([op.padding[c] for c in CLASS_NAMES])
+        return redaction_stats(self.gts, self.dets, thr, rho, kappa=op.kappa)
+
+
+def _score(predictor, items, op: OperatingPoint, cfg: ExportConfig, *, curve=False) -> Scored:
     gts, dets, _ = predict_split(predictor, items, skip_bad=False)
     m = compute_metrics(
         gts,
         dets,
-        thresholds,
-        dict(cfg.padding),
-        kappa=cfg.kappa,
+        op.thresholds,
+        op.padding,
+        kappa=op.kappa,
         n_resamples=cfg.bootstrap_resamples,
         input_size=predictor.imgsz,
         diagnostics=False,
+        budget=cfg.budget,
+        curve=curve,
     )
-    return m, gts, dets
+    return Scored(m, gts, dets)
 
 
 def _summary(m: dict[str, Any]) -> dict[str, Any]:
@@ -91,16 +112,30 @@ def _summary(m: dict[str, Any]) -> dict[str, Any]:
                     }
                 )
     worst.sort(key=lambda w: -w["miss_rate"])
-    keep = ("miss_rate", "miss_rate_ci", "n_gt", "n_missed")
+    keep = (
+        "miss_rate",
+        "miss_rate_ci",
+        "miss_rate_ci_exact",
+        "miss_rate_upper",
+        "n_gt",
+        "n_missed",
+        "miss_at_budget",
+        "miss_at_budget_ci",
+        "miss_at_budget_ci_exact",
+        "miss_at_budget_upper",
+    )
     return jsonable(
         {
-            "per_class": {c: {k: m["per_class"][c][k] for k in keep} for c in CLASS_NAMES},
+            "per_class": {c: {k: m["per_class"][c].get(k) for k in keep} for c in CLASS_NAMES},
             "image_leak_rate": m["image_leak_rate"],
             "image_leak_rate_ci": m["image_leak_rate_ci"],
+            "image_leak_rate_ci_exact": m["image_leak_rate_ci_exact"],
             "over_redaction": m["over_redaction"],
             "over_redaction_ci": m["over_redaction_ci"],
             "finding_occlusion": m["finding_occlusion"],
             "finding_occlusion_ci": m["finding_occlusion_ci"],
+            "budget": m.get("budget"),
+            "at_budget": m.get("at_budget"),
             "n_images": m["n_images"],
             "worst_slices": worst[:5],
         }
@@ -144,126 +179,12 @@ def export(cfg: ExportConfig) -> ExportResult:
     return result
 
 
-def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResult:
-    from figure_ml import yolo
-
-    imgsz = src.imgsz
-    test = load_eval_data(src.data_path, cfg.split)
-    fp32 = yolo.export_onnx(
-        src.weights,
-        dst / "model_fp32.onnx",
-        imgsz=imgsz,
-        opset=cfg.opset,
-        dynamic_batch=cfg.dynamic_batch,
-    )
-    fp32_pred = OnnxPredictor(fp32)
-    # thresholds: from an evaluation, or calibrated now on val with the FP32 artifact
-    rho = np.array([cfg.padding[c] for c in CLASS_NAMES])
-    if cfg.thresholds_file:
-        t = json.loads(Path(cfg.thresholds_file).read_text())
-        thresholds = {k: float(v) for k, v in t.get("thresholds", t).items()}
-    else:
-        val = load_eval_data(src.data_path, cfg.calibration.split)
-        vg, vd, _ = predict_split(fp32_pred, val, skip_bad=False)
-        thresholds = calibrate(
-            vg, vd, cfg.calibration.targets, rho, kappa=cfg.kappa, floor=cfg.calibration.floor
-        )["thresholds"]
-    artifacts: list[tuple[str, Path, str, str, dict]] = []
-    checks: list[ParityCheck] = []
-    ref_m, _, fp32_dets = _evaluate(fp32_pred, test, thresholds, cfg)
-    # FP32 ONNX vs the .pt it came from, box for box
-    n = min(cfg.parity.box_images, len(test.items))
-    pt = TorchPredictor(src.weights, imgsz=imgsz, conf=cfg.parity.box_conf)
-    pt_dets = [pt.predict(test.items[i].read()[0]) for i in range(n)]
-    fp32_box = box_parity(
-        "fp32", fp32_dets[:n], pt_dets, conf=cfg.parity.box_conf, min_iou=cfg.parity.box_iou
-    )
-    checks.append(fp32_box)
-    artifacts.append(("fp32", fp32, "onnx", "fp32", _summary(ref_m)))
-    if cfg.int8.enabled:
-        int8 = quantize.quantize_int8(
-            fp32,
-            dst / "model_int8.onnx",
-            _calibration_images(src, cfg.int8.calibration_images),
-            imgsz=imgsz,
-            quantize_head=cfg.int8.quantize_head,
-        )
-        if cfg.int8.corrupt_scale_factor != 1.0:
-            quantize.corrupt_scales(int8, int8, cfg.int8.corrupt_scale_factor)
-        m8, _, _ = _evaluate(OnnxPredictor(int8), test, thresholds, cfg)
-        c8 = miss_rate_parity("int8", m8, ref_m, cfg.parity.int8_max_delta)
-        checks += c8
-        artifacts.append(("int8", int8, "onnx", "int8", _summary(m8)))
-        if cfg.ort:
-            ort_path = formats.to_ort(int8, dst / "model_int8.ort")
-            m_ort, _, _ = _evaluate(OnnxPredictor(ort_path), test, thresholds, cfg)
-            checks += miss_rate_parity("int8_ort", m_ort, ref_m, cfg.parity.int8_max_delta)
-            artifacts.append(("int8_ort", ort_path, "ort", "int8", _summary(m_ort)))
-    if cfg.fp16:
-        fp16 = formats.to_fp16(fp32, dst / "model_fp16.onnx")
-        m16, _, _ = _evaluate(OnnxPredictor(fp16), test, thresholds, cfg)
-        checks += miss_rate_parity("fp16", m16, ref_m, cfg.parity.int8_max_delta)
-        artifacts.append(("fp16", fp16, "onnx", "fp16", _summary(m16)))
-    print(parity_table(checks))
-    failed = {c.artifact for c in checks if not c.passed}
-    if "int8" in failed:
-        failed.add("int8_ort")  # built from the INT8 model: it goes with it
-    if "fp32" in failed:  # every other artifact derives from FP32: nothing ships
-        log.error("FP32 ONNX does not reproduce the .pt boxes; no manifest written")
-        return ExportResult(dst, None, checks)
-    entries = []
-    for name, path, fmt, precision, summary in artifacts:
-        if name in failed:
-            log.error("%s failed its parity check: left out of the manifest and deleted", name)
-            path.unlink(missing_ok=True)
-            continue
-        lat = latency.measure(
-            path,
-            imgsz,
-            runs=cfg.latency.runs,
-            warmup=cfg.latency.warmup,
-            threads=cfg.latency.threads,
-        )
-        parity = {
-            "passed": True,
-            "checks": [c.__dict__ for c in checks if c.artifact == name],
-            "int8_max_delta": cfg.parity.int8_max_delta,
-        }
-        entries.append(
-            manifest.artifact_entry(
-                path,
-                name=name,
-                fmt=fmt,
-                precision=precision,
-                opset=cfg.opset,
-                metrics=summary,
-                latency=lat,
-                parity=jsonable(parity),
-            )
-        )
-    data = _manifest_data(cfg, src, imgsz, thresholds, entries, fp32, test.digest)
-    atomic.write_text(dst / "MODEL_CARD.md", render_model_card(data))
-    manifest.write(dst, data)  # last: its presence means the export is complete
-    return ExportResult(dst, {"schema_version": manifest.SCHEMA_VERSION, **data}, checks)
-
-
-def _manifest_data(
-    cfg: ExportConfig,
-    src: ExportSource,
-    imgsz: int,
-    thresholds: dict,
-    entries: list,
-    fp32: Path,
-    test_digest: str | None,
-) -> dict[str, Any]:
+def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
+    """The manifest's input, output and tiling blocks: how the redactor runs the model."""
     from figure_ml.onnx_detect import OnnxDetector
 
     layout = OnnxDetector(str(fp32)).layout
-    tile = cfg.tiling.tile or imgsz
     return {
-        "name": cfg.name,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "classes": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
         "input": {
             "size": imgsz,
             "letterbox": True,
@@ -281,16 +202,193 @@ def _manifest_data(
             "max_det": 300,
             "class_agnostic_nms": False,
         },
-        "thresholds": {c: float(thresholds[c]) for c in CLASS_NAMES},
-        "padding": {c: float(cfg.padding[c]) for c in CLASS_NAMES},
-        "kappa": cfg.kappa,
         "tiling": {
             "mode": cfg.tiling.mode,
-            "tile": tile,
+            "tile": cfg.tiling.tile or imgsz,
             "overlap": cfg.tiling.overlap,
             "min_long_side": cfg.tiling.min_long_side,
             "merge_iou": cfg.tiling.merge_iou,
         },
+    }
+
+
+def _operating_point(
+    cfg: ExportConfig, src: ExportSource, fp32_pred, test: EvalData
+) -> OperatingPoint:
+    """From a thresholds file calibrated for these weights, or calibrated now on val."""
+    sha = manifest.sha256_file(src.weights)
+    if cfg.thresholds_file:
+        return load_operating_point(cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=sha)
+    c = cfg.calibration
+    val = load_eval_data(src.data_path, c.split)
+    refuse_overlap(val, test)
+    vg, vd, _ = predict_split(fp32_pred, val, skip_bad=False)
+    cal = calibrate(
+        vg,
+        vd,
+        c.targets,
+        c.padding_grid,
+        max_over_redaction=c.max_over_redaction,
+        kappa=cfg.kappa,
+        floor=c.floor,
+    )
+    extra = {"budget": cal["budget"], "split": c.split, "dataset_digest": val.digest}
+    return OperatingPoint(
+        cal["thresholds"], cal["padding"], cfg.kappa, cal["met"], dict(c.targets), sha, extra
+    )
+
+
+def _derived_artifacts(
+    cfg: ExportConfig, src: ExportSource, dst: Path, fp32: Path, spec: dict, test, op, ref
+) -> tuple[list[tuple[str, Path, str, str, Scored]], list[ParityCheck]]:
+    """INT8 (and its ORT twin) and FP16, each re-scored and paired against FP32."""
+    out: list[tuple[str, Path, str, str, Scored]] = []
+    checks: list[ParityCheck] = []
+    ref_stats = ref.stats(op)
+
+    def add(name: str, path: Path, fmt: str, precision: str) -> None:
+        scored = _score(artifact_predictor(path, spec), test, op, cfg)
+        checks.extend(
+            paired_miss_parity(
+                name,
+                scored.stats(op),
+                ref_stats,
+                cfg.parity.int8_max_delta,
+                n_resamples=cfg.bootstrap_resamples,
+            )
+        )
+        out.append((name, path, fmt, precision, scored))
+
+    if cfg.int8.enabled:
+        int8 = quantize.quantize_int8(
+            fp32,
+            dst / "model_int8.onnx",
+            _calibration_images(src, cfg.int8.calibration_images),
+            imgsz=spec["input"]["size"],
+            quantize_head=cfg.int8.quantize_head,
+        )
+        if cfg.int8.corrupt_scale_factor != 1.0:
+            quantize.corrupt_scales(int8, int8, cfg.int8.corrupt_scale_factor)
+        add("int8", int8, "onnx", "int8")
+        if cfg.ort:
+            add("int8_ort", formats.to_ort(int8, dst / "model_int8.ort"), "ort", "int8")
+    if cfg.fp16:
+        add("fp16", formats.to_fp16(fp32, dst / "model_fp16.onnx"), "onnx", "fp16")
+    return out, checks
+
+
+def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResult:
+    from figure_ml import yolo
+
+    imgsz = src.imgsz
+    test = load_eval_data(src.data_path, cfg.split)
+    fp32 = yolo.export_onnx(
+        src.weights,
+        dst / "model_fp32.onnx",
+        imgsz=imgsz,
+        opset=cfg.opset,
+        dynamic_batch=cfg.dynamic_batch,
+    )
+    spec = _spec(cfg, imgsz, fp32)
+    # every artifact is scored as the redactor runs it (the manifest's spec, tiling included)
+    fp32_pred = artifact_predictor(fp32, spec)
+    op = _operating_point(cfg, src, fp32_pred, test)
+    ref = _score(fp32_pred, test, op, cfg, curve=True)
+    # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
+    n = min(cfg.parity.box_images, len(test.items))
+    images = [test.items[i].read()[0] for i in range(n)]
+    pt = TorchPredictor(src.weights, imgsz=imgsz, conf=cfg.parity.box_conf)
+    onnx = OnnxPredictor(fp32, conf=cfg.parity.box_conf)
+    checks = [
+        box_parity(
+            "fp32",
+            [onnx.predict(im) for im in images],
+            [pt.predict(im) for im in images],
+            conf=cfg.parity.box_conf,
+            min_iou=cfg.parity.box_iou,
+        )
+    ]
+    derived, paired = _derived_artifacts(cfg, src, dst, fp32, spec, test, op, ref)
+    checks += paired
+    artifacts = [("fp32", fp32, "onnx", "fp32", ref), *derived]
+    print(parity_table(checks))
+    failed = {c.artifact for c in checks if not c.passed}
+    if "int8" in failed:
+        failed.add("int8_ort")  # built from the INT8 model: it goes with it
+    if "fp32" in failed:  # every other artifact derives from FP32: nothing ships
+        log.error("FP32 ONNX does not reproduce the .pt boxes; no manifest written")
+        return ExportResult(dst, None, checks)
+    entries = []
+    for name, path, fmt, precision, scored in artifacts:
+        if name in failed:
+            log.error("%s failed its parity check: left out of the manifest and deleted", name)
+            path.unlink(missing_ok=True)
+            continue
+        entries.append(_entry(cfg, name, path, fmt, precision, scored, checks, imgsz))
+    data = _manifest_data(cfg, src, spec, op, entries, test.digest)
+    _write_charts(dst, ref.metrics)
+    atomic.write_text(dst / "MODEL_CARD.md", render_model_card(data))
+    manifest.write(dst, data)  # last: its presence means the export is complete
+    return ExportResult(dst, {"schema_version": manifest.SCHEMA_VERSION, **data}, checks)
+
+
+def _entry(cfg, name, path, fmt, precision, scored: Scored, checks, imgsz) -> dict[str, Any]:
+    lat = latency.measure(
+        path,
+        imgsz,
+        runs=cfg.latency.runs,
+        warmup=cfg.latency.warmup,
+        threads=cfg.latency.threads,
+    )
+    parity = {
+        "passed": True,
+        "checks": [c.__dict__ for c in checks if c.artifact == name],
+        "int8_max_delta": cfg.parity.int8_max_delta,
+    }
+    return manifest.artifact_entry(
+        path,
+        name=name,
+        fmt=fmt,
+        precision=precision,
+        opset=cfg.opset,
+        metrics=_summary(scored.metrics),
+        latency=lat,
+        parity=jsonable(parity),
+    )
+
+
+def _write_charts(dst: Path, metrics: dict[str, Any]) -> None:
+    """The miss-vs-over-redaction chart of the FP32 artifact, beside the model card."""
+    from figure_ml.eval.plots import plot_budget_curve
+
+    plot_budget_curve(dst / BUDGET_CHART, metrics)
+
+
+def _manifest_data(
+    cfg: ExportConfig,
+    src: ExportSource,
+    spec: dict[str, Any],
+    op: OperatingPoint,
+    entries: list,
+    test_digest: str | None,
+) -> dict[str, Any]:
+    return {
+        "name": cfg.name,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "classes": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
+        **spec,
+        "thresholds": {c: float(op.thresholds[c]) for c in CLASS_NAMES},
+        "padding": {c: float(op.padding[c]) for c in CLASS_NAMES},
+        "kappa": op.kappa,
+        "calibration": {
+            "source": "thresholds_file" if cfg.thresholds_file else "export",
+            "met": op.met,
+            "not_met": op.not_met(),
+            "targets": op.targets,
+            "max_over_redaction": (op.extra.get("budget") or {}).get("max_over_redaction"),
+            "split": op.extra.get("split"),
+        },
+        "budget": cfg.budget,
         "artifacts": entries,
         "training": {
             "mlflow_run_id": src.mlflow_run_id,
