@@ -85,8 +85,8 @@ def synth(tmp_path_factory):
 
 
 def _export_args(out, synth, *extra):
-    # a 24-image test split moves a class's miss rate by several points per box: the INT8
-    # parity bound is widened here so that only a broken quantization fails it
+    # a 24-image test split gives a paired INT8-FP32 difference an interval of several points
+    # per class: the bound is widened here so that only a broken quantization fails it
     return [
         "figure_ml.export",
         f"weights={SHIPPED}",
@@ -96,7 +96,7 @@ def _export_args(out, synth, *extra):
         "int8.calibration_images=12",
         "latency.runs=3",
         "bootstrap_resamples=100",
-        "parity.int8_max_delta=0.1",
+        "parity.int8_max_delta=0.25",
         *extra,
     ]
 
