@@ -27,7 +27,10 @@ from PIL import Image
 from figure_ml.errors import BadInputError
 
 #: input suffixes kept as they are (case included), with their Pillow format
-_SAME_FORMAT = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+_SAME_FORMAT = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".png": "PNG",
+    ".webp": "WEBP",
+}  # fmt: skip
 #: HEIC and friends are re-encoded as JPEG; anything else as lossless PNG
 _TO_JPEG = {".heic", ".heif", ".hif", ".avif"}
 #: high enough that redaction does not visibly degrade the clinical content
