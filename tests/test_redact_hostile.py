@@ -303,6 +303,29 @@ def test_manifest_disagreeing_with_the_graph_is_refused_at_load(
     assert message in capsys.readouterr().err
 
 
+def test_dynamic_output_shape_is_checked_on_a_blank_run(tmp_path):
+    """Declared dims ``(b, c, n)`` say nothing; the graph's real (1, 8, 3) is not end2end."""
+    import onnx
+
+    from figure_ml import manifest as mf
+
+    path = make_manifest(tmp_path / "m")
+    model = onnx.load(path.parent / "model.onnx")
+    for dim, name in zip(model.graph.output[0].type.tensor_type.shape.dim, "bcn", strict=True):
+        dim.dim_param = name
+    onnx.save(model, path.parent / "model.onnx")
+    data = json.loads(path.read_text())
+    data["artifacts"] = [
+        mf.artifact_entry(path.parent / "model.onnx", name="fp32", fmt="onnx", precision="fp32")
+    ]
+    mf.write(path.parent, data)
+    assert len(Redactor.from_manifest(path).redact(noise_image())[1]) == 2  # yolo_raw: fine
+    data["output"]["layout"] = "end2end"
+    mf.write(path.parent, data)
+    with pytest.raises(ManifestError, match=r"end2end needs \(1, K, 6\).*\[1, 8, 3\]"):
+        Redactor.from_manifest(path)
+
+
 # --- 6. library API: empty and wrong arrays -------------------------------------------------
 
 
