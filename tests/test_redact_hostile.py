@@ -242,6 +242,10 @@ def test_tiling_policy_refuses_impossible_values(manifest_path):
             TilingPolicy(**bad)
     with pytest.raises(ConfigError, match="tile"):
         Redactor.from_manifest(manifest_path, tile=0)
+    # settings first: a missing manifest is not even looked for
+    for bad in ({"overlap": 0.75}, {"max_megapixels": float("nan")}, {"threads": 0}):
+        with pytest.raises(ConfigError):
+            Redactor.from_manifest(manifest_path.parent / "missing.json", **bad)
 
 
 # --- 4. only regular files ------------------------------------------------------------------
@@ -373,10 +377,12 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
 @pytest.mark.parametrize("side", [12000, 20000])
 def test_pixel_cap_refuses_from_the_header(manifest_path, tmp_path, capsys, side):
     src = _png_header_only(tmp_path / "huge.png", side, side)
+    pillow_limit = Image.MAX_IMAGE_PIXELS
     code = main(["--manifest", str(manifest_path), "--out", str(tmp_path / "o"), str(src),
                  "--no-progress"])  # fmt: skip
     summary = capsys.readouterr().out
     assert code == 1 and f"{side}x{side}" in summary and "--max-megapixels 100" in summary
+    assert pillow_limit == Image.MAX_IMAGE_PIXELS  # the CLI's change does not outlive it
 
 
 def test_pixel_cap_is_an_option(manifest_path, tmp_path):

@@ -131,8 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     from PIL import Image
 
     # --max-megapixels is checked on every file from its header (figure_ml.imageio); Pillow's
-    # global guard (an error above ~179 MP) would pre-empt it with a message without the size
-    Image.MAX_IMAGE_PIXELS = None
+    # global guard (an error above ~179 MP) would pre-empt it with a message without the size.
+    # Restored on return: main() also runs inside other processes (tests, notebooks)
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        return _run(args)
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         redactor = Redactor.from_manifest(
             args.manifest,

@@ -100,8 +100,7 @@ class Redactor:
             raise ConfigError(f"unknown style {style!r}; expected one of {STYLES}")
         if not isinstance(policy, TilingPolicy):
             raise ConfigError(f"policy must be a TilingPolicy, got {type(policy).__name__}")
-        if not (isinstance(max_megapixels, int | float) and 0 < max_megapixels < float("inf")):
-            raise ConfigError(f"max_megapixels must be a finite number > 0, got {max_megapixels}")
+        _check_megapixels(max_megapixels)
         self.detector = detector
         # a NaN here once hid nothing (padding) or kept nothing (threshold), with exit 0
         self.thresholds = per_class(thresholds, "thresholds")
@@ -134,9 +133,14 @@ class Redactor:
         and class count must match the manifest (:class:`ManifestError` otherwise).
         ``max_megapixels``: larger photos are refused by :meth:`redact_encoded`.
         """
-        policy_overrides = (tiles, tile, overlap, min_long_side)
+        # every setting is checked before any file is read
+        overrides = _overrides(tiles, tile, overlap, min_long_side)
+        replace(TilingPolicy(), **overrides)  # raises ConfigError on an impossible value
         if threads is not None and not (isinstance(threads, int) and threads >= 1):
             raise ConfigError(f"threads must be an integer >= 1, got {threads!r}")
+        if style not in STYLES:
+            raise ConfigError(f"unknown style {style!r}; expected one of {STYLES}")
+        _check_megapixels(max_megapixels)
         m = load(path, verify=False)
         a = m.artifact(artifact) if artifact else _first_onnx(m, precision)
         if a["format"] != "onnx":
@@ -147,7 +151,7 @@ class Redactor:
             _detector(m, a, threads),
             thresholds=np.array(m.thresholds()),
             padding=np.array(m.padding()),
-            policy=_policy(m, *policy_overrides),
+            policy=_policy(m, overrides),
             style=style,
             max_megapixels=max_megapixels,
             model_info={
@@ -253,17 +257,18 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
     return det
 
 
-def _policy(m: Manifest, mode, tile, overlap, min_long_side) -> TilingPolicy:
+def _overrides(mode, tile, overlap, min_long_side) -> dict[str, Any]:
+    given = {"mode": mode, "tile": tile, "overlap": overlap, "min_long_side": min_long_side}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _policy(m: Manifest, overrides: dict[str, Any]) -> TilingPolicy:
     size = int(m.data["input"]["size"])
     base = TilingPolicy(**m.data["tiling"]) if "tiling" in m.data else TilingPolicy(tile=size)
-    changes = {
-        k: v
-        for k, v in {
-            "mode": mode,
-            "tile": tile,
-            "overlap": overlap,
-            "min_long_side": min_long_side,
-        }.items()
-        if v is not None
-    }
-    return replace(base, **changes)
+    return replace(base, **overrides)
+
+
+def _check_megapixels(value: Any) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (ok and 0 < value < float("inf")):
+        raise ConfigError(f"max_megapixels must be a finite number > 0, got {value!r}")
