@@ -88,3 +88,83 @@ def test_write_refuses_an_invalid_manifest_and_leaves_the_old_one(tmp_path):
     with pytest.raises(ManifestError):
         manifest.write(tmp_path, _data(tmp_path, padding={"face": 0.1}))
     assert (tmp_path / "manifest.json").read_text() == before
+
+
+def _write_raw(folder, data) -> None:
+    """Write a manifest as a careless tool would: Python's json emits NaN / Infinity tokens."""
+    (folder / "manifest.json").write_text(json.dumps({"schema_version": 1, **data}))
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("padding", "face", float("nan")),
+        ("thresholds", "text", float("nan")),
+        ("thresholds", "face", float("inf")),
+        ("output", "nms_iou", float("nan")),
+        ("artifacts", 0, float("nan")),  # in metrics: every number, not only the known ones
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_field(tmp_path, section, key, value):
+    data = _data(tmp_path)
+    if section == "artifacts":
+        data["artifacts"][0]["metrics"] = {"face": {"miss_rate": value}}
+        field = "artifacts/0/metrics/face/miss_rate"
+    else:
+        data[section][key] = value
+        field = f"{section}/{key}"
+    _write_raw(tmp_path, data)
+    with pytest.raises(ManifestError, match=f"{field}: (NaN|Infinity) is not a finite number"):
+        manifest.load(tmp_path)
+    with pytest.raises(ManifestError, match=field):  # and write() refuses the Python float
+        manifest.write(tmp_path, data)
+
+
+def test_overflow_to_infinity_is_refused(tmp_path):
+    _write_raw(tmp_path, _data(tmp_path, kappa=0.5))
+    text = (tmp_path / "manifest.json").read_text().replace('"kappa": 0.5', '"kappa": 1e999')
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(ManifestError, match="kappa: 1e999 is not a finite number"):
+        manifest.load(tmp_path)
+
+
+_TILING = {"mode": "auto", "tile": 640, "overlap": 0.2, "min_long_side": 1600, "merge_iou": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"padding": dict.fromkeys(CLASS_NAMES, 1.5)}, "padding"),
+        ({"padding": {**dict.fromkeys(CLASS_NAMES, 0.1), "text": -0.1}}, "padding/text"),
+        ({"kappa": 0}, "kappa"),
+        ({"kappa": 1.01}, "kappa"),
+        ({"tiling": {**_TILING, "overlap": 0.6}}, "tiling/overlap"),
+        ({"tiling": {**_TILING, "tile": 0}}, "tiling/tile"),
+        ({"tiling": {**_TILING, "merge_iou": 1.5}}, "tiling/merge_iou"),
+    ],
+)
+def test_out_of_range_numbers_are_refused(tmp_path, change, field):
+    _write_raw(tmp_path, _data(tmp_path, **change))
+    with pytest.raises(ManifestError, match=field):
+        manifest.load(tmp_path)
+
+
+def test_reader_checks_ranges_without_the_schema(tmp_path, monkeypatch):
+    """The ranges hold even if the schema file were edited or its validator lenient."""
+    monkeypatch.setattr(manifest, "schema", lambda: {"type": "object"})
+    _write_raw(tmp_path, _data(tmp_path, kappa=0.95, tiling={**_TILING, "overlap": 1.0}))
+    with pytest.raises(ManifestError, match=r"tiling/overlap: 1.0 is outside \[0.0, 0.5\]"):
+        manifest.load(tmp_path)
+    _write_raw(tmp_path, _data(tmp_path, thresholds=dict.fromkeys(CLASS_NAMES, True)))
+    with pytest.raises(ManifestError, match="thresholds/face"):
+        manifest.load(tmp_path)
+
+
+def test_written_manifest_is_strict_json(tmp_path):
+    manifest.write(tmp_path, _data(tmp_path, kappa=0.95))
+
+    def refuse(token):
+        raise AssertionError(token)
+
+    data = json.loads((tmp_path / "manifest.json").read_text(), parse_constant=refuse)
+    assert data["kappa"] == 0.95

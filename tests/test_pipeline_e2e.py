@@ -351,7 +351,7 @@ def test_redactor_runs_the_shipped_model(exported, toy, tmp_path):
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    side = json.loads((tmp_path / "red" / "photo.json").read_text())
+    side = json.loads((tmp_path / "red" / "photo.redaction.json").read_text())
     assert side["detections"], "the shipped model finds nothing on a toy photo"
     assert side["model"]["sha256"] == manifest.load(out).artifact()["sha256"]
     red = np.asarray(Image.open(tmp_path / "red" / "photo.jpg"))

@@ -229,7 +229,8 @@ def test_cli_strips_metadata_and_applies_orientation(manifest_path: Path, tmp_pa
 
     out = tmp_path / "out"
     assert main(["--manifest", str(manifest_path), "--out", str(out), str(src.parent)]) == 0
-    out_img, sidecar = out / "IMG_0001.JPG", json.loads((out / "IMG_0001.json").read_text())
+    out_img = out / "IMG_0001.JPG"
+    sidecar = json.loads((out / "IMG_0001.redaction.json").read_text())
     raw = out_img.read_bytes()
     assert b"Exif" not in raw and b"patient 1234" not in raw and b"http://ns.adobe" not in raw
     assert raw.count(b"\xff\xd8") == 1  # one JPEG: no embedded thumbnail
@@ -265,8 +266,8 @@ def test_truncated_file_fails_others_written(manifest_path: Path, tmp_path: Path
     code = main(["--manifest", str(manifest_path), "--out", str(out), str(src), "--no-progress"])
     assert code == 1
     for i in range(2):
-        assert (out / f"good{i}.jpg").is_file() and (out / f"good{i}.json").is_file()
-    assert not (out / "broken.jpg").exists() and not (out / "broken.json").exists()
+        assert (out / f"good{i}.jpg").is_file() and (out / f"good{i}.redaction.json").is_file()
+    assert not (out / "broken.jpg").exists() and not (out / "broken.redaction.json").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
     summary = capsys.readouterr().out
     assert "redacted 2 file(s)" in summary and "1 failed" in summary and "broken.jpg" in summary
@@ -286,15 +287,15 @@ def test_manifest_hash_mismatch_is_refused(manifest_path: Path, tmp_path: Path, 
     assert "does not match" in capsys.readouterr().err and not out.exists()
 
 
-def test_never_overwrites_an_input_unless_told(manifest_path: Path, tmp_path: Path):
+def test_never_overwrites_an_input(manifest_path: Path, tmp_path: Path):
     src = tmp_path / "a.png"
     Image.fromarray(noise_image()).save(src)
     before = src.read_bytes()
     args = ["--manifest", str(manifest_path), "--out", str(tmp_path), str(src)]
     assert main([*args, "--no-progress"]) == 1
-    assert src.read_bytes() == before and not (tmp_path / "a.json").exists()
-    assert main([*args, "--overwrite-inputs", "--no-progress"]) == 0
-    assert (np.asarray(Image.open(src))[inside(FACE_RECT)] == 0).all()
+    assert src.read_bytes() == before and not (tmp_path / "a.redaction.json").exists()
+    assert main([*args, "--overwrite", "--no-progress"]) == 1  # not even when told
+    assert src.read_bytes() == before and not (tmp_path / "a.redaction.json").exists()
 
 
 def test_redactor_imports_no_torch(manifest_path: Path, tmp_path: Path):

@@ -80,7 +80,7 @@ def test_every_mode_and_format_is_redacted_without_metadata(manifest_path, tmp_p
             px = np.asarray(im).astype(int)
         assert px[HIDDEN].mean() < 3, src  # filled
         assert px[inside(TEXT_RECT)].mean() > 30, src  # left visible
-        side = json.loads((out / Path(name).with_suffix(".json").name).read_text())
+        side = json.loads((out / (Path(name).stem + ".redaction.json")).read_text())
         assert side["source"] == src and side["output"] == name
         assert len(side["detections"]) == 2
 

@@ -1,22 +1,32 @@
 """Atomic writes: a reader never sees a half-written file or folder.
 
 Files are written to a temporary sibling and renamed over the target (``os.replace`` is atomic
-on POSIX within one file system). Folders are built in a temporary sibling folder and renamed
-into place only when complete.
+on POSIX within one file system); with ``overwrite=False`` the temporary file is hard-linked to
+the target instead, which fails when the target exists, so a file that appeared meanwhile is
+never replaced. Folders are built in a temporary sibling folder and renamed into place only
+when complete. JSON is written strict: NaN and infinities are refused, not written as the
+non-standard tokens ``NaN`` / ``Infinity`` that Python's ``json`` emits by default.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically and return the path."""
+def write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path.
+
+    ``overwrite=False``: raise :class:`FileExistsError` when ``path`` exists (checked by the
+    final link itself, so there is no window between a check and the write).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -25,7 +35,10 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _link_no_replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -33,9 +46,46 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     return path
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> Path:
+def _link_no_replace(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)  # EEXIST when path exists: the no-replace rename POSIX lacks
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            raise FileExistsError(errno.EEXIST, "already exists", str(path)) from None
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # a file system without hard links: check, then rename (a short race remains)
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "already exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = True) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
-    return write_bytes(path, text.encode("utf-8"))
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def dumps_json(obj: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
+    """Strict JSON text of ``obj`` (a NaN or infinity raises ``ValueError``), newline-ended."""
+    return json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n"
+
+
+def write_json(
+    path: str | os.PathLike[str],
+    obj: Any,
+    *,
+    indent: int | None = 2,
+    sort_keys: bool = False,
+    overwrite: bool = True,
+) -> Path:
+    """Write ``obj`` as strict JSON (no NaN / Infinity tokens) atomically; the path.
+
+    Raises ``ValueError`` before touching ``path`` when ``obj`` holds a non-finite float.
+    """
+    text = dumps_json(obj, indent=indent, sort_keys=sort_keys)
+    return write_text(path, text, overwrite=overwrite)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,13 @@
 export, so its presence means every file it names is complete. :func:`load` validates it
 against ``schemas/manifest.schema.json`` and checks each artifact's size and SHA-256, refusing
 a mismatch: an app never runs a model that is not the one evaluated.
+
+Every number must be finite and in range. JSON has no NaN or Infinity, but Python's ``json``
+reads the tokens ``NaN`` / ``Infinity`` (and ``1e999`` as infinity), and a JSON Schema
+``minimum``/``maximum`` accepts NaN (every comparison with NaN is false): a NaN padding hid
+nothing and a NaN threshold kept no detection, with exit 0. So the reader refuses non-finite
+numbers while parsing, validates the schema, and then checks the ranges the redactor relies on
+once more in code (:data:`RANGES`), naming the field.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +37,83 @@ class ManifestError(BadInputError):
     """A manifest that is malformed, or whose artifacts do not match it."""
 
 
+#: ``(path, low, high, low inclusive)`` of the numbers the redactor runs with; ``*`` matches
+#: every key of a per-class table; ``high`` None: no upper bound. The schema says the same.
+RANGES: list[tuple[str, float, float | None, bool]] = [
+    ("thresholds/*", 0.0, 1.0, True),
+    ("padding/*", 0.0, 1.0, True),
+    ("kappa", 0.0, 1.0, False),
+    ("input/size", 32, None, True),
+    ("input/pad_value", 0, 255, True),
+    ("output/nms_iou", 0.0, 1.0, True),
+    ("output/max_det", 1, None, True),
+    ("tiling/tile", 32, None, True),
+    ("tiling/overlap", 0.0, 0.5, True),
+    ("tiling/min_long_side", 0, None, True),
+    ("tiling/merge_iou", 0.0, 1.0, True),
+]
+
+
+class _NonFinite:
+    """What the strict parser puts where the text held ``NaN``, ``Infinity`` or an overflow,
+    so that the error can name the field rather than a character offset."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _parse_float(text: str) -> float | _NonFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NonFinite(text)
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that leaves a :class:`_NonFinite` marker for NaN / Infinity / overflow."""
+    return json.loads(text, parse_constant=_NonFinite, parse_float=_parse_float)
+
+
+def _walk(obj: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    yield path, obj
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _walk(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _walk(v, (*path, i))
+
+
+def _name(path: tuple) -> str:
+    return "/".join(str(p) for p in path) or "(top level)"
+
+
+def check_finite(data: Any, *, where: str = "manifest") -> None:
+    """Refuse any NaN or infinity (a parsed token or a Python float), naming its field."""
+    for path, value in _walk(data):
+        if isinstance(value, _NonFinite):
+            raise ManifestError(f"{where}: {_name(path)}: {value.token} is not a finite number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ManifestError(f"{where}: {_name(path)}: {value} is not a finite number")
+
+
+def check_ranges(data: dict[str, Any], *, where: str = "manifest") -> None:
+    """The ranges of :data:`RANGES`, checked in code whatever the schema validator did."""
+    for spec, low, high, low_inclusive in RANGES:
+        section, key = spec.split("/") if "/" in spec else (None, spec)
+        table = data if section is None else data.get(section)
+        if not isinstance(table, dict):
+            continue  # required sections are the schema's job; optional ones may be absent
+        keys = list(table) if key == "*" else [key] if key in table else []
+        for k in keys:
+            v = table[k]
+            field = f"{section}/{k}" if section else k
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            ok = ok and (v >= low if low_inclusive else v > low) and (high is None or v <= high)
+            if not ok:
+                lo = "[" if low_inclusive else "("
+                allowed = f"{lo}{low}, {high}]" if high is not None else f">= {low}"
+                raise ManifestError(f"{where}: {field}: {v!r} is outside {allowed}")
+
+
 @functools.cache
 def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
@@ -42,14 +128,17 @@ def sha256_file(path: str | Path) -> str:
 
 
 def validate(data: dict[str, Any], *, where: str = "manifest") -> None:
-    """Schema check plus the rules a schema cannot say (class list, per-class keys)."""
+    """Finite numbers, schema, ranges again, and the rules a schema cannot say (class list,
+    per-class keys)."""
     import jsonschema
 
+    check_finite(data, where=where)
     try:
         jsonschema.validate(data, schema())
     except jsonschema.ValidationError as exc:
         path = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise ManifestError(f"{where}: {path}: {exc.message}") from None
+    check_ranges(data, where=where)
     names = [c["name"] for c in sorted(data["classes"], key=lambda c: c["id"])]
     if names != list(CLASS_NAMES):
         raise ManifestError(f"{where}: classes {names} differ from figure_ml {list(CLASS_NAMES)}")
@@ -118,7 +207,7 @@ def load(path: str | Path, *, verify: bool | list[str] = True) -> Manifest:
     if p.is_dir():
         p = p / MANIFEST_FILE
     try:
-        data = json.loads(p.read_text())
+        data = loads_strict(p.read_text())
     except FileNotFoundError:
         raise ManifestError(f"{p}: no such manifest") from None
     except ValueError as exc:
@@ -150,4 +239,4 @@ def write(folder: str | Path, data: dict[str, Any]) -> Path:
     validate(data, where=str(folder / MANIFEST_FILE))
     for a in data["artifacts"]:
         verify_artifact(folder, a)
-    return atomic.write_text(folder / MANIFEST_FILE, json.dumps(data, indent=2) + "\n")
+    return atomic.write_json(folder / MANIFEST_FILE, data)

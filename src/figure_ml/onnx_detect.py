@@ -146,12 +146,17 @@ class OnnxDetector:
         self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
         self.layout = layout or output_layout(self.session.get_outputs()[0].shape)
         self.conf, self.iou, self.max_det = conf, iou, max_det
+        #: raise on a NaN/inf in the raw output (a NaN score compares false with the threshold
+        #: and would silently drop a detection); the redactor turns this on
+        self.require_finite = False
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (xyxy, original pixels), scores, classes of one RGB uint8 image."""
         x, lb = letterbox(image, self.imgsz)
         feed = {self.input_name: x.astype(self.input_dtype, copy=False)}
         (out,) = self.session.run(None, feed)[:1]
+        if self.require_finite and not np.isfinite(out).all():
+            raise FloatingPointError("the model output holds NaN or infinity")
         boxes, scores, classes = decode(
             out[0], self.layout, conf=self.conf, iou=self.iou, max_det=self.max_det
         )

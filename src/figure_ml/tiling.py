@@ -9,14 +9,22 @@ by the neighbouring tile (the overlap) or by the whole-image pass.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from figure_ml.errors import ConfigError
 from figure_ml.onnx_detect import nms
 
 Detect = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+TILE_MODES = ("auto", "on", "off")
+#: allowed ranges, shared with the redactor's CLI and the manifest schema. An overlap above 0.5
+#: makes the tile count grow without bound (overlap 1 meant a 1 px step: 43,000 tiles)
+TILE_MIN, TILE_MAX = 32, 8192
+OVERLAP_MAX = 0.5
 
 
 @dataclass(frozen=True)
@@ -30,12 +38,35 @@ class TilingPolicy:
     min_long_side: int = 1600
     merge_iou: float = 0.5
 
+    def __post_init__(self) -> None:
+        def bad(what: str, value, allowed: str) -> ConfigError:
+            return ConfigError(f"tiling {what} must be {allowed}, got {value!r}")
+
+        if self.mode not in TILE_MODES:
+            raise bad("mode", self.mode, f"one of {TILE_MODES}")
+        if not (_is_int(self.tile) and TILE_MIN <= self.tile <= TILE_MAX):
+            raise bad("tile", self.tile, f"an integer in [{TILE_MIN}, {TILE_MAX}] px")
+        if not (_is_num(self.overlap) and 0 <= self.overlap <= OVERLAP_MAX):
+            raise bad("overlap", self.overlap, f"in [0, {OVERLAP_MAX}]")
+        if not (_is_int(self.min_long_side) and self.min_long_side >= 0):
+            raise bad("min_long_side", self.min_long_side, "an integer >= 0")
+        if not (_is_num(self.merge_iou) and 0 <= self.merge_iou <= 1):
+            raise bad("merge_iou", self.merge_iou, "in [0, 1]")
+
     def applies(self, width: int, height: int) -> bool:
         if self.mode == "on":
             return True
         if self.mode == "off":
             return False
         return max(width, height) > self.min_long_side
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, int | float | np.number) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def tile_windows(

@@ -2,21 +2,59 @@
 
 Exit status: 0 when every file was redacted, 1 when any file failed (the others are still
 written), 2 for a usage error or a manifest/model that is refused (e.g. a SHA-256 mismatch).
+Every option is checked before any file is read; a value out of range exits 2 naming the range.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import sys
 
 from figure_ml.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from figure_ml.errors import FigureMLError
-from figure_ml.redact.batch import run_batch
-from figure_ml.redact.redactor import TILE_MODES, Redactor
+from figure_ml.redact.batch import NAME_MODES, run_batch
+from figure_ml.redact.redactor import MAX_MEGAPIXELS, Redactor
 from figure_ml.redact.styles import STYLES
+from figure_ml.tiling import OVERLAP_MAX, TILE_MAX, TILE_MIN, TILE_MODES
 
 log = logging.getLogger("figure_ml.redact")
+
+
+def _int_in(low: int, high: int | None = None):
+    allowed = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or v < low or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return v
+
+    return parse
+
+
+def _float_in(low: float, high: float | None = None, *, low_open: bool = False):
+    if high is None:
+        allowed = f"a number {'>' if low_open else '>='} {low:g} (finite)"
+    else:
+        allowed = f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        ok = math.isfinite(v) and (v > low if low_open else v >= low)
+        if not ok or (high is not None and v > high):  # NaN fails every comparison: refused
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return v
+
+    return parse
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -39,20 +77,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="tiled passes for large photos (default: the manifest's policy)",
     )
-    p.add_argument("--tile", type=int, help="tile side in px (default: manifest)")
     p.add_argument(
-        "--overlap", type=float, help="tile overlap, share of a tile (default: manifest)"
+        "--tile",
+        type=_int_in(TILE_MIN, TILE_MAX),
+        help=f"tile side in px, {TILE_MIN}..{TILE_MAX} (default: manifest)",
     )
-    p.add_argument("--min-long-side", type=int, help="auto tiles above this long side, px")
+    p.add_argument(
+        "--overlap",
+        type=_float_in(0.0, OVERLAP_MAX),
+        help=f"tile overlap, share of a tile, 0..{OVERLAP_MAX} (default: manifest)",
+    )
+    p.add_argument("--min-long-side", type=_int_in(0), help="auto tiles above this long side, px")
     p.add_argument("--artifact", help="artifact name in the manifest (default: first ONNX)")
     p.add_argument(
         "--precision",
         choices=("fp32", "fp16", "int8"),
         help="pick the first artifact of this precision",
     )
-    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads")
+    p.add_argument("--threads", type=_int_in(1, 1024), help="onnxruntime intra-op threads")
     p.add_argument(
-        "--overwrite-inputs", action="store_true", help="allow an output to replace an input file"
+        "--max-megapixels",
+        type=_float_in(0.0, low_open=True),
+        default=MAX_MEGAPIXELS,
+        help="refuse larger photos from their header, before decoding"
+        f" (default {MAX_MEGAPIXELS:g})",
+    )
+    p.add_argument(
+        "--names",
+        choices=NAME_MODES,
+        default="keep",
+        help="keep: OUT/<input name>.<ext>; hash: OUT/<sha256 of the input, 16 hex>.<ext>, and"
+        " the sidecar leaves the input name out (names often carry a patient's name)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing outputs (an input file is never replaced)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
@@ -65,6 +125,22 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        print(f"error: --out {args.out} exists and is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    from PIL import Image
+
+    # --max-megapixels is checked on every file from its header (figure_ml.imageio); Pillow's
+    # global guard (an error above ~179 MP) would pre-empt it with a message without the size.
+    # Restored on return: main() also runs inside other processes (tests, notebooks)
+    pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        return _run(args)
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         redactor = Redactor.from_manifest(
             args.manifest,
@@ -76,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             overlap=args.overlap,
             min_long_side=args.min_long_side,
             threads=args.threads,
+            max_megapixels=args.max_megapixels,
         )
     except (FigureMLError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -84,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         redactor,
         args.inputs,
         args.out,
-        overwrite_inputs=args.overwrite_inputs,
+        overwrite=args.overwrite,
+        names=args.names,
         progress=not args.no_progress,
     )
     # the final summary is the CLI's table: plain print (DESIGN §6)

@@ -6,6 +6,10 @@ evaluated is refused). Detection is :class:`figure_ml.onnx_detect.OnnxDetector` 
 :func:`figure_ml.tiling.detect_tiled`, and the rectangles hidden are
 :func:`figure_ml.eval.redaction.redaction_mask` — the exact code the evaluator measures, so
 the miss rate in the manifest is the miss rate of this redactor. No torch, no ultralytics.
+
+It fails closed (:mod:`figure_ml.redact.checks`): settings, the graph against its manifest and
+every detection are checked, and a photo whose redaction cannot be trusted raises instead of
+being returned with its PHI visible.
 """
 
 from __future__ import annotations
@@ -18,18 +22,30 @@ from typing import Any
 import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
-from figure_ml.errors import BadInputError
+from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.eval.records import Detections
 from figure_ml.eval.redaction import redaction_mask
 from figure_ml.imageio import decode_image
 from figure_ml.manifest import Manifest, ManifestError, load
 from figure_ml.redact import encode as enc
+from figure_ml.redact.checks import (
+    ModelOutputError,
+    as_rgb,
+    check_detections,
+    check_graph,
+    per_class,
+)
 from figure_ml.redact.styles import STYLES, apply_style
-from figure_ml.tiling import TilingPolicy, detect_tiled, tile_windows
+from figure_ml.tiling import TILE_MODES, TilingPolicy, detect_tiled, tile_windows
 
 log = logging.getLogger(__name__)
 
-TILE_MODES = ("auto", "on", "off")
+__all__ = ["MAX_MEGAPIXELS", "MAX_TILES", "TILE_MODES", "Redactor", "Result"]
+
+#: default pixel cap: larger photos are refused from their header, before decoding
+MAX_MEGAPIXELS = 100.0
+#: a photo needing more tiles is refused (100 MP at 320 px tiles, overlap 0.2: about 1,600)
+MAX_TILES = 4096
 
 
 @dataclass
@@ -78,15 +94,21 @@ class Redactor:
         policy: TilingPolicy,
         style: str = "fill",
         model_info: dict[str, Any] | None = None,
+        max_megapixels: float = MAX_MEGAPIXELS,
     ) -> None:
         if style not in STYLES:
-            raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
+            raise ConfigError(f"unknown style {style!r}; expected one of {STYLES}")
+        if not isinstance(policy, TilingPolicy):
+            raise ConfigError(f"policy must be a TilingPolicy, got {type(policy).__name__}")
+        _check_megapixels(max_megapixels)
         self.detector = detector
-        self.thresholds = np.asarray(thresholds, np.float64)
-        self.padding = np.asarray(padding, np.float64)
+        # a NaN here once hid nothing (padding) or kept nothing (threshold), with exit 0
+        self.thresholds = per_class(thresholds, "thresholds")
+        self.padding = per_class(padding, "padding")
         self.policy = policy
         self.style = style
         self.model_info = model_info or {}
+        self.max_pixels = int(max_megapixels * 1e6)
 
     @classmethod
     def from_manifest(
@@ -101,13 +123,24 @@ class Redactor:
         overlap: float | None = None,
         min_long_side: int | None = None,
         threads: int | None = None,
+        max_megapixels: float = MAX_MEGAPIXELS,
     ) -> Redactor:
         """Load a manifest (file or folder) and its ONNX artifact, verified by SHA-256.
 
         ``artifact`` names one (default: the first ONNX, or the first of ``precision``).
         ``tiles`` (``auto``/``on``/``off``) and ``tile``/``overlap``/``min_long_side``
-        override the manifest's tiling policy.
+        override the manifest's tiling policy. The graph's input size and type, output layout
+        and class count must match the manifest (:class:`ManifestError` otherwise).
+        ``max_megapixels``: larger photos are refused by :meth:`redact_encoded`.
         """
+        # every setting is checked before any file is read
+        overrides = _overrides(tiles, tile, overlap, min_long_side)
+        replace(TilingPolicy(), **overrides)  # raises ConfigError on an impossible value
+        if threads is not None and not (isinstance(threads, int) and threads >= 1):
+            raise ConfigError(f"threads must be an integer >= 1, got {threads!r}")
+        if style not in STYLES:
+            raise ConfigError(f"unknown style {style!r}; expected one of {STYLES}")
+        _check_megapixels(max_megapixels)
         m = load(path, verify=False)
         a = m.artifact(artifact) if artifact else _first_onnx(m, precision)
         if a["format"] != "onnx":
@@ -118,8 +151,9 @@ class Redactor:
             _detector(m, a, threads),
             thresholds=np.array(m.thresholds()),
             padding=np.array(m.padding()),
-            policy=_policy(m, tiles, tile, overlap, min_long_side),
+            policy=_policy(m, overrides),
             style=style,
+            max_megapixels=max_megapixels,
             model_info={
                 "manifest": m.data["name"],
                 "artifact": a["name"],
@@ -132,25 +166,41 @@ class Redactor:
     def detect(self, image: np.ndarray) -> tuple[Detections, dict[str, Any]]:
         """All detections of an RGB uint8 image (whole-image pass, plus tiles when the policy
         applies) and a description of the strategy used."""
+        image = as_rgb(image)
         h, w = image.shape[:2]
         tiled = self.policy.applies(w, h)
-        boxes, scores, classes = detect_tiled(image, self.detector.detect, self.policy)
         strategy: dict[str, Any] = {"name": "tiled" if tiled else "whole"}
         if tiled:
             p = self.policy
             n = len(tile_windows(w, h, p.tile, p.overlap))
+            if n > MAX_TILES:
+                raise BadInputError(
+                    f"{w}x{h} would need {n} tiles of {p.tile} px (limit {MAX_TILES});"
+                    " use a larger --tile or a smaller --overlap"
+                )
             strategy.update(tile=p.tile, overlap=p.overlap, tiles=n, merge_iou=p.merge_iou)
+        try:
+            boxes, scores, classes = detect_tiled(image, self.detector.detect, self.policy)
+        except FloatingPointError as exc:  # OnnxDetector.require_finite
+            raise ModelOutputError(f"{exc}; nothing written") from exc
+        check_detections(boxes, scores, classes)
         return Detections(boxes, scores, classes), strategy
 
-    def redact_full(self, image: np.ndarray) -> Result:
-        """Detect and hide; the :class:`Result` carries everything the sidecar records."""
-        image = _as_rgb(image)
+    def redact_full(self, image: np.ndarray, *, in_place: bool = False) -> Result:
+        """Detect and hide; the :class:`Result` carries everything the sidecar records.
+
+        ``in_place``: paint into ``image`` itself (saves a copy of a large photo).
+        """
+        image = as_rgb(image)
         h, w = image.shape[:2]
         det, strategy = self.detect(image)
         hidden = det.select(det.scores >= self.thresholds[det.classes])
         # exactly the evaluator's mask: same >= thresholds, same padding, same clipping
         rects = redaction_mask(det, self.thresholds, self.padding, w, h)
-        return Result(apply_style(image, rects, self.style), hidden, rects, strategy)
+        if len(rects) != len(hidden) or not np.isfinite(rects).all():
+            raise ModelOutputError("a redaction rectangle is not finite; nothing written")
+        redacted = apply_style(image, rects, self.style, in_place=in_place)
+        return Result(redacted, hidden, rects, strategy)
 
     def redact(self, image: np.ndarray) -> tuple[np.ndarray, Detections]:
         """``(redacted RGB uint8 image, detections hidden)`` of an RGB uint8 image."""
@@ -160,22 +210,14 @@ class Redactor:
     def redact_encoded(self, data: bytes, name: str = "image.jpg") -> tuple[bytes, str, Result]:
         """Decode (EXIF orientation applied), redact, re-encode without metadata.
 
-        Returns ``(encoded bytes, output suffix, result)``; ``name`` picks the format.
+        Returns ``(encoded bytes, output suffix, result)``; ``name`` picks the format. A photo
+        above the pixel cap is refused from its header (:class:`BadInputError`, size named).
         """
-        image = decode_image(data, name=name)
-        result = self.redact_full(image)
+        image = decode_image(data, name=name, max_pixels=self.max_pixels)
+        # the decoded array is ours: paint into it rather than copy a 50 MP photo
+        result = self.redact_full(image, in_place=True)
         fmt, suffix = enc.output_format(name)
         return enc.encode(result.image, fmt), suffix, result
-
-
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    a = np.asarray(image)
-    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-        raise BadInputError(
-            f"expected an (H, W, 3) uint8 RGB array, got {a.dtype} {a.shape};"
-            " decode files with figure_ml.imageio.decode_image"
-        )
-    return a
 
 
 def _first_onnx(m: Manifest, precision: str | None) -> dict[str, Any]:
@@ -194,7 +236,7 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
     # run the model at the lowest operating threshold: greedy class-aware NMS keeps exactly
     # the same boxes above each class's threshold as a run at the evaluator's 0.001 would
     # (a box is only suppressed by a higher-scoring one of its class), and it is faster
-    conf = max(0.0, float(min(m.thresholds())) - 1e-6)
+    conf = max(0.0, float(min(m.thresholds())) - 1e-6)  # finite: load() checked them
     try:
         det = OnnxDetector(
             str(m.artifact_path(a)),
@@ -209,29 +251,24 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
         raise ManifestError(f"{m.path}: {exc}") from exc
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ManifestError(f"{m.artifact_path(a)}: onnxruntime cannot load it ({exc})") from exc
-    shape = det.session.get_outputs()[0].shape
-    if det.layout == "yolo_raw" and isinstance(shape[1], int) and shape[1] != 4 + len(CLASS_NAMES):
-        # more score columns than classes would index past the per-class thresholds
-        raise ManifestError(
-            f"{m.artifact_path(a)}: output has {shape[1] - 4} class scores, the manifest"
-            f" {len(CLASS_NAMES)} classes"
-        )
+    # a wrong layout or class count used to load, then fail on every file with IndexError
+    check_graph(det.session, m.data, str(m.artifact_path(a)))
+    det.require_finite = True
     return det
 
 
-def _policy(m: Manifest, mode, tile, overlap, min_long_side) -> TilingPolicy:
+def _overrides(mode, tile, overlap, min_long_side) -> dict[str, Any]:
+    given = {"mode": mode, "tile": tile, "overlap": overlap, "min_long_side": min_long_side}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _policy(m: Manifest, overrides: dict[str, Any]) -> TilingPolicy:
     size = int(m.data["input"]["size"])
     base = TilingPolicy(**m.data["tiling"]) if "tiling" in m.data else TilingPolicy(tile=size)
-    if mode is not None and mode not in TILE_MODES:
-        raise ValueError(f"unknown tiles mode {mode!r}; expected one of {TILE_MODES}")
-    changes = {
-        k: v
-        for k, v in {
-            "mode": mode,
-            "tile": tile,
-            "overlap": overlap,
-            "min_long_side": min_long_side,
-        }.items()
-        if v is not None
-    }
-    return replace(base, **changes)
+    return replace(base, **overrides)
+
+
+def _check_megapixels(value: Any) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (ok and 0 < value < float("inf")):
+        raise ConfigError(f"max_megapixels must be a finite number > 0, got {value!r}")

@@ -54,12 +54,21 @@ def _blur(region: np.ndarray) -> np.ndarray:
 
 
 def apply_style(
-    image: np.ndarray, rects: np.ndarray, style: str = "fill", *, colour=FILL_COLOUR
+    image: np.ndarray,
+    rects: np.ndarray,
+    style: str = "fill",
+    *,
+    colour=FILL_COLOUR,
+    in_place: bool = False,
 ) -> np.ndarray:
-    """A copy of the RGB uint8 ``image`` with every rectangle hidden in ``style``."""
+    """A copy of the RGB uint8 ``image`` with every rectangle hidden in ``style``
+    (``in_place``: ``image`` itself, changed)."""
     if style not in STYLES:
         raise ValueError(f"unknown redaction style {style!r}; expected one of {STYLES}")
-    out = np.array(image, dtype=np.uint8, copy=True)
+    if not np.isfinite(np.asarray(rects, np.float64)).all():
+        # pixel_rects would skip a NaN rectangle: refuse rather than leave its region visible
+        raise ValueError("a redaction rectangle is not finite")
+    out = image if in_place else np.array(image, dtype=np.uint8, copy=True)
     h, w = out.shape[:2]
     for x0, y0, x1, y1 in pixel_rects(rects, w, h):
         if style == "fill":
