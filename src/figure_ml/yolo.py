@@ -9,12 +9,16 @@ it offline, quiet and PHI-safe lives here, and so does every difference between 
 - ``YOLO_OFFLINE``/``YOLO_AUTOINSTALL`` stop online checks, update checks and pip installs; the
   font it would download for plots is provided from matplotlib's bundled fonts; the AMP check,
   which downloads a checker model on GPUs, is answered locally.
+- Where ultralytics has no hook, its internals are patched (``PIL.Image.open`` restored, CPU
+  thread count, AMP check, fonts). Each patch looks for its target and logs a warning naming
+  it when an ultralytics version no longer has it; ``tests/test_yolo.py`` proves each applies.
 - Training arguments pass through :data:`TRAIN_ARGS` (an allowlist); anything else is a
   :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -72,7 +76,7 @@ def settings_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"figure_ml-ultralytics-{os.getuid()}"
 
 
-def _provide_fonts(cfg_dir: Path) -> None:
+def _provide_fonts(cfg_dir: Path) -> bool:
     """Put a local font where ultralytics looks before it would download Arial.
 
     Dataset checks and plots call ``check_font('Arial.ttf')``, which looks in its settings
@@ -82,10 +86,72 @@ def _provide_fonts(cfg_dir: Path) -> None:
     import matplotlib
 
     src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    if not src.is_file():
+        _patch_missing("matplotlib's DejaVuSans.ttf", "plots may try to download Arial.ttf")
+        return False
     for name in ("Arial.ttf", "Arial.Unicode.ttf"):
         dst = cfg_dir / name
-        if not dst.exists() and src.is_file():
+        if not dst.exists():
             shutil.copyfile(src, dst)
+    return True
+
+
+def _patch_missing(target: str, consequence: str) -> None:
+    """Every patch of ultralytics checks its target; a missing one is said, never skipped."""
+    version = getattr(sys.modules.get("ultralytics"), "__version__", "?")
+    log.warning("ultralytics %s has no %s (patch not applied): %s", version, target, consequence)
+
+
+def _restore_pillow_open(patches: Any) -> bool:
+    """Undo ultralytics' process-wide replacement of ``PIL.Image.open``.
+
+    Its wrapper tries to pip-install a HEIF plugin when Pillow cannot identify a file; with
+    Pillow's own function back, a corrupt image is a plain ``UnidentifiedImageError``
+    everywhere in figure_ml (HEIF is pillow-heif's job, registered by figure_ml.imageio).
+    """
+    original = getattr(patches, "_image_open", None)
+    if original is None:
+        _patch_missing(
+            "ultralytics.utils.patches._image_open",
+            "PIL.Image.open stays ultralytics' wrapper (an unreadable image tries a pip install)",
+        )
+        return False
+    from PIL import Image
+
+    Image.open = original
+    return True
+
+
+def _set_cpu_threads(torch_utils: Any, threads: int) -> bool:
+    """Make ultralytics train on CPU with ``threads`` threads.
+
+    ultralytics uses cpu_count - 1 threads (1 on a 2-core machine) and sets them in
+    ``select_device``, leaving a core for data loading that its CPU path does in the main
+    process anyway. figure_ml uses OMP_NUM_THREADS (default: every core); 1 suits a machine
+    shared with other jobs.
+    """
+    if not hasattr(torch_utils, "NUM_THREADS"):
+        _patch_missing(
+            "ultralytics.utils.torch_utils.NUM_THREADS",
+            "CPU training uses ultralytics' own thread count, not OMP_NUM_THREADS",
+        )
+        return False
+    torch_utils.NUM_THREADS = max(threads, 1)
+    return True
+
+
+def _wrap_check_amp(trainer_mod: Any) -> bool:
+    """Replace the trainer's AMP check with :func:`_offline_check_amp` of the original."""
+    original = getattr(trainer_mod, "check_amp", None)
+    if original is None:
+        _patch_missing(
+            "ultralytics.engine.trainer.check_amp",
+            "a GPU training may try to download the AMP checker model",
+        )
+        return False
+    if not getattr(original, "figure_ml_offline", False):  # wrap once, however often called
+        trainer_mod.check_amp = _offline_check_amp(original)
+    return True
 
 
 def _offline_check_amp(original: Callable[..., bool]) -> Callable[..., bool]:
@@ -95,6 +161,7 @@ def _offline_check_amp(original: Callable[..., bool]) -> Callable[..., bool]:
     attempted download, and run the real check only when the checker weights are already local.
     """
 
+    @functools.wraps(original)
     def check_amp(model: Any, *args: Any, **kwargs: Any) -> bool:
         from ultralytics.utils import WEIGHTS_DIR
 
@@ -106,6 +173,7 @@ def _offline_check_amp(original: Callable[..., bool]) -> Callable[..., bool]:
         log.info("AMP check skipped (offline, no local checker weights); AMP stays on")
         return True
 
+    check_amp.figure_ml_offline = True  # type: ignore[attr-defined]
     return check_amp
 
 
@@ -146,21 +214,9 @@ def ultralytics_module() -> Any:
     _provide_fonts(Path(USER_CONFIG_DIR))
     from ultralytics.utils import patches, torch_utils
 
-    if hasattr(patches, "_image_open"):
-        # ultralytics replaces PIL.Image.open process-wide with a wrapper that, on an unreadable
-        # file, tries to pip-install a HEIF plugin; restore Pillow's own so a corrupt image is
-        # a plain UnidentifiedImageError everywhere in figure_ml.
-        from PIL import Image
-
-        Image.open = patches._image_open
-
-    if hasattr(torch_utils, "NUM_THREADS"):
-        # ultralytics trains on CPU with cpu_count - 1 threads (1 on a 2-core machine), leaving
-        # a core for data loading that its CPU path does in the main process anyway. We use
-        # OMP_NUM_THREADS (default: every core); 1 suits a machine shared with other jobs.
-        torch_utils.NUM_THREADS = int(os.environ["OMP_NUM_THREADS"]) or 1
-    if hasattr(trainer_mod, "check_amp"):
-        trainer_mod.check_amp = _offline_check_amp(trainer_mod.check_amp)
+    _restore_pillow_open(patches)
+    _set_cpu_threads(torch_utils, int(os.environ["OMP_NUM_THREADS"] or 1))
+    _wrap_check_amp(trainer_mod)
     _ultralytics = ultralytics
     return ultralytics
 
