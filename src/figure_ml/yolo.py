@@ -338,6 +338,121 @@ def build_model(model_yaml: str, weights: str | None = None) -> Any:
     return model
 
 
+class _EpochHooks:
+    """ultralytics callbacks that turn its epoch events into :class:`EpochReport` s.
+
+    ``on_fit_epoch_end`` fires after every validated epoch and once more from ``final_eval()``
+    (best.pt re-validated, no training epoch before it): the flag set by
+    ``on_train_epoch_end`` tells the two apart.
+    """
+
+    def __init__(
+        self,
+        on_epoch: Callable[[EpochReport], None] | None,
+        interrupt_after_epochs: int | None,
+    ) -> None:
+        self.on_epoch = on_epoch
+        self.interrupt_after_epochs = interrupt_after_epochs
+        #: class id -> name, as the trainer's dataset gives them
+        self.names: dict[int, str] = {}
+        self._epoch_ended = False
+        self._t0 = 0.0
+        self._dt = 0.0
+
+    def attach(self, model: Any) -> None:
+        model.add_callback("on_train_epoch_start", self.train_epoch_start)
+        model.add_callback("on_train_epoch_end", self.train_epoch_end)
+        model.add_callback("on_fit_epoch_end", self.fit_epoch_end)
+
+    def train_epoch_start(self, trainer: Any) -> None:
+        self._t0 = time.perf_counter()
+
+    def train_epoch_end(self, trainer: Any) -> None:
+        self._epoch_ended = True
+        self._dt = time.perf_counter() - self._t0
+
+    def fit_epoch_end(self, trainer: Any) -> None:
+        self.names.update({int(k): v for k, v in (trainer.data or {}).get("names", {}).items()})
+        final = not self._epoch_ended  # final_eval(): that's best.pt's score
+        self._epoch_ended = False
+        report = EpochReport(
+            trainer.epoch + (0 if final else 1),
+            _epoch_metrics(trainer, self.names),
+            final=final,
+            train_seconds=0.0 if final else self._dt,
+            train_images=0 if final else len(getattr(trainer.train_loader, "dataset", ())),
+        )
+        if self.on_epoch is not None:
+            self.on_epoch(report)
+        limit = self.interrupt_after_epochs
+        if not final and limit and report.epoch >= limit:
+            raise Interrupted(f"interrupted after epoch {report.epoch} (debug)")
+
+
+def _image_plots(train_args: dict[str, Any], image_plots: bool) -> bool:
+    """Pop ``plots`` from ``train_args``: honoured only when the caller allows image plots."""
+    requested = bool(train_args.pop("plots", False))
+    if requested and not image_plots:
+        log.info("ultralytics plots stay off: they draw dataset images (synthetic data + opt-in)")
+    return requested and image_plots
+
+
+def _quiet_and_fast(verbose: bool) -> None:
+    """ultralytics' console output and the CPU's handling of subnormal floats, for training."""
+    import torch
+    from ultralytics.utils import LOGGER
+
+    LOGGER.setLevel(logging.INFO if verbose else logging.WARNING)
+    # Subnormal floats (tiny optimiser moments late in training) make x86 CPUs many times
+    # slower; flushing them to zero costs no accuracy that matters here.
+    torch.set_flush_denormal(True)
+
+
+def _resume_kwargs(
+    common: dict[str, Any], train_args: Mapping[str, Any], resume_from: Path
+) -> dict[str, Any]:
+    """Only arguments ultralytics lets a resume change; the rest comes from the checkpoint."""
+    kw = {**common, "resume": str(resume_from)}
+    for k in ("device", "batch", "cache", "patience", "val"):
+        if k in train_args:
+            kw[k] = train_args[k]
+    return kw
+
+
+def _new_run_kwargs(
+    common: dict[str, Any],
+    train_args: Mapping[str, Any],
+    *,
+    save_dir: Path,
+    seed: int,
+    pretrained: bool,
+) -> dict[str, Any]:
+    """Every argument of a new run: the config's, then those figure_ml owns."""
+    return {
+        **common,
+        **train_args,
+        "project": str(save_dir.parent.resolve()),
+        "name": save_dir.name,
+        "exist_ok": True,
+        "seed": seed,
+        "deterministic": train_args.get("deterministic", True),
+        "pretrained": pretrained,
+    }
+
+
+def _outcome(trainer: Any, names: Mapping[int, str]) -> TrainOutcome:
+    out_dir = Path(trainer.save_dir)
+    return TrainOutcome(
+        save_dir=out_dir,
+        best=Path(trainer.best),
+        last=Path(trainer.last),
+        results_csv=out_dir / "results.csv",
+        epochs=int(trainer.epochs),
+        final_metrics=_epoch_metrics(trainer, names) if trainer.metrics else {},
+        model_yaml=dict(getattr(trainer.model, "yaml", {}) or {}),
+    )
+
+
 def train_detector(
     *,
     model_yaml: str,
@@ -359,46 +474,10 @@ def train_detector(
     re-validation; its exceptions are the caller's to contain. ``resume_from`` is a ``last.pt``.
     """
     ul = ultralytics_module()
-    import torch
-    from ultralytics.utils import LOGGER
-
     train_args = check_train_args(args)
-    requested_plots = bool(train_args.pop("plots", False))
-    plots = requested_plots and image_plots
-    if requested_plots and not image_plots:
-        log.info("ultralytics plots stay off: they draw dataset images (synthetic data + opt-in)")
-    LOGGER.setLevel(logging.INFO if verbose else logging.WARNING)
-    # Subnormal floats (tiny optimiser moments late in training) make x86 CPUs many times
-    # slower; flushing them to zero costs no accuracy that matters here.
-    torch.set_flush_denormal(True)
-
-    names: dict[int, str] = {}
-    state: dict[str, Any] = {"epoch_ended": False, "t0": 0.0, "dt": 0.0}
-
-    def _on_train_epoch_start(trainer: Any) -> None:
-        state["t0"] = time.perf_counter()
-
-    def _on_train_epoch_end(trainer: Any) -> None:
-        state["epoch_ended"] = True
-        state["dt"] = time.perf_counter() - state["t0"]
-
-    def _on_fit_epoch_end(trainer: Any) -> None:
-        names.update({int(k): v for k, v in (trainer.data or {}).get("names", {}).items()})
-        # final_eval() fires this event again without a training epoch: that's best.pt's score
-        final = not state["epoch_ended"]
-        state["epoch_ended"] = False
-        report = EpochReport(
-            trainer.epoch + (0 if final else 1),
-            _epoch_metrics(trainer, names),
-            final=final,
-            train_seconds=0.0 if final else state["dt"],
-            train_images=0 if final else len(getattr(trainer.train_loader, "dataset", ())),
-        )
-        if on_epoch is not None:
-            on_epoch(report)
-        if not final and interrupt_after_epochs and report.epoch >= interrupt_after_epochs:
-            raise Interrupted(f"interrupted after epoch {report.epoch} (debug)")
-
+    plots = _image_plots(train_args, image_plots)
+    _quiet_and_fast(verbose)
+    hooks = _EpochHooks(on_epoch, interrupt_after_epochs)
     common = {
         "data": str(data_yaml),
         "plots": plots,
@@ -407,40 +486,15 @@ def train_detector(
     }
     if resume_from is not None:
         model = ul.YOLO(str(resume_from), task="detect")
-        # Only arguments ultralytics lets a resume change; the rest comes from the checkpoint.
-        kw = {**common, "resume": str(resume_from)}
-        for k in ("device", "batch", "cache", "patience", "val"):
-            if k in train_args:
-                kw[k] = train_args[k]
+        kw = _resume_kwargs(common, train_args, resume_from)
     else:
         model = build_model(model_yaml, weights)
-        kw = {
-            **common,
-            **train_args,
-            "project": str(save_dir.parent.resolve()),
-            "name": save_dir.name,
-            "exist_ok": True,
-            "seed": seed,
-            "deterministic": train_args.get("deterministic", True),
-            "pretrained": bool(weights),
-        }
-    model.add_callback("on_train_epoch_start", _on_train_epoch_start)
-    model.add_callback("on_train_epoch_end", _on_train_epoch_end)
-    model.add_callback("on_fit_epoch_end", _on_fit_epoch_end)
+        kw = _new_run_kwargs(
+            common, train_args, save_dir=save_dir, seed=seed, pretrained=bool(weights)
+        )
+    hooks.attach(model)
     model.train(**kw)
-
-    trainer = model.trainer
-    out_dir = Path(trainer.save_dir)
-    final_metrics = _epoch_metrics(trainer, names) if trainer.metrics else {}
-    return TrainOutcome(
-        save_dir=out_dir,
-        best=Path(trainer.best),
-        last=Path(trainer.last),
-        results_csv=out_dir / "results.csv",
-        epochs=int(trainer.epochs),
-        final_metrics=final_metrics,
-        model_yaml=dict(getattr(trainer.model, "yaml", {}) or {}),
-    )
+    return _outcome(model.trainer, hooks.names)
 
 
 # --- inference and export (evaluation, export) -----------------------------------------------
