@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,12 +81,26 @@ def block_network(network_blocked_everywhere: Path) -> NetworkAttempts:
         _RECORDERS.remove(attempts)
 
 
+@pytest.fixture(scope="session")
+def mlflow_empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store, made once: creating one runs MLflow's schema migrations
+    (seconds each time); a copy of the file is the same fresh store at once."""
+    from mlflow.tracking import MlflowClient
+
+    db = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()  # creates and migrates the schema
+    return db
+
+
 @pytest.fixture
-def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def mlflow_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_empty_db: Path
+) -> dict[str, str]:
     """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     local = tmp_path / "mlruns"
     local.mkdir()
+    shutil.copyfile(mlflow_empty_db, local / "mlflow.db")
     return {"uri": f"sqlite:///{local / 'mlflow.db'}", "local_dir": str(local)}
 
 
