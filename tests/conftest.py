@@ -96,7 +96,8 @@ def mlflow_empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mlflow_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_empty_db: Path
 ) -> dict[str, str]:
-    """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``."""
+    """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``. The SQLite
+    file exists from the start (empty: only MLflow's ``Default`` experiment, no run)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     local = tmp_path / "mlruns"
     local.mkdir()
