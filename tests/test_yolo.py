@@ -14,6 +14,7 @@ from figure_ml.data.canonical import open_dataset
 from figure_ml.data.export_yolo import export_yolo
 from figure_ml.data.yolo_folder import check_yolo_folder, iter_label_lines
 from figure_ml.errors import BadInputError, ConfigError, DatasetError
+from figure_ml.yolo import runtime
 
 
 def test_settings_isolated_and_integrations_off() -> None:
@@ -174,7 +175,7 @@ def test_cpu_threads_follow_omp_num_threads(monkeypatch) -> None:
     own_default = min(8, max(1, (os.cpu_count() or 1) - 1))  # what ultralytics would use
     wanted = own_default + 1
     monkeypatch.setattr(torch_utils, "NUM_THREADS", torch_utils.NUM_THREADS)  # restored after
-    monkeypatch.setattr(yolo, "_ultralytics", None)  # import "again": every patch re-applied
+    monkeypatch.setattr(runtime, "_ultralytics", None)  # import "again": every patch re-applied
     monkeypatch.setenv("OMP_NUM_THREADS", str(wanted))
     yolo.ultralytics_module()
     assert wanted == torch_utils.NUM_THREADS
@@ -206,7 +207,7 @@ def test_amp_check_never_downloads(block_network, caplog) -> None:
     assert block_network == []
     # applying the patch again does not wrap the wrapper
     wrapper = trainer.check_amp
-    assert yolo._wrap_check_amp(trainer) and trainer.check_amp is wrapper
+    assert runtime._wrap_check_amp(trainer) and trainer.check_amp is wrapper
 
 
 def test_plot_font_is_found_locally(tmp_path: Path, monkeypatch, block_network) -> None:
@@ -215,7 +216,7 @@ def test_plot_font_is_found_locally(tmp_path: Path, monkeypatch, block_network) 
     from ultralytics.utils import checks
 
     monkeypatch.setattr(checks, "USER_CONFIG_DIR", tmp_path)  # a fresh settings folder
-    assert yolo._provide_fonts(tmp_path)
+    assert runtime._provide_fonts(tmp_path)
     assert Path(checks.check_font("Arial.ttf")) == tmp_path / "Arial.ttf"
     assert block_network == []
 
@@ -223,9 +224,9 @@ def test_plot_font_is_found_locally(tmp_path: Path, monkeypatch, block_network) 
 @pytest.mark.parametrize(
     ("patch", "target"),
     [
-        (lambda m: yolo._restore_pillow_open(m), "ultralytics.utils.patches._image_open"),
-        (lambda m: yolo._set_cpu_threads(m, 2), "ultralytics.utils.torch_utils.NUM_THREADS"),
-        (lambda m: yolo._wrap_check_amp(m), "ultralytics.engine.trainer.check_amp"),
+        (lambda m: runtime._restore_pillow_open(m), "ultralytics.utils.patches._image_open"),
+        (lambda m: runtime._set_cpu_threads(m, 2), "ultralytics.utils.torch_utils.NUM_THREADS"),
+        (lambda m: runtime._wrap_check_amp(m), "ultralytics.engine.trainer.check_amp"),
     ],
     ids=["pillow_open", "cpu_threads", "check_amp"],
 )
@@ -249,5 +250,5 @@ def test_missing_font_source_says_so(tmp_path: Path, monkeypatch, caplog) -> Non
 
     monkeypatch.setattr(matplotlib, "get_data_path", lambda: str(tmp_path / "nowhere"))
     with caplog.at_level("WARNING", logger="figure_ml.yolo"):
-        assert yolo._provide_fonts(tmp_path) is False
+        assert runtime._provide_fonts(tmp_path) is False
     assert "DejaVuSans.ttf" in caplog.text and not (tmp_path / "Arial.ttf").exists()

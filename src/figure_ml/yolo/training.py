@@ -1,40 +1,23 @@
-"""The ultralytics adapter: the ONLY module of figure_ml that imports ultralytics.
+"""Training with ultralytics: the argument allowlist, model building and ``train_detector``.
 
-Why one module: ultralytics reads its settings, phones home, downloads fonts and checker weights
-and registers tracker integrations as side effects of import and training. Everything that keeps
-it offline, quiet and PHI-safe lives here, and so does every difference between its versions.
-
-- Its settings directory is isolated (``YOLO_CONFIG_DIR``, never the user's home) and its
-  settings forced: hub sync, analytics, its own MLflow/ClearML/Comet/DVC/W&B/... callbacks off.
-- ``YOLO_OFFLINE``/``YOLO_AUTOINSTALL`` stop online checks, update checks and pip installs; the
-  font it would download for plots is provided from matplotlib's bundled fonts; the AMP check,
-  which downloads a checker model on GPUs, is answered locally.
-- Where ultralytics has no hook, its internals are patched (``PIL.Image.open`` restored, CPU
-  thread count, AMP check, fonts). Each patch looks for its target and logs a warning naming
-  it when an ultralytics version no longer has it; ``tests/test_yolo.py`` proves each applies.
-- Training arguments pass through :data:`TRAIN_ARGS` (an allowlist); anything else is a
-  :class:`ConfigError` naming the key.
+Everything figure_ml sets itself (data, project, name, seed, plots, resume) stays out of the
+allowlist; ultralytics' epoch events become :class:`EpochReport` s for the caller.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.yolo.runtime import ultralytics_module, version
 
-log = logging.getLogger(__name__)
+#: one logger for the whole adapter, whichever of its modules speaks
+log = logging.getLogger("figure_ml.yolo")
 
 #: ultralytics training arguments a config may set. Everything figure_ml sets itself (data,
 #: project, name, seed, plots, resume, ...) is deliberately absent.
@@ -58,172 +41,6 @@ TRAIN_ARGS: frozenset[str] = frozenset(
         "plots",
     }
 )  # fmt: skip
-
-#: integrations ultralytics would otherwise switch on by itself
-_INTEGRATIONS_OFF = ("sync", "clearml", "comet", "dvc", "mlflow", "raytune", "tensorboard", "wandb")
-
-_ultralytics: Any = None  # the imported module, once isolated
-
-
-def settings_dir() -> Path:
-    """Folder of ultralytics' settings, fonts and scratch files (never the user's home).
-
-    ``FIGURE_ML_YOLO_DIR`` overrides; the default is a per-user folder under the temp dir.
-    """
-    env = os.environ.get("FIGURE_ML_YOLO_DIR")
-    if env:
-        return Path(env).expanduser().resolve()
-    return Path(tempfile.gettempdir()) / f"figure_ml-ultralytics-{os.getuid()}"
-
-
-def _provide_fonts(cfg_dir: Path) -> bool:
-    """Put a local font where ultralytics looks before it would download Arial.
-
-    Dataset checks and plots call ``check_font('Arial.ttf')``, which looks in its settings
-    folder first and otherwise makes an HTTP request. Only the glyph shapes of plot labels
-    depend on it, so matplotlib's bundled DejaVuSans stands in.
-    """
-    import matplotlib
-
-    src = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    if not src.is_file():
-        _patch_missing("matplotlib's DejaVuSans.ttf", "plots may try to download Arial.ttf")
-        return False
-    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
-        dst = cfg_dir / name
-        if not dst.exists():
-            shutil.copyfile(src, dst)
-    return True
-
-
-def _patch_missing(target: str, consequence: str) -> None:
-    """Every patch of ultralytics checks its target; a missing one is said, never skipped."""
-    version = getattr(sys.modules.get("ultralytics"), "__version__", "?")
-    log.warning("ultralytics %s has no %s (patch not applied): %s", version, target, consequence)
-
-
-def _restore_pillow_open(patches: Any) -> bool:
-    """Undo ultralytics' process-wide replacement of ``PIL.Image.open``.
-
-    Its wrapper tries to pip-install a HEIF plugin when Pillow cannot identify a file; with
-    Pillow's own function back, a corrupt image is a plain ``UnidentifiedImageError``
-    everywhere in figure_ml (HEIF is pillow-heif's job, registered by figure_ml.imageio).
-    """
-    original = getattr(patches, "_image_open", None)
-    if original is None:
-        _patch_missing(
-            "ultralytics.utils.patches._image_open",
-            "PIL.Image.open stays ultralytics' wrapper (an unreadable image tries a pip install)",
-        )
-        return False
-    from PIL import Image
-
-    Image.open = original
-    return True
-
-
-def _set_cpu_threads(torch_utils: Any, threads: int) -> bool:
-    """Make ultralytics train on CPU with ``threads`` threads.
-
-    ultralytics uses cpu_count - 1 threads (1 on a 2-core machine) and sets them in
-    ``select_device``, leaving a core for data loading that its CPU path does in the main
-    process anyway. figure_ml uses OMP_NUM_THREADS (default: every core); 1 suits a machine
-    shared with other jobs.
-    """
-    if not hasattr(torch_utils, "NUM_THREADS"):
-        _patch_missing(
-            "ultralytics.utils.torch_utils.NUM_THREADS",
-            "CPU training uses ultralytics' own thread count, not OMP_NUM_THREADS",
-        )
-        return False
-    torch_utils.NUM_THREADS = max(threads, 1)
-    return True
-
-
-def _wrap_check_amp(trainer_mod: Any) -> bool:
-    """Replace the trainer's AMP check with :func:`_offline_check_amp` of the original."""
-    original = getattr(trainer_mod, "check_amp", None)
-    if original is None:
-        _patch_missing(
-            "ultralytics.engine.trainer.check_amp",
-            "a GPU training may try to download the AMP checker model",
-        )
-        return False
-    if not getattr(original, "figure_ml_offline", False):  # wrap once, however often called
-        trainer_mod.check_amp = _offline_check_amp(original)
-    return True
-
-
-def _offline_check_amp(original: Callable[..., bool]) -> Callable[..., bool]:
-    """Wrap ultralytics' AMP check so it never downloads its checker model.
-
-    Offline, ultralytics itself skips the check and keeps AMP on; we do the same without the
-    attempted download, and run the real check only when the checker weights are already local.
-    """
-
-    @functools.wraps(original)
-    def check_amp(model: Any, *args: Any, **kwargs: Any) -> bool:
-        from ultralytics.utils import WEIGHTS_DIR
-
-        if (Path(WEIGHTS_DIR) / "yolo26n.pt").is_file():
-            return original(model, *args, **kwargs)
-        device = next(model.parameters()).device
-        if device.type in ("cpu", "mps"):
-            return False
-        log.info("AMP check skipped (offline, no local checker weights); AMP stays on")
-        return True
-
-    check_amp.figure_ml_offline = True  # type: ignore[attr-defined]
-    return check_amp
-
-
-def ultralytics_module() -> Any:
-    """Import ultralytics isolated and offline (once) and return the module."""
-    global _ultralytics
-    if _ultralytics is not None:
-        return _ultralytics
-    cfg_root = settings_dir()
-    if "ultralytics" in sys.modules:
-        # Settings were read already; forcing them below still disables the integrations.
-        log.warning("ultralytics was imported before figure_ml.yolo; its settings dir may differ")
-    os.environ["YOLO_CONFIG_DIR"] = str(cfg_root)
-    os.environ["YOLO_OFFLINE"] = "1"  # no online checks, no analytics, no update checks
-    os.environ["YOLO_AUTOINSTALL"] = "False"  # never pip-install missing requirements
-    os.environ.setdefault("YOLO_VERBOSE", "False")
-    os.environ.pop("ULTRALYTICS_API_KEY", None)  # the Platform callback keys off it
-    # ultralytics pins OMP threads to 1 unless set; CPU training wants every core.
-    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
-
-    import ultralytics
-    from ultralytics.engine import trainer as trainer_mod
-    from ultralytics.utils import SETTINGS, USER_CONFIG_DIR
-
-    SETTINGS.update(
-        {
-            **dict.fromkeys(_INTEGRATIONS_OFF, False),
-            "api_key": "",
-            "vscode_msg": False,
-            "openvino_msg": False,
-            "datasets_dir": str(cfg_root / "datasets"),
-            "weights_dir": str(cfg_root / "weights"),
-            "runs_dir": str(cfg_root / "runs"),
-        }
-    )
-    if hasattr(SETTINGS, "save"):  # older versions persist explicitly
-        SETTINGS.save()
-    _provide_fonts(Path(USER_CONFIG_DIR))
-    from ultralytics.utils import patches, torch_utils
-
-    _restore_pillow_open(patches)
-    _set_cpu_threads(torch_utils, int(os.environ["OMP_NUM_THREADS"] or 1))
-    _wrap_check_amp(trainer_mod)
-    _ultralytics = ultralytics
-    return ultralytics
-
-
-def version() -> str:
-    """The installed ultralytics version (imports it isolated)."""
-    return str(ultralytics_module().__version__)
 
 
 def check_train_args(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -495,87 +312,3 @@ def train_detector(
     hooks.attach(model)
     model.train(**kw)
     return _outcome(model.trainer, hooks.names)
-
-
-# --- inference and export (evaluation, export) -----------------------------------------------
-
-
-def load_detector(weights: str | Path) -> Any:
-    """A ``.pt`` detection checkpoint; :class:`BadInputError` when it is missing, not a
-    detection model, or its classes differ from :mod:`figure_ml.classes`."""
-    from figure_ml.classes import check_names
-
-    ul = ultralytics_module()
-    p = Path(weights)
-    if not p.is_file():
-        raise BadInputError(f"weights {p}: no such file")
-    try:
-        model = ul.YOLO(str(p))
-    except Exception as exc:  # ultralytics raises many types for a bad file
-        raise BadInputError(f"weights {p}: not an ultralytics checkpoint ({exc})") from exc
-    if model.task != "detect":
-        raise BadInputError(f"weights {p}: a {model.task!r} model, not a detection model")
-    try:
-        check_names(dict(model.names), where=f"weights {p}")
-    except ValueError as exc:
-        raise BadInputError(str(exc)) from exc
-    model.model.eval()
-    return model
-
-
-def trained_imgsz(model: Any) -> int | None:
-    """The image size a checkpoint was trained at (from its saved training arguments)."""
-    ckpt = getattr(model, "ckpt", None) or {}
-    args = ckpt.get("train_args") or getattr(model, "overrides", {}) or {}
-    size = args.get("imgsz")
-    return int(size) if isinstance(size, int) else None
-
-
-def forward_raw(model: Any, x: np.ndarray) -> np.ndarray:
-    """The raw head output of a letterboxed ``(1, 3, S, S)`` float32 input — the same tensor
-    the ONNX export returns, so both are decoded by :mod:`figure_ml.onnx_detect`."""
-    import torch
-
-    net = model.model
-    with torch.inference_mode():
-        out = net(torch.from_numpy(x).to(next(net.parameters()).device))
-    if isinstance(out, list | tuple):
-        out = out[0]
-    if isinstance(out, dict):  # some heads return {"one2one": ..., "one2many": ...}
-        out = out.get("one2one", next(iter(out.values())))
-        out = out[0] if isinstance(out, list | tuple) else out
-    return out.float().cpu().numpy()
-
-
-def export_onnx(
-    weights: str | Path, out_path: Path, *, imgsz: int, opset: int, dynamic_batch: bool = False
-) -> Path:
-    """FP32 ONNX of a ``.pt`` checkpoint via ultralytics' exporter, written to ``out_path``.
-
-    ``simplify`` stays off: it needs onnxslim, which ultralytics would otherwise try to
-    pip-install (offline machines have no index). The export runs on a copy of the weights in
-    a temporary folder, because ultralytics writes its output beside the weights file.
-    """
-    load_detector(weights)  # clear errors before exporting
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "model.pt"
-        shutil.copy(weights, src)
-        model = ultralytics_module().YOLO(str(src))
-        try:
-            produced = model.export(
-                format="onnx",
-                imgsz=imgsz,
-                opset=opset,
-                dynamic=dynamic_batch,
-                simplify=False,
-                half=False,
-                int8=False,
-                batch=1,
-                device="cpu",
-                verbose=False,
-            )
-        except Exception as exc:
-            raise BadInputError(f"weights {weights}: ONNX export failed ({exc})") from exc
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(produced), out_path)
-    return out_path
