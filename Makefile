@@ -1,6 +1,7 @@
 # Two commands for a fresh machine that has only python3:
 #   make demo   the main job on the built-in defaults
-#   make test   the whole test suite
+#   make test   the whole test suite (what CI runs)
+#   make test-fast  the unit tests only (no test marked slow): the edit loop, under 2 minutes
 # Both create .venv when it is missing and install the project into it once (re-installed only
 # when pyproject.toml changes).
 
@@ -9,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.figure_ml-installed
 
-.PHONY: demo test lint install clean-demo
+.PHONY: demo test test-fast lint install clean-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q
+
+# markers: pyproject.toml [tool.pytest.ini_options] and README "Tests"
+test-fast: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

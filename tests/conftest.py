@@ -1,11 +1,11 @@
-"""Shared fixtures: no network but loopback, a temporary MLflow store, tiny canonical datasets."""
+"""Shared fixtures: no network but loopback (in this process and every subprocess), a temporary
+MLflow store, tiny canonical datasets."""
 
 from __future__ import annotations
 
 import io
-import ipaddress
 import os
-import socket
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from figure_ml.data.canonical import CanonicalWriter, open_dataset
+from subprocess_site import figure_ml_netblock as netblock
 
 # before anything imports mlflow: no telemetry thread phoning home from the test process
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -20,19 +21,43 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # OpenMP threads are several times slower than one (see figure_ml.yolo)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
+#: prepended to every subprocess's PYTHONPATH: its sitecustomize blocks the network there too
+SUBPROCESS_SITE = Path(__file__).resolve().parent / "subprocess_site"
+
+#: the attempt lists of the tests running now (one per test, see block_network)
+_RECORDERS: list[list] = []
 
 
-def _is_loopback(host: object) -> bool:
-    if host is None:
-        return True
-    host = host.decode() if isinstance(host, bytes) else str(host)
-    if host in _LOCAL_NAMES:
-        return True
+def _record(kind: str, target: object) -> None:
+    for attempts in _RECORDERS:
+        attempts.append((kind, target))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def network_blocked_everywhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No network but loopback, for the whole session and every Python process it starts.
+
+    In this process the block is on from the first fixture (session- and module-scoped
+    fixtures train and export too). Child processes inherit ``PYTHONPATH`` with
+    :data:`SUBPROCESS_SITE` first and ``FIGURE_ML_NETBLOCK=1``, so ``python -m figure_ml....``,
+    ``dvc`` and its stages, the notebook kernel and the MLflow server block it at start-up.
+    Every refused attempt of any process is appended to the returned JSON-lines file.
+    """
+    log = tmp_path_factory.mktemp("netblock") / "attempts.jsonl"
+    log.touch()
+    mp = pytest.MonkeyPatch()
+    mp.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(SUBPROCESS_SITE), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
+    mp.setenv(netblock.ENV_SWITCH, "1")
+    mp.setenv(netblock.ENV_LOG, str(log))
+    undo = netblock.install(record=_record)
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+        yield log
+    finally:
+        undo()
+        mp.undo()
 
 
 class NetworkAttempts(list):
@@ -40,51 +65,43 @@ class NetworkAttempts(list):
 
 
 @pytest.fixture(autouse=True)
-def block_network(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
-    """Refuse (and record) any connection or name lookup that is not loopback or a UNIX socket.
+def block_network(network_blocked_everywhere: Path) -> NetworkAttempts:
+    """The refused attempts of this test's own process (connections and name lookups that are
+    not loopback or a UNIX socket).
 
     Autouse: nothing in the suite may reach the network (DESIGN §6). Tests that must prove a
     run made no attempt assert that the returned list is empty, because libraries such as
     ultralytics swallow the error of a refused attempt.
     """
     attempts = NetworkAttempts()
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
+    _RECORDERS.append(attempts)
+    try:
+        yield attempts
+    finally:
+        _RECORDERS.remove(attempts)
 
-    def _check(sock: socket.socket, address: object, kind: str) -> None:
-        if sock.family == socket.AF_UNIX:
-            return
-        host = address[0] if isinstance(address, tuple) else address
-        if not _is_loopback(host):
-            attempts.append((kind, address))
-            raise OSError(f"network blocked in tests: {kind} to {address!r}")
 
-    def connect(self: socket.socket, address: object) -> None:
-        _check(self, address, "connect")
-        return real_connect(self, address)
+@pytest.fixture(scope="session")
+def mlflow_empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty MLflow SQLite store, made once: creating one runs MLflow's schema migrations
+    (seconds each time); a copy of the file is the same fresh store at once."""
+    from mlflow.tracking import MlflowClient
 
-    def connect_ex(self: socket.socket, address: object) -> int:
-        _check(self, address, "connect")
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
-        if not _is_loopback(host):
-            attempts.append(("getaddrinfo", host))
-            raise socket.gaierror(socket.EAI_NONAME, f"name lookup blocked in tests: {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return attempts
+    db = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()  # creates and migrates the schema
+    return db
 
 
 @pytest.fixture
-def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``."""
+def mlflow_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_empty_db: Path
+) -> dict[str, str]:
+    """A fresh embedded MLflow store: ``{"uri": sqlite URI, "local_dir": folder}``. The SQLite
+    file exists from the start (empty: only MLflow's ``Default`` experiment, no run)."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     local = tmp_path / "mlruns"
     local.mkdir()
+    shutil.copyfile(mlflow_empty_db, local / "mlflow.db")
     return {"uri": f"sqlite:///{local / 'mlflow.db'}", "local_dir": str(local)}
 
 

@@ -81,17 +81,19 @@ def test_convert_cli_summary_and_exit_codes(tmp_path):
         f"out_dir={tmp_path / 'out'}",
         f"hydra.run.dir={tmp_path / 'h'}",
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # cwd: Hydra's log folder of a run without hydra.run.dir stays out of the checkout
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "malformed box count line" in res.stdout and "wider_face_val_bbx_gt.txt:5" in res.stdout
     assert "digest:" in res.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert again.returncode == 2 and "already holds a dataset" in again.stderr
     bad = subprocess.run(
         [*cmd[:3], "source=nope", f"input={root}", f"out_dir={tmp_path / 'o2'}"],
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and "unknown source 'nope'" in bad.stderr
 

@@ -73,7 +73,7 @@ def test_round_trip_box_for_box(dataset, tmp_path):
                 assert int(c) == o["category"]
                 assert np.allclose(back, o["bbox_xyxy"], atol=1e-3 * max(s["width"], s["height"]))
                 n_boxes += 1
-    assert n_boxes > 5
+    assert n_boxes > 5  # the fixture really has boxes to compare (seeded: 0-4 an image)
 
 
 def test_empty_label_file_for_an_image_without_phi(dataset, tmp_path):
@@ -131,3 +131,52 @@ def test_cli(dataset, tmp_path):
         cwd=tmp_path,
     )
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+@pytest.fixture()
+def val_only(tmp_path):
+    """An evaluation set: a canonical dataset whose only split is ``val``."""
+    w = CanonicalWriter(tmp_path / "val_only")
+    for i in range(3):
+        w.add(
+            {
+                "id": f"v-{i}",
+                "image": _png(64, 48),
+                "width": 64,
+                "height": 48,
+                "objects": [{"bbox_xyxy": [8, 4, 40, 36], "category": i % 4}],
+                "findings": [],
+                "meta": {"source": "unit", "licence": "CC0", "split": "val", "skin_tone": 0},
+            }
+        )
+    w.finish({"synthetic": True, "sources": {"unit": {"licence": "CC0"}}})
+    return open_dataset(tmp_path / "val_only")
+
+
+def test_default_exports_the_splits_the_dataset_has(val_only, tmp_path):
+    data = yaml.safe_load(export_yolo(val_only, tmp_path / "y").read_text())
+    assert "val" in data and "train" not in data and "test" not in data
+    assert sorted(p.name for p in (tmp_path / "y" / "images").iterdir()) == ["val"]
+    assert sorted(p.name for p in (tmp_path / "y" / "labels" / "val").iterdir()) == [
+        "v-0.txt",
+        "v-1.txt",
+        "v-2.txt",
+    ]
+    # box [8, 4, 40, 36] in 64x48: centre (24, 20), size (32, 32)
+    assert (tmp_path / "y" / "labels" / "val" / "v-1.txt").read_text() == (
+        "1 0.375000 0.416667 0.500000 0.666667\n"
+    )
+    # naming a split it lacks is still an error
+    with pytest.raises(ConfigError, match=r"\['train'\] not in dataset"):
+        export_yolo(val_only, tmp_path / "y2", ["train", "val"])
+
+
+def test_cli_default_on_a_val_only_dataset(val_only, tmp_path):
+    out = tmp_path / "cli_val"
+    r = subprocess.run(
+        [sys.executable, "-m", "figure_ml.data.export_yolo", f"dataset={val_only.path}",
+         f"out_dir={out}"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["val"]

@@ -218,7 +218,8 @@ def test_mix_cli(inputs, tmp_path):
         "seed=1",
         f"hydra.run.dir={tmp_path / 'h'}",
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    # cwd: Hydra's log folder of a run without hydra.run.dir stays out of the checkout
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     ds = open_dataset(tmp_path / "m")
     assert _composition(ds, "train") == {"synth": 40, "textocr": 20}  # 2 : 1, no repeats
@@ -230,5 +231,6 @@ def test_mix_cli(inputs, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and "train_size must be >= 1" in bad.stderr

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import yaml
 
 from figure_ml import manifest
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.data.canonical import open_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -96,15 +98,23 @@ def test_repro_writes_metrics_int8_model_and_a_readable_manifest(repro):
         low, high = c["miss_rate_ci"]
         assert low <= c["miss_rate"] <= high
         assert 0.0 <= c["miss_at_budget"] <= 1.0 and c["miss_rate_upper"] >= c["miss_rate"]
-    assert sum(metrics["per_class"][n]["n_gt"] for n in CLASS_NAMES) > 0
     # the eval stage scored the shipped manifest, at the manifest's operating point
     assert metrics["model"]["artifact"] == "fp32" and metrics["budget"] == 0.05
+    gt = Counter(
+        CLASS_NAMES[o["category"]]
+        for s in open_dataset(clone / "data/synth/dvc").iter_samples("test")
+        for o in s["objects"]
+    )
+    assert {n: metrics["per_class"][n]["n_gt"] for n in CLASS_NAMES} == {
+        n: gt[n] for n in CLASS_NAMES
+    }
+    assert sum(gt.values()) > 0
 
     m = manifest.load(clone / "exports/dvc/manifest.json")  # schema + sha256 of every file
     int8 = [a for a in m.data["artifacts"] if a["precision"] == "int8" and a["format"] == "onnx"]
     assert len(int8) == 1
     path = m.artifact_path(int8[0])
-    assert path.suffix == ".onnx" and path.stat().st_size > 0
+    assert path.suffix == ".onnx" and path.stat().st_size == int8[0]["size_bytes"]
     assert m.data["input"]["size"] == 64
     assert set(m.data["thresholds"]) == set(CLASS_NAMES)
     assert metrics["thresholds"] == m.data["thresholds"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
-import time
 from pathlib import Path
 
 import numpy as np
@@ -132,15 +132,39 @@ def test_flatten() -> None:
     }
 
 
-def test_unreachable_server_fails_at_once() -> None:
+def test_unreachable_server_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One health check with the configured timeout, then a clear error: no MLflow client is
+    made, so none of MLflow's minutes of retries can start (timings: benchmarks/, not here)."""
+    import urllib.request
+
+    import mlflow.tracking
+
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cfg = TrackingConfig(uri=f"http://127.0.0.1:{port}", connect_timeout_s=2)
-    t0 = time.monotonic()
+    checks: list[tuple[str, float]] = []
+    real_urlopen = urllib.request.urlopen
+
+    def urlopen(url: str, *args: object, timeout: float, **kwargs: object) -> object:
+        checks.append((url, timeout))
+        return real_urlopen(url, *args, timeout=timeout, **kwargs)
+
+    clients: list[object] = []
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(mlflow.tracking, "MlflowClient", lambda *a, **k: clients.append(a))
+    for var in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT"):
+        monkeypatch.setenv(var, "unset")  # so that monkeypatch restores the variable after
+        monkeypatch.delenv(var)
+    cfg = TrackingConfig(
+        uri=f"http://127.0.0.1:{port}", connect_timeout_s=2, http_max_retries=1, http_timeout_s=7
+    )
     with pytest.raises(TrackingUnavailable, match=rf"127\.0\.0\.1:{port} is unreachable"):
         open_tracker(cfg, ArtifactPolicy(), run_name="x")
-    assert time.monotonic() - t0 < 30  # not MLflow's minutes of retries
+    assert checks == [(f"http://127.0.0.1:{port}/health", 2)]
+    assert clients == []
+    # later MLflow calls (a server that dies mid-run) are capped by the config, not MLflow
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "7"
 
 
 def test_failure_mid_run_warns_once_and_stops_tracking(mlflow_store, caplog, monkeypatch):

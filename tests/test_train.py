@@ -116,12 +116,15 @@ def test_synthetic_data_with_opt_in_draws_and_logs_plots(smoke_config, mlflow_st
     ],
 )
 def test_impossible_values_fail_before_anything_is_written(
-    smoke_config, tmp_path, override, error, message
+    smoke_config, tmp_path, mlflow_store, override, error, message
 ):
     with pytest.raises(error, match=message):
         train(smoke_config(override))
     assert not (tmp_path / "run").exists()
-    assert not (tmp_path / "mlruns" / "mlflow.db").exists()
+    # no tracker was opened: the (pre-made, empty) store holds no experiment of ours, no run
+    client = MlflowClient(tracking_uri=mlflow_store["uri"])
+    assert [e.name for e in client.search_experiments()] == ["Default"]
+    assert client.search_runs(["0"]) == []
 
 
 def test_missing_dataset(smoke_config, tmp_path):

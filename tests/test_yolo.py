@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
 from figure_ml import yolo
+from figure_ml.data.canonical import open_dataset
 from figure_ml.data.export_yolo import export_yolo
 from figure_ml.data.yolo_folder import check_yolo_folder, iter_label_lines
 from figure_ml.errors import BadInputError, ConfigError, DatasetError
+from figure_ml.yolo import runtime
 
 
 def test_settings_isolated_and_integrations_off() -> None:
@@ -73,11 +76,16 @@ def yolo_copy(tmp_path: Path, toy_dataset: Path) -> Path:
     return export_yolo(toy_dataset, tmp_path / "yolo", ("train", "val"))
 
 
-def test_clean_folder_passes(yolo_copy: Path) -> None:
+def test_clean_folder_passes(yolo_copy: Path, toy_dataset: Path) -> None:
     folder = check_yolo_folder(yolo_copy)
     assert len(folder.splits["train"].images) == 12
     assert len(folder.splits["val"].images) == 6
-    assert sum(folder.instances.values()) > 18  # 1-3 boxes per image
+    ds = open_dataset(toy_dataset)
+    per_class = Counter(
+        o["category"] for split in ("train", "val") for s in ds.iter_samples(split)
+        for o in s["objects"]
+    )  # fmt: skip
+    assert folder.instances == dict(per_class)
 
 
 def test_corrupt_image_is_named(yolo_copy: Path) -> None:
@@ -133,3 +141,114 @@ def test_empty_split_is_an_error(yolo_copy: Path) -> None:
         p.unlink()
     with pytest.raises(DatasetError, match="val split has no images"):
         check_yolo_folder(yolo_copy)
+
+
+# --- patches of ultralytics internals: each one applied, each missing target said -----------
+
+
+def test_pillow_open_is_pillows_own(tmp_path: Path, monkeypatch, block_network) -> None:
+    """ultralytics replaces PIL.Image.open with a wrapper that pip-installs a HEIF plugin on an
+    unreadable file; after figure_ml imports it, a corrupt file is Pillow's plain error."""
+    yolo.ultralytics_module()
+    import PIL.Image
+    from ultralytics.utils import checks, patches
+
+    assert PIL.Image.open is patches._image_open
+    assert PIL.Image.open is not patches.image_open
+    installs: list[object] = []
+    monkeypatch.setattr(checks, "check_requirements", lambda *a, **k: installs.append(a))
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image at all")
+    with pytest.raises(PIL.Image.UnidentifiedImageError):
+        PIL.Image.open(junk)
+    assert installs == [] and block_network == []
+
+
+def test_cpu_threads_follow_omp_num_threads(monkeypatch) -> None:
+    """Importing ultralytics through figure_ml sets its CPU thread count from OMP_NUM_THREADS,
+    and ultralytics' select_device('cpu') then gives torch that many threads."""
+    import torch
+
+    yolo.ultralytics_module()
+    from ultralytics.utils import torch_utils
+
+    own_default = min(8, max(1, (os.cpu_count() or 1) - 1))  # what ultralytics would use
+    wanted = own_default + 1
+    monkeypatch.setattr(torch_utils, "NUM_THREADS", torch_utils.NUM_THREADS)  # restored after
+    monkeypatch.setattr(runtime, "_ultralytics", None)  # import "again": every patch re-applied
+    monkeypatch.setenv("OMP_NUM_THREADS", str(wanted))
+    yolo.ultralytics_module()
+    assert wanted == torch_utils.NUM_THREADS
+    before = torch.get_num_threads()
+    try:
+        torch_utils.select_device("cpu", verbose=False)
+        assert torch.get_num_threads() == wanted
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_amp_check_never_downloads(block_network, caplog) -> None:
+    """The trainer's check_amp is figure_ml's: without local checker weights it answers
+    itself (CPU: off; GPU: on) instead of downloading yolo26n.pt."""
+    import torch
+
+    yolo.ultralytics_module()
+    from ultralytics.engine import trainer
+    from ultralytics.utils import WEIGHTS_DIR, checks
+
+    assert not (Path(WEIGHTS_DIR) / "yolo26n.pt").exists()
+    assert getattr(trainer.check_amp, "figure_ml_offline", False)
+    assert trainer.check_amp.__wrapped__ is checks.check_amp
+    assert trainer.check_amp(torch.nn.Linear(2, 2)) is False
+    # a model on an accelerator (the meta device stands in: no GPU needed)
+    with caplog.at_level("INFO", logger="figure_ml.yolo"):
+        assert trainer.check_amp(torch.nn.Linear(2, 2, device="meta")) is True
+    assert "AMP check skipped" in caplog.text
+    assert block_network == []
+    # applying the patch again does not wrap the wrapper
+    wrapper = trainer.check_amp
+    assert runtime._wrap_check_amp(trainer) and trainer.check_amp is wrapper
+
+
+def test_plot_font_is_found_locally(tmp_path: Path, monkeypatch, block_network) -> None:
+    """ultralytics' check_font finds the provided font instead of downloading Arial."""
+    yolo.ultralytics_module()
+    from ultralytics.utils import checks
+
+    monkeypatch.setattr(checks, "USER_CONFIG_DIR", tmp_path)  # a fresh settings folder
+    assert runtime._provide_fonts(tmp_path)
+    assert Path(checks.check_font("Arial.ttf")) == tmp_path / "Arial.ttf"
+    assert block_network == []
+
+
+@pytest.mark.parametrize(
+    ("patch", "target"),
+    [
+        (lambda m: runtime._restore_pillow_open(m), "ultralytics.utils.patches._image_open"),
+        (lambda m: runtime._set_cpu_threads(m, 2), "ultralytics.utils.torch_utils.NUM_THREADS"),
+        (lambda m: runtime._wrap_check_amp(m), "ultralytics.engine.trainer.check_amp"),
+    ],
+    ids=["pillow_open", "cpu_threads", "check_amp"],
+)
+def test_a_patch_whose_target_is_gone_says_so(patch, target, caplog) -> None:
+    """An ultralytics version without the patched name gets a warning naming it, not silence."""
+    import types
+
+    import PIL.Image
+
+    before = PIL.Image.open
+    with caplog.at_level("WARNING", logger="figure_ml.yolo"):
+        assert patch(types.SimpleNamespace()) is False
+    assert PIL.Image.open is before
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and target in warnings[0].getMessage()
+    assert "patch not applied" in warnings[0].getMessage()
+
+
+def test_missing_font_source_says_so(tmp_path: Path, monkeypatch, caplog) -> None:
+    import matplotlib
+
+    monkeypatch.setattr(matplotlib, "get_data_path", lambda: str(tmp_path / "nowhere"))
+    with caplog.at_level("WARNING", logger="figure_ml.yolo"):
+        assert runtime._provide_fonts(tmp_path) is False
+    assert "DejaVuSans.ttf" in caplog.text and not (tmp_path / "Arial.ttf").exists()

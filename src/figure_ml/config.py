@@ -116,7 +116,8 @@ class ExportYoloConfig:
 
     dataset: str = "data/synth/default"
     out_dir: str = "data/yolo/default"
-    splits: list[str] = field(default_factory=lambda: ["train", "val", "test"])
+    #: splits to write; null: every split the dataset has
+    splits: list[str] | None = None
     overwrite: bool = False
 
 

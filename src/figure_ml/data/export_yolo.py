@@ -51,16 +51,22 @@ def yolo_label_lines(objects: Sequence[dict], width: int, height: int) -> list[s
 def export_yolo(
     dataset: str | Path | CanonicalDataset,
     out_dir: str | Path,
-    splits: Sequence[str] = ("train", "val", "test"),
+    splits: Sequence[str] | None = None,
     *,
     overwrite: bool = False,
 ) -> Path:
     """Write the YOLO layout of ``dataset`` to ``out_dir``; returns ``out_dir/data.yaml``.
 
-    The folder is built aside and renamed into place, so a crash leaves no half dataset.
+    ``splits``: the splits to write; ``None`` writes every split the dataset has (an
+    evaluation set with only ``val`` gives a layout with only ``val``). Naming a split the
+    dataset lacks is a :class:`ConfigError`. The folder is built aside and renamed into place,
+    so a crash leaves no half dataset.
     """
     ds = dataset if isinstance(dataset, CanonicalDataset) else open_dataset(dataset)
     out = Path(out_dir)
+    splits = tuple(ds.splits) if splits is None else tuple(splits)
+    if not splits:
+        raise ConfigError(f"dataset {ds.path} has no split to export")
     missing = [s for s in splits if s not in ds.splits]
     if missing:
         raise ConfigError(f"splits {missing} not in dataset {ds.path} (has {list(ds.splits)})")
