@@ -44,13 +44,7 @@ NOT_TYPED = {"paths", "hydra"}
 
 #: drift found and not yet fixed: (config, key) -> why it is still here. Strict: an entry
 #: whose drift is gone fails the test until it is removed, so the list only shrinks.
-KNOWN_DRIFT: dict[tuple[str, str], str] = {
-    ("eval", "tracking.experiment"): (
-        "configs/eval.yaml logs to figure_ml-eval, EvalConfig's TrackingConfig says "
-        "figure_ml-train; fix: EvalConfig.tracking default_factory "
-        "TrackingConfig(experiment='figure_ml-eval') (eval is being rewritten, not fixed here)"
-    ),
-}
+KNOWN_DRIFT: dict[tuple[str, str], str] = {}
 
 
 def _compose(name: str) -> DictConfig:

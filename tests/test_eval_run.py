@@ -136,8 +136,13 @@ def test_calibration_uses_val_and_lowers_thresholds_to_meet_targets(dataset, ora
 
 
 def test_gates_pass_and_fail(dataset, oracle, tmp_path):
-    loose = evaluate(_cfg(dataset, tmp_path, gate="smoke"), predictor=oracle)
+    lax = tmp_path / "lax.yaml"
+    lax.write_text("max_miss_rate: {face: 1.0, tattoo: 1.0, wristband: 1.0, text: 1.0}\n")
+    loose = evaluate(_cfg(dataset, tmp_path, gate=str(lax)), predictor=oracle)
     assert loose.passed and loose.metrics["gates"]["passed"]
+    # the smoke gate can fail: the oracle never predicts text
+    smoke = evaluate(_cfg(dataset, tmp_path, gate="smoke"), predictor=oracle)
+    assert not smoke.passed and "miss_rate[text]" in [g.name for g in smoke.gates if not g.passed]
     strict = evaluate(_cfg(dataset, tmp_path, gate="release"), predictor=oracle)
     assert not strict.passed
     assert any(g.name == "miss_rate[text]" and not g.passed for g in strict.gates)

@@ -341,7 +341,10 @@ class EvalConfig:
     #: skip unreadable images / bad labels (counted, named in the log) instead of stopping
     skip_bad: bool = False
     plots: bool = True
-    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    #: experiment used only when the weights' training run is unknown
+    tracking: TrackingConfig = field(
+        default_factory=lambda: TrackingConfig(experiment="figure_ml-eval")
+    )
     #: MLflow run to log into; null: read from the weights' run folder (run.json) if any
     run_id: str | None = None
 
