@@ -292,3 +292,31 @@ def test_teacher_predictor_is_the_union(scene, centerface, ppocr) -> None:
     assert thr == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 0.5}
     with pytest.raises(ConfigError, match="both detect 'face'"):
         TeacherPredictor([centerface, centerface])
+
+
+def test_a_copied_model_runs_like_the_installed_one(scene, centerface, tmp_path) -> None:
+    image, _, _ = scene
+    # what an export would ship: the bytes the session runs (CenterFace: dynamic input dims)
+    copy = tmp_path / "centerface.onnx"
+    copy.write_bytes(centerface.model_bytes())
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    twin = make_teacher("centerface", threads=1, model_path=str(copy), sha256=digest)
+    assert twin.info.sha256 == digest and twin.info.model_file == "centerface.onnx"
+    assert not twin.info.record_verified
+    for a, b in zip(twin.detect(image), centerface.detect(image), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    with pytest.raises(TeacherUnavailable, match="expected 000000000000"):
+        make_teacher("centerface", model_path=str(copy), sha256="0" * 64)
+    with pytest.raises(TeacherUnavailable, match="does not exist"):
+        make_teacher("centerface", model_path=str(tmp_path / "missing.onnx"))
+
+
+@pytest.mark.parametrize("name", list(TEACHERS))
+def test_describe_is_a_manifest_entry(name: str, centerface, ppocr) -> None:
+    t = {"centerface": centerface, "ppocr_det": ppocr}[name]
+    d = t.describe()
+    json.dumps(d, allow_nan=False)
+    assert d["sha256"] == t.info.sha256 and d["imgsz"] == t.imgsz
+    assert d["input"]["layout"] == "NCHW" and d["output"]["nms_in_graph"] is False
+    want = {"centerface": "centerface_heatmap", "ppocr_det": "db_probability_map"}[name]
+    assert d["output"]["layout"] == want

@@ -166,6 +166,34 @@ def locate(spec: TeacherSpec) -> TeacherInfo:
     )
 
 
+def from_file(spec: TeacherSpec, path: str | Path, sha256: str | None = None) -> TeacherInfo:
+    """Provenance of a *copy* of ``spec``'s model (e.g. the file an export ships), hashed and,
+    when ``sha256`` is given, checked against it; the package is not needed."""
+    path = Path(path)
+    if not path.is_file():
+        raise TeacherUnavailable(f"teacher {spec.name}: model file {path} does not exist")
+    digest = _sha256(path)
+    if sha256 is not None and digest != sha256:
+        raise TeacherUnavailable(
+            f"teacher {spec.name}: {path.name} has sha256 {digest[:12]}…, expected {sha256[:12]}…"
+        )
+    return TeacherInfo(
+        name=spec.name,
+        package=spec.package,
+        package_version="",  # a copy: the version is whatever the export recorded
+        model_file=path.name,
+        path=path,
+        sha256=digest,
+        size_bytes=path.stat().st_size,
+        licence=spec.licence,
+        licence_note=spec.licence_note,
+        classes=spec.classes,
+        default_threshold=spec.default_threshold,
+        score_floor=spec.score_floor,
+        record_verified=False,
+    )
+
+
 def check_image(image: np.ndarray, who: str) -> np.ndarray:
     """``image`` if it is an RGB uint8 ``(H, W, 3)`` array; else :class:`BadInputError`."""
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
@@ -208,8 +236,26 @@ class Teacher:
 
     spec: ClassVar[TeacherSpec]
 
-    def __init__(self, *, threads: int | None = None, score_floor: float | None = None) -> None:
-        self.info = locate(self.spec)
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        score_floor: float | None = None,
+        model_path: str | Path | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        """``model_path``: run this copy of the model instead of the installed package's (an
+        exported ensemble member, an INT8 version), refused unless it hashes to ``sha256``
+        when that is given."""
+        if model_path is None:
+            self.info = locate(self.spec)
+            if sha256 is not None and sha256 != self.info.sha256:
+                raise TeacherUnavailable(
+                    f"teacher {self.spec.name}: installed model has sha256 "
+                    f"{self.info.sha256[:12]}…, expected {sha256[:12]}…"
+                )
+        else:
+            self.info = from_file(self.spec, model_path, sha256)
         self.score_floor = float(self.spec.score_floor if score_floor is None else score_floor)
         if not 0 <= self.score_floor < 1:
             raise BadInputError(f"teacher {self.spec.name}: score_floor must be in [0, 1)")
@@ -224,6 +270,18 @@ class Teacher:
     @property
     def default_threshold(self) -> float:
         return self.spec.default_threshold
+
+    def model_bytes(self) -> bytes:
+        """The ONNX model the session runs (what an export should copy)."""
+        return self.info.path.read_bytes()
+
+    def io_spec(self) -> dict[str, Any]:
+        """Input pre-processing and output decoding, as a manifest records them."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance plus input/output spec: one detector's entry of a manifest or card."""
+        return {**self.info.as_dict(), **self.io_spec(), "imgsz": self.imgsz}
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(boxes (N, 4) xyxy float64 in image pixels, scores (N,), class ids (N,))``."""

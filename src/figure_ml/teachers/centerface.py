@@ -24,6 +24,8 @@ shifts it inwards, moving a half-visible face's box off the face).
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -119,14 +121,42 @@ class CenterFace(Teacher):
         max_side: int = 1280,
         threads: int | None = None,
         score_floor: float | None = None,
+        model_path: str | None = None,
+        sha256: str | None = None,
     ) -> None:
-        super().__init__(threads=threads, score_floor=score_floor)
+        super().__init__(
+            threads=threads, score_floor=score_floor, model_path=model_path, sha256=sha256
+        )
         if max_side < 32:
             raise ValueError(f"centerface: max_side must be >= 32, got {max_side}")
         self.max_side = int(max_side)
         self.imgsz = self.max_side
-        self.session = ort_session(dynamic_model(str(self.info.path)), threads)
+        self.session = ort_session(self.model_bytes(), threads)
         self._face = class_id("face")
+
+    def model_bytes(self) -> bytes:
+        """The model with dynamic input dims (see :func:`dynamic_model`)."""
+        return dynamic_model(str(self.info.path))
+
+    def io_spec(self) -> dict[str, Any]:
+        return {
+            "input": {
+                "name": _INPUT,
+                "layout": "NCHW",
+                "channel_order": "RGB",
+                "dtype": "float32",
+                "normalisation": "none (0..255)",
+                "resize": f"long side scaled down to at most {self.max_side}, aspect kept",
+                "pad": "zeros at bottom and right to multiples of 32",
+            },
+            "output": {
+                "layout": "centerface_heatmap",
+                "outputs": {"heatmap": "537", "scale": "538", "offset": "539"},
+                "stride": STRIDE,
+                "nms_in_graph": False,
+                "nms_iou": NMS_IOU,
+            },
+        }
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, int, int]:
         """``(input NCHW float32, resized width, resized height)``."""

@@ -24,6 +24,8 @@ needs them), ``(x / 255 - 0.5) / 0.5``, NCHW float32.
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -127,8 +129,12 @@ class PPOCRDet(Teacher):
         threads: int | None = None,
         score_floor: float | None = None,
         unclip_ratio: float = UNCLIP_RATIO,
+        model_path: str | None = None,
+        sha256: str | None = None,
     ) -> None:
-        super().__init__(threads=threads, score_floor=score_floor)
+        super().__init__(
+            threads=threads, score_floor=score_floor, model_path=model_path, sha256=sha256
+        )
         if not 32 <= min_side <= max_side:
             raise ValueError(
                 f"ppocr_det: need 32 <= min_side <= max_side, got {min_side}, {max_side}"
@@ -139,6 +145,30 @@ class PPOCRDet(Teacher):
         self.session = ort_session(self.info.path, threads)
         self._input = self.session.get_inputs()[0].name
         self._text = class_id("text")
+
+    def io_spec(self) -> dict[str, Any]:
+        return {
+            "input": {
+                "name": self._input,
+                "layout": "NCHW",
+                "channel_order": "BGR",
+                "dtype": "float32",
+                "normalisation": "(x / 255 - 0.5) / 0.5",
+                "resize": f"short side up to {self.min_side}, long side at most "
+                f"{self.max_side}, each side rounded to a multiple of 32 (stretched)",
+                "pad": "none",
+            },
+            "output": {
+                "layout": "db_probability_map",
+                "binarize_threshold": BIN_THRESH,
+                "dilate": "2x2",
+                "unclip_ratio": self.unclip_ratio,
+                "min_side": MIN_SIZE,
+                "score": "mean probability inside the minimum-area rectangle",
+                "box": "axis-aligned box around the unclipped rectangle",
+                "nms_in_graph": False,
+            },
+        }
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
