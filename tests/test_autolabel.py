@@ -167,3 +167,17 @@ def test_autolabel_cli(photos, tmp_path) -> None:
     assert "thresholds: {'centerface': 0.2}" in res.stdout and "digest:" in res.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 2 and "already holds a dataset" in again.stderr
+
+
+def test_yaml_defaults_are_the_dataclass_defaults() -> None:
+    from dataclasses import asdict
+
+    from hydra import compose, initialize_config_dir
+
+    from figure_ml.cli import CONFIG_DIR
+    from figure_ml.config import to_typed
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("autolabel", overrides=["input=in", "licence=CC0-1.0", "out_dir=o"])
+    typed = to_typed(cfg, AutolabelConfig, drop=("paths",))
+    assert asdict(typed) == asdict(AutolabelConfig(input="in", licence="CC0-1.0", out_dir="o"))
