@@ -6,8 +6,10 @@
 Each teacher's ``detect`` (resize, normalise, onnxruntime on the CPU, decode, suppression,
 boxes back in image pixels) is timed on the same photo: the first image of ``--data`` (a
 canonical dataset, e.g. a synthetic test split) resized to each size, else a scene drawn here
-(a rendered face and a printed label). Prints the median and the 10th-90th percentiles, the
-network input size each teacher used, and the CPU model.
+(a rendered face and a printed label). Prints the median wall-clock time and its 10th-90th
+percentiles, the median CPU time of this process (all its threads; on a machine shared with
+other work, CPU time at ``--threads 1`` is the figure least disturbed by the others), the
+network input size each teacher used, the load average and the CPU model.
 """
 
 from __future__ import annotations
@@ -79,7 +81,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     base = photo(args.data)
     print(f"cpu: {cpu_model()}  ({os.cpu_count()} logical cpus visible)  threads={args.threads}")
-    print(f"{'teacher':11} {'photo':>10} {'input':>10} {'median ms':>10} {'p10-p90 ms':>14}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"load average (1, 5, 15 min) before: {load}")
+    print(
+        f"{'teacher':11} {'photo':>10} {'input':>10} {'median ms':>10} {'p10-p90 ms':>14} "
+        f"{'cpu ms':>8}"
+    )
     for name in args.teachers:
         t = make_teacher(name, threads=args.threads)
         for size in args.sizes:
@@ -89,15 +96,16 @@ def main() -> None:
             shape = blob[0].shape if isinstance(blob, tuple) else blob.shape
             for _ in range(args.warmup):
                 t.detect(img)
-            ms = []
+            ms, cpu = [], []
             for _ in range(args.runs):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 t.detect(img)
                 ms.append(1000 * (time.perf_counter() - t0))
+                cpu.append(1000 * (time.process_time() - c0))
             p10, p50, p90 = np.percentile(ms, [10, 50, 90])
             print(
                 f"{name:11} {size:>10} {f'{shape[3]}x{shape[2]}':>10} {p50:10.1f} "
-                f"{f'{p10:.1f}-{p90:.1f}':>14}"
+                f"{f'{p10:.1f}-{p90:.1f}':>14} {np.median(cpu):8.1f}"
             )
 
 
