@@ -249,19 +249,19 @@ def test_ppocr_finds_the_label_line_and_covers_its_ink(scene, ppocr) -> None:
     assert best[2] >= text_box[2] and best[3] >= text_box[3]
 
 
-def test_boxes_follow_the_image_through_resize_and_transpose(scene, centerface) -> None:
+def test_boxes_follow_the_image_through_resize_and_crop(scene, centerface) -> None:
     image, face_box, _ = scene
     # 3x larger than max_side allows (1440 > 1280): scaled down, then boxes scaled back up
     big = cv2.resize(image, (1440, 1080), interpolation=cv2.INTER_CUBIC)
     boxes, scores, _ = centerface.detect(big)
     sure = boxes[scores >= centerface.default_threshold]
     assert len(sure) == 1 and _iou(sure[0] / 3, face_box) >= 0.5
-    # portrait, with sides that are not multiples of 32: the face box transposes with it
-    tall = np.ascontiguousarray(image[:, :450].transpose(1, 0, 2))
-    boxes, scores, _ = centerface.detect(tall)
+    # a portrait crop whose sides are not multiples of 32 (padded): the box moves with the crop
+    crop = np.ascontiguousarray(image[20:, 30:280])  # 250 x 340
+    boxes, scores, _ = centerface.detect(crop)
     sure = boxes[scores >= centerface.default_threshold]
     x0, y0, x1, y1 = face_box
-    assert len(sure) == 1 and _iou(sure[0], [y0, x0, y1, x1]) >= 0.5
+    assert len(sure) == 1 and _iou(sure[0], [x0 - 30, y0 - 20, x1 - 30, y1 - 20]) >= 0.5
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (7, 20, 3), (33, 700, 3)])
@@ -320,3 +320,12 @@ def test_describe_is_a_manifest_entry(name: str, centerface, ppocr) -> None:
     assert d["input"]["layout"] == "NCHW" and d["output"]["nms_in_graph"] is False
     want = {"centerface": "centerface_heatmap", "ppocr_det": "db_probability_map"}[name]
     assert d["output"]["layout"] == want
+
+
+def test_bad_teacher_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="max_side must be >= 32"):
+        make_teacher("centerface", max_side=16)
+    with pytest.raises(ConfigError, match="min_side <= max_side"):
+        make_teacher("ppocr_det", min_side=900, max_side=800)
+    with pytest.raises(ConfigError, match="score_floor"):
+        make_teacher("ppocr_det", score_floor=1.5)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from figure_ml.classes import class_id
-from figure_ml.errors import BadInputError
+from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.eval.records import Detections
 
 INSTALL_HINT = "pip install 'figure_ml[teachers]'"
@@ -258,7 +258,7 @@ class Teacher:
             self.info = from_file(self.spec, model_path, sha256)
         self.score_floor = float(self.spec.score_floor if score_floor is None else score_floor)
         if not 0 <= self.score_floor < 1:
-            raise BadInputError(f"teacher {self.spec.name}: score_floor must be in [0, 1)")
+            raise ConfigError(f"teacher {self.spec.name}: score_floor must be in [0, 1)")
         self.threads = threads
         self.description = f"teacher:{self.spec.name}"
         self.imgsz = 640  # subclasses set their nominal input long side

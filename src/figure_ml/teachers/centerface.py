@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from figure_ml.classes import class_id
+from figure_ml.errors import ConfigError
 from figure_ml.onnx_detect import nms
 from figure_ml.teachers.base import Teacher, TeacherSpec, check_image, ort_session, pad_to_multiple
 
@@ -128,7 +129,7 @@ class CenterFace(Teacher):
             threads=threads, score_floor=score_floor, model_path=model_path, sha256=sha256
         )
         if max_side < 32:
-            raise ValueError(f"centerface: max_side must be >= 32, got {max_side}")
+            raise ConfigError(f"centerface: max_side must be >= 32, got {max_side}")
         self.max_side = int(max_side)
         self.imgsz = self.max_side
         self.session = ort_session(self.model_bytes(), threads)

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from figure_ml.classes import class_id
+from figure_ml.errors import ConfigError
 from figure_ml.teachers.base import Teacher, TeacherSpec, check_image, ort_session
 
 SPEC = TeacherSpec(
@@ -136,7 +137,7 @@ class PPOCRDet(Teacher):
             threads=threads, score_floor=score_floor, model_path=model_path, sha256=sha256
         )
         if not 32 <= min_side <= max_side:
-            raise ValueError(
+            raise ConfigError(
                 f"ppocr_det: need 32 <= min_side <= max_side, got {min_side}, {max_side}"
             )
         self.min_side, self.max_side = int(min_side), int(max_side)
