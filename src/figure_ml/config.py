@@ -611,3 +611,69 @@ class ExportConfig:
             )
         self.calibration.validate()
         self.tracking.validate()
+
+
+# --- autolabel (python -m figure_ml.data.autolabel) -------------------------------------------
+
+
+@dataclass
+class AutolabelConfig:
+    """``python -m figure_ml.data.autolabel``: a folder of unlabelled photos -> a canonical
+    dataset labelled by pretrained teachers (figure_ml.teachers), for review and training."""
+
+    #: folder of the photos (searched recursively; jpg, png, heic, ...)
+    input: str = "???"
+    out_dir: str = "???"
+    #: teacher names from figure_ml.teachers.registry.TEACHERS
+    teachers: list[str] = field(default_factory=lambda: ["centerface", "ppocr_det"])
+    #: licence of the photos, given by their owner: e.g. proprietary-owned, CC-BY-4.0, unknown
+    licence: str = "???"
+    #: keep boxes whose teacher score is >= this; null: each teacher's default threshold
+    min_score: float | None = None
+    #: per-teacher score thresholds that override min_score, e.g. {centerface: 0.4}
+    thresholds: dict[str, float] = field(default_factory=dict)
+    #: the split the photos go to; val_fraction / test_fraction move a hashed share of them
+    split: str = "train"
+    val_fraction: float = 0.0
+    test_fraction: float = 0.0
+    #: keep photos in which no teacher found anything (negatives)
+    keep_empty: bool = True
+    #: boxes smaller than this (px, either side, after clipping) are skipped
+    min_box_side: float = 2.0
+    #: at most this many photos per split (quick trials); null: all
+    limit: int | None = None
+    #: onnxruntime intra-op threads per teacher; null: onnxruntime's default (all cores)
+    threads: int | None = None
+    shard_size: int = 500
+    overwrite: bool = False
+
+    def validate(self) -> None:
+        from figure_ml.data.schema import SPLITS
+        from figure_ml.teachers.registry import TEACHERS
+
+        for name in ("input", "out_dir", "licence"):
+            if getattr(self, name) in ("???", ""):
+                hint = " (the photos' licence, e.g. proprietary-owned)" if name == "licence" else ""
+                raise ConfigError(f"{name}=... is required{hint}")
+        if not self.teachers:
+            raise ConfigError("teachers: name at least one teacher")
+        unknown = [t for t in [*self.teachers, *self.thresholds] if t not in TEACHERS]
+        if unknown:
+            raise ConfigError(f"unknown teacher {unknown[0]!r}; known: {list(TEACHERS)}")
+        if len(set(self.teachers)) != len(self.teachers):
+            raise ConfigError(f"teachers: each teacher once, got {self.teachers}")
+        scores = {"min_score": self.min_score, **self.thresholds}
+        bad = {k: v for k, v in scores.items() if v is not None and not 0 <= v <= 1}
+        if bad:
+            raise ConfigError(f"score thresholds must be within 0..1, got {bad}")
+        if self.split not in SPLITS:
+            raise ConfigError(f"split must be one of {list(SPLITS)}, got {self.split!r}")
+        vf, tf = self.val_fraction, self.test_fraction
+        if not (0 <= vf < 1 and 0 <= tf < 1 and vf + tf < 1):
+            raise ConfigError("val_fraction and test_fraction must be within [0, 1), sum < 1")
+        if self.min_box_side <= 0:
+            raise ConfigError(f"min_box_side must be > 0, got {self.min_box_side}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1 or null, got {self.limit}")
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")

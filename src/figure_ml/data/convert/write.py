@@ -7,7 +7,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ class Target:
     overwrite: bool
     #: the conversion settings recorded in dataset_info.json (no local paths)
     config: dict[str, Any]
+    #: the producer named in dataset_info.json and the dataset card
+    generator: str = "figure_ml.data.convert"
+    #: further dataset_info.json entries (e.g. the teachers that labelled an autolabel set)
+    extra_info: dict[str, Any] = field(default_factory=dict)
 
 
 def sample_id(source: str, original_name: str) -> str:
@@ -194,9 +198,10 @@ def write_dataset(records: Iterable[Record], tgt: Target, report: Report) -> Can
                 "synthetic": False,
                 "sources": {tgt.source: {**tgt.licence.as_info(), "num_samples": total}},
                 # rendered by the dataset card's generator section
-                "generator": {"name": "figure_ml.data.convert", "config": tgt.config},
+                "generator": {"name": tgt.generator, "config": tgt.config},
                 "conversion": report.as_info(),
                 "git_commit": git_commit(),
+                **tgt.extra_info,
             }
         )
         write_card(CanonicalDataset(tmp, info))

@@ -1,0 +1,53 @@
+"""The teacher table: one row per teacher, naming the module that implements it.
+
+Adding a teacher is one small module (a :class:`~figure_ml.teachers.base.TeacherSpec` called
+``SPEC`` and a :class:`~figure_ml.teachers.base.Teacher` subclass) plus one row here. Modules
+are imported only when their teacher is asked for, so a missing optional package only matters
+to the teacher that needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from figure_ml.errors import ConfigError
+from figure_ml.teachers.base import Teacher, TeacherInfo, TeacherSpec, locate
+
+#: teacher name -> (module, class name)
+TEACHERS: dict[str, tuple[str, str]] = {
+    "centerface": ("figure_ml.teachers.centerface", "CenterFace"),
+    "ppocr_det": ("figure_ml.teachers.ppocr_det", "PPOCRDet"),
+}
+
+
+def teacher_names() -> tuple[str, ...]:
+    return tuple(TEACHERS)
+
+
+def _row(name: str) -> tuple[Any, type[Teacher]]:
+    if name not in TEACHERS:
+        raise ConfigError(f"unknown teacher {name!r}; known teachers: {list(TEACHERS)}")
+    module_name, cls_name = TEACHERS[name]
+    module = importlib.import_module(module_name)
+    return module, getattr(module, cls_name)
+
+
+def teacher_spec(name: str) -> TeacherSpec:
+    """The table entry of teacher ``name`` (nothing is loaded)."""
+    return _row(name)[0].SPEC
+
+
+def teacher_info(name: str) -> TeacherInfo:
+    """Provenance of teacher ``name`` as installed (file found, hashed, verified; no session)."""
+    return locate(teacher_spec(name))
+
+
+def make_teacher(name: str, **opts: Any) -> Teacher:
+    """Teacher ``name`` ready to ``detect`` / ``predict``; ``opts`` go to its constructor
+    (every teacher takes ``threads`` and ``score_floor``; see each module for the rest)."""
+    _, cls = _row(name)
+    try:
+        return cls(**opts)
+    except TypeError as exc:  # an option this teacher does not take
+        raise ConfigError(f"teacher {name}: {exc}") from exc

