@@ -6,12 +6,15 @@ allowlist; ultralytics' epoch events become :class:`EpochReport` s for the calle
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.yolo.runtime import ultralytics_module, version
@@ -178,15 +181,38 @@ class _EpochHooks:
 
     def attach(self, model: Any) -> None:
         model.add_callback("on_train_epoch_start", self.train_epoch_start)
+        model.add_callback("on_train_batch_end", self.train_batch_end)
         model.add_callback("on_train_epoch_end", self.train_epoch_end)
         model.add_callback("on_fit_epoch_end", self.fit_epoch_end)
 
     def train_epoch_start(self, trainer: Any) -> None:
         self._t0 = time.perf_counter()
+        # a per-batch bar with rate and ETA: ultralytics' own bar is off with its logger
+        # quiet, and an epoch on a CPU takes minutes
+        self._bar = tqdm(
+            total=len(getattr(trainer, "train_loader", ()) or ()),
+            desc=f"epoch {trainer.epoch + 1}/{trainer.epochs}",
+            unit="batch",
+            leave=False,
+        )
+
+    def train_batch_end(self, trainer: Any) -> None:
+        bar = getattr(self, "_bar", None)
+        if bar is None:
+            return
+        bar.update(1)
+        loss = getattr(trainer, "tloss", None)
+        if loss is not None:
+            with contextlib.suppress(TypeError, ValueError, AttributeError):
+                bar.set_postfix(loss=f"{float(loss.sum()):.3f}", refresh=False)
 
     def train_epoch_end(self, trainer: Any) -> None:
         self._epoch_ended = True
         self._dt = time.perf_counter() - self._t0
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.close()
+            self._bar = None
 
     def fit_epoch_end(self, trainer: Any) -> None:
         self.names.update({int(k): v for k, v in (trainer.data or {}).get("names", {}).items()})
