@@ -108,7 +108,7 @@ if __name__ == "__main__":
     import hydra
     from omegaconf import DictConfig
 
-    from figure_ml.cli import CONFIG_DIR, exit_with, run_main
+    from figure_ml.cli import CONFIG_DIR, exit_with, hydra_usage_errors, run_main
     from figure_ml.config import ExportYoloConfig, to_typed
 
     @hydra.main(config_path=str(CONFIG_DIR), config_name="export_yolo", version_base="1.3")
@@ -118,4 +118,4 @@ if __name__ == "__main__":
 
         exit_with(run_main(job))
 
-    _main()
+    hydra_usage_errors(_main)

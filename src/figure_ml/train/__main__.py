@@ -9,7 +9,7 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from figure_ml.cli import CONFIG_DIR, exit_with, run_main
+from figure_ml.cli import CONFIG_DIR, exit_with, hydra_usage_errors, run_main
 from figure_ml.config import TrainConfig, to_typed
 
 log = logging.getLogger("figure_ml.train")
@@ -40,5 +40,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_usage_errors(main)
     exit_with(max(_codes, default=0))

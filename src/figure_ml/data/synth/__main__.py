@@ -5,7 +5,7 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from figure_ml.cli import CONFIG_DIR, exit_with, run_main
+from figure_ml.cli import CONFIG_DIR, exit_with, hydra_usage_errors, run_main
 from figure_ml.config import SynthConfig, to_typed
 
 log = logging.getLogger("figure_ml.data.synth")
@@ -23,4 +23,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_usage_errors(main)
