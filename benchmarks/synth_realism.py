@@ -1,0 +1,51 @@
+"""Realism score of the synthetic generator: the share of synthetic faces CenterFace finds and
+of synthetic text lines PP-OCR det finds, at their default thresholds, per skin tone
+(definition in :mod:`figure_ml.data.realism`).
+
+    .venv/bin/python -m figure_ml.data.synth out_dir=/tmp/rs n_train=0 n_val=0 n_test=200 seed=7
+    .venv/bin/python benchmarks/synth_realism.py --data /tmp/rs [--limit 200] [--update-card]
+
+``--update-card`` writes the table into the dataset's DATASET_CARD.md. Needs the `teachers`
+extra (installed with `[dev]`). Prints the CPU model and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from figure_ml.data.realism import card_section, realism_score, update_card
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True, help="canonical synthetic dataset")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--limit", type=int, default=None, help="first N images of the split")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--update-card", action="store_true", help="write into DATASET_CARD.md")
+    ap.add_argument("--json", type=Path, default=None, help="also write the score as JSON")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    score = realism_score(args.data, args.split, limit=args.limit, threads=args.threads)
+    dt = time.perf_counter() - t0
+    section = card_section(score)
+    print(section)
+    print(f"{score['n_images']} images in {dt:.0f} s on {cpu_model()}")
+    if args.json:
+        args.json.write_text(json.dumps(score, indent=2, allow_nan=False) + "\n")
+    if args.update_card:
+        print(f"updated {update_card(Path(args.data) / 'DATASET_CARD.md', section)}")
+
+
+if __name__ == "__main__":
+    main()
