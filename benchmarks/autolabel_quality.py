@@ -26,36 +26,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
-from scipy.stats import beta
 
 from figure_ml.classes import CLASS_NAMES, class_id
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.detection import detection_metrics
+from figure_ml.eval.exact import clopper_pearson
 from figure_ml.eval.geometry import iou_matrix
+from figure_ml.export.latency import cpu_model
 from figure_ml.teachers import TeacherPredictor, make_teacher
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    if n == 0:
-        return float("nan"), float("nan")
-    lo = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lo, hi
 
 
 def offsets(gts, dets, c: int, thr: float) -> np.ndarray:

@@ -17,13 +17,7 @@ import time
 from pathlib import Path
 
 from figure_ml.data.realism import card_section, realism_score, update_card
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+from figure_ml.export.latency import cpu_model
 
 
 def main() -> None:

@@ -17,24 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from figure_ml.export.latency import cpu_model
 from figure_ml.teachers import make_teacher
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def drawn_scene() -> np.ndarray:
