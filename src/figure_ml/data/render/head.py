@@ -64,6 +64,7 @@ def compose_head(
     cv2.fillPoly(m, [np.round(oval * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
     face_a = cv2.GaussianBlur(m.astype(np.float32) / 255, (0, 0), 0.8)
     hd.lay(face_a, tex, True)
+    hd.extent = hd.face.copy()  # face oval and ears: the most the face box may span
     # Lambert shading of an ellipsoid head and a cylindrical neck under one key light
     lx, ly, lz = np.sin(light) * 0.7, -0.3, 0.72
     dx = (xx - cx - 0.08 * hh * np.sin(yaw)) / (0.46 * hh)
@@ -109,4 +110,5 @@ def compose_head(
         beard(rng, hd, g, face_a, hair_tex)
     scalp_hair(rng, hd, style, hair_tex, strands, size, cx, cy, a, hh, xx, yy)
     headwear(rng, hd, extras, size, cx, cy, a, b, hh, xx, yy, yaw, px)
+    hd.finish_face()
     return hd

@@ -48,6 +48,20 @@ class HeadLayers:
         self.face = np.zeros((size, size), np.float32)
         #: base skin colour of the head, for the hands and arms painted with the body
         self.skin = np.array((0.8, 0.6, 0.46), np.float32)
+        #: scalp hair coverage (kept for the box-convention checks): hair is never face
+        self.hair = np.zeros((size, size), np.float32)
+        #: where the face may be at all: the face oval and the ears (set by compose_head);
+        #: what is worn on the face counts as face only inside it
+        self.extent: np.ndarray | None = None
+
+    def unclaim(self, a: np.ndarray) -> None:
+        """Take ``a`` (full-patch alpha) away from the face without painting anything."""
+        self.face *= 1.0 - a
+
+    def finish_face(self) -> None:
+        """Clip the face mask to its extent (a mask's lower edge or a cap's crown are not face)."""
+        if self.extent is not None:
+            np.minimum(self.face, self.extent, out=self.face)
 
     def lay(
         self,

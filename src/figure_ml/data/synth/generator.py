@@ -53,6 +53,7 @@ def spec_from_config(cfg: SynthConfig) -> SampleSpec:
         jpeg_quality=(cfg.jpeg_quality[0], cfg.jpeg_quality[1]),
         augment=cfg.augment,
         min_box_side=cfg.min_box_side,
+        phi_free_share=cfg.phi_free_share,
     )
 
 

@@ -49,6 +49,8 @@ class SampleSpec:
     jpeg_quality: tuple[int, int]
     augment: bool
     min_box_side: int
+    #: share of images rendered without any PHI (negatives that teach restraint)
+    phi_free_share: float = 0.0
 
 
 _fakers: dict[str, Faker] = {}
@@ -65,6 +67,21 @@ def _faker(locale: str, seed: int) -> Faker:
 def sample_seed(seed: int, split: str, index: int) -> np.random.SeedSequence:
     """The seed sequence of sample ``index`` of ``split``."""
     return np.random.SeedSequence([seed, SPLITS.index(split), index])
+
+
+#: the golden ratio's fractional part: index * it mod 1 spreads evenly over [0, 1)
+_GOLDEN = 0.6180339887498949
+
+
+def is_phi_free(seed: int, split: str, index: int, share: float) -> bool:
+    """Whether sample ``index`` of ``split`` is rendered without PHI.
+
+    A low-discrepancy (golden-ratio) sequence, not a coin flip: any run of ``n`` consecutive
+    indices holds ``share * n`` PHI-free images to within about one, so even a small split gets
+    its share, and the choice depends on nothing but ``(seed, split, index)``.
+    """
+    offset = int(np.random.SeedSequence([seed, SPLITS.index(split), 1]).generate_state(1)[0])
+    return (index * _GOLDEN + offset / 2**32) % 1.0 < share
 
 
 def _size(rng: np.random.Generator, long_side: tuple[int, int]) -> tuple[int, int]:
@@ -84,9 +101,11 @@ def make_sample(spec: SampleSpec, split: str, index: int) -> dict[str, Any]:
     width, height = _size(rng, spec.long_side)
     canvas = Canvas(width, height, rng)
     locale = LOCALES[int(rng.integers(len(LOCALES)))]
-    render_scene(canvas, _faker(locale, int(faker_seed)), spec.scene)
+    phi_free = is_phi_free(spec.seed, split, index, spec.phi_free_share)
+    render_scene(canvas, _faker(locale, int(faker_seed)), spec.scene, phi_free=phi_free)
     image, instances = canvas.to_uint8(), canvas.instances
     params: dict[str, Any] = {**canvas.params, "locale": locale, "width": width, "height": height}
+    params["phi_free"] = phi_free
     if spec.augment:
         image, instances, aug = augment(image, instances, int(aug_seed) & 0x7FFFFFFF)
         params.update(aug)
