@@ -23,9 +23,9 @@ def _place(
     a = rotate_patch(back, rot)
     c = rotate_patch(col, rot)
     h, w = a.shape
-    for _ in range(tries):
-        x0 = int(rng.uniform(-0.2 * w, canvas.width - 0.8 * w))
-        y0 = int(rng.uniform(-0.2 * h, canvas.height - 0.8 * h))
+    for _ in range(tries):  # at least 80% of the patch inside the frame (or centred if larger)
+        x0 = int(rng.uniform(-0.2 * w, max(-0.2 * w, canvas.width - 0.8 * w)))
+        y0 = int(rng.uniform(-0.2 * h, max(-0.2 * h, canvas.height - 0.8 * h)))
         box = (x0, y0, x0 + w, y0 + h)
         if layout.overlap(box) < 0.1:
             shadow = cv2.GaussianBlur(a, (0, 0), 2.0) * 0.3
@@ -119,7 +119,8 @@ def poster_faces(canvas: Canvas, layout: Layout) -> bool:
     rng = canvas.rng
     unit = min(canvas.width, canvas.height)
     n = int(rng.choice([1, 3, 4, 5, 6]))
-    r = int(max(5, rng.uniform(0.03, 0.12) * unit))
+    r = rng.uniform(0.03, 0.12) * unit
+    r = int(max(5, min(r, 0.9 * max(canvas.width, canvas.height) / (2.6 * n + 1))))
     w, h = int(n * 2.6 * r + r), int(3.2 * r)
     col = np.empty((h, w, 3), np.float32)
     col[:] = PAPER_RGB[rng.integers(len(PAPER_RGB))]

@@ -69,19 +69,16 @@ def sample_seed(seed: int, split: str, index: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, SPLITS.index(split), index])
 
 
-#: the golden ratio's fractional part: index * it mod 1 spreads evenly over [0, 1)
-_GOLDEN = 0.6180339887498949
-
-
 def is_phi_free(seed: int, split: str, index: int, share: float) -> bool:
     """Whether sample ``index`` of ``split`` is rendered without PHI.
 
-    A low-discrepancy (golden-ratio) sequence, not a coin flip: any run of ``n`` consecutive
-    indices holds ``share * n`` PHI-free images to within about one, so even a small split gets
-    its share, and the choice depends on nothing but ``(seed, split, index)``.
+    An even schedule with a random phase ``u`` per (seed, split), not a coin flip: sample ``i``
+    is PHI-free when ``floor((i + 1) * share + u)`` steps up from ``floor(i * share + u)``, so
+    the first ``n`` samples hold ``floor(n * share + u)`` of them, within one of ``share * n``
+    for every ``n``; even a small split gets its share, whatever the number of workers.
     """
-    offset = int(np.random.SeedSequence([seed, SPLITS.index(split), 1]).generate_state(1)[0])
-    return (index * _GOLDEN + offset / 2**32) % 1.0 < share
+    u = int(np.random.SeedSequence([seed, SPLITS.index(split), 1]).generate_state(1)[0]) / 2**32
+    return int(np.floor((index + 1) * share + u)) > int(np.floor(index * share + u))
 
 
 def _size(rng: np.random.Generator, long_side: tuple[int, int]) -> tuple[int, int]:
