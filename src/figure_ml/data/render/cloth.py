@@ -151,6 +151,12 @@ def drape(canvas: Canvas) -> None:
         edge = np.stack([t * w * 1.2 - 0.1 * w, y], 1)
         far = [[1.1 * w, 0 if side == 2 else h], [-0.1 * w, 0 if side == 2 else h]]
     a = poly_alpha(h, w, [np.concatenate([edge, far])], 1.2)
+    # cloth only where the drape is (a side strip), not over the whole frame
+    rows, cols_ = np.nonzero(a.any(axis=1))[0], np.nonzero(a.any(axis=0))[0]
+    if not len(rows):
+        return
+    sy, sx = slice(rows[0], rows[-1] + 1), slice(cols_[0], cols_[-1] + 1)
+    a = a[sy, sx]
     cols = BACKGROUNDS["surgical_drape"] + BACKGROUNDS["bed_sheet"][:2]
-    img = fabric(rng, h, w, np.array(cols[rng.integers(len(cols))], np.float32), 0.1)
-    paint_sparse(canvas, 0, 0, a, img, None)
+    img = fabric(rng, *a.shape, np.array(cols[rng.integers(len(cols))], np.float32), 0.1)
+    paint_sparse(canvas, sx.start, sy.start, a, img, None)

@@ -148,7 +148,7 @@ def scalp_hair(
         2.0 if style == "curly" else 1.0,
     ).full(size)
     line = cy - 0.47 * hh + 0.16 * hh * ((xx - cx) / a) ** 2 + rng.uniform(-0.05, 0.12) * hh
-    line += 0.02 * hh * smooth_noise(rng, size, size, max(2.0, hh / 12))
+    line = line + 0.02 * hh * smooth_noise(rng, size, size, max(2.0, hh / 12))
     m = np.clip((line - yy) / max(1.0, 0.02 * hh) + 0.5, 0, 1) * cap
     for sx in (-1, 1):  # sideburns in front of the ears
         m = np.maximum(

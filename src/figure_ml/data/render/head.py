@@ -30,8 +30,14 @@ def compose_head(
     a, b = 0.37 * hh, 0.5 * hh
     skin = skin_color(rng, fitz)
     hd.skin = skin
-    tex = skin_texture(rng, size, size, skin, hh / 120.0)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # skin colour varies slowly: built at half size (pores at full-patch scale) and upsampled
+    half = max(2, size // 2)
+    tex = skin_texture(rng, half, half, skin, hh / 120.0, px=2.0)
+    tex = cv2.resize(tex, (size, size), interpolation=cv2.INTER_LINEAR)
+    # a row and a column grid: every use broadcasts them, which skips two full-patch arrays
+    # and makes the separable parts of the shading one row or column of work
+    xx = np.arange(size, dtype=np.float32)[None, :]
+    yy = np.arange(size, dtype=np.float32)[:, None]
     light = rng.uniform(-0.8, 0.8)
     hair, hair_tex, strands = hair_look(rng, fitz, size, yy, cx, cy, hh, style)
     g = HeadGeom(size, hh, cx, cy, a, b, yaw, light, xx, yy)
@@ -75,7 +81,8 @@ def compose_head(
     neck_l = np.clip(t * lx + np.sqrt(1.0 - t * t) * lz, 0.0, 1.0) * 0.8
     w_head = np.clip((1.0 - (dx * dx + dy * dy)) * 6.0, 0.0, 1.0)
     shade = 0.4 + 0.75 * (w_head * head_l + (1.0 - w_head) * neck_l)
-    hd.rgb *= shade[..., None]
+    for k in range(3):  # channel by channel (see Canvas.paint)
+        hd.rgb[..., k] *= shade
     for s_ in (-1, 1):  # hollows under the cheekbones; a little colour on fair cheeks
         chx, _ = px(s_ * 0.75, 0.95)
         hd.lay(

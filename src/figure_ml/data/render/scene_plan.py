@@ -49,7 +49,8 @@ def lighting(canvas: Canvas) -> str:
     field = cv2.resize(
         field.astype(np.float32), (canvas.width, canvas.height), interpolation=cv2.INTER_CUBIC
     )
-    canvas.image *= field[..., None]
+    for k in range(3):  # channel by channel (see Canvas.paint)
+        canvas.image[..., k] *= field
     return kind
 
 
