@@ -123,6 +123,12 @@ def render_card(ds: CanonicalDataset, stats: dict[str, Any]) -> str:
         "",
         "## Hard negatives (images holding each; never PHI)",
         "",
+        "skin: bare skin (texture); finding: wounds, lesions, rashes, sutures, bruises; ruler and "
+        "scale_bar: measuring scales; marker: marker arrows, circles, dots or sticker dots; "
+        "text_like: printed patterns without glyphs; poster_faces: drawn faces (pain scales, "
+        "smileys); mannequin: headless torsos; jewellery: bracelets and watches; sleeve: a sleeve "
+        "over a forearm; glove: gloved hands.",
+        "",
         _table(
             ["hard negative", *splits],
             [
