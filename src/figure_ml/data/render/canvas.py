@@ -44,6 +44,36 @@ class SceneObject:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+def blend_into(
+    region: np.ndarray,
+    a: np.ndarray,
+    col: np.ndarray,
+    mode: Literal["normal", "multiply"] = "normal",
+) -> None:
+    """Composite ``col`` (``(h, w, 3)`` or an RGB triple) into the float32 ``region`` view.
+
+    Both modes are one ``cv2.blendLinear`` into the view: ``(1 - a) * region + a * src``, where
+    src is the colour (normal) or ``region * colour`` (multiply: the
+    ``region * (1 - a * (1 - colour))`` of ink and shadow). One SIMD pass instead of nine numpy
+    passes. blendLinear divides by the weight sum plus 1e-5: weights scaled by _BLEND_SCALE make
+    that 1e-9, so repeated paints do not drift darker.
+    """
+    col = np.asarray(col, np.float32)
+    a = np.asarray(a, np.float32)
+    if mode == "multiply":
+        if col.ndim == 3:
+            src = cv2.multiply(region, col)
+        else:
+            src = cv2.multiply(region, (*col.reshape(3).tolist(), 0.0))
+    elif col.ndim == 3:
+        src = col
+    else:
+        src = np.empty(region.shape, np.float32)
+        src[:] = col.reshape(3)
+    wa = a * _BLEND_SCALE
+    cv2.blendLinear(src, region, wa, _BLEND_SCALE - wa, dst=region)
+
+
 class Canvas:
     """Image + instance map + object registry of one scene being rendered."""
 
@@ -146,26 +176,7 @@ class Canvas:
             self._journal.append((cy, cx, self.image[cy, cx].copy(), self.instances[cy, cx].copy()))
         a = alpha[py, px]
         col = np.asarray(color, np.float32)
-        region = self.image[cy, cx]
-        if col.ndim == 3:
-            col = col[py, px]
-        # Both modes are one cv2.blendLinear into the canvas view: (1 - a) * region + a * src,
-        # where src is the colour (normal) or region * colour (multiply, i.e. the
-        # region * (1 - a * (1 - colour)) of ink and shadow). One SIMD pass instead of nine
-        # numpy passes. blendLinear divides by the weight sum plus 1e-5: weights scaled by
-        # _BLEND_SCALE make that 1e-9, so repeated paints do not drift darker.
-        if mode == "multiply":
-            if col.ndim == 3:
-                src = cv2.multiply(region, col)
-            else:
-                src = cv2.multiply(region, (*col.reshape(3).tolist(), 0.0))
-        elif col.ndim == 3:
-            src = col
-        else:
-            src = np.empty(region.shape, np.float32)
-            src[:] = col.reshape(3)
-        wa = a * _BLEND_SCALE
-        cv2.blendLinear(src, region, wa, _BLEND_SCALE - wa, dst=region)
+        blend_into(self.image[cy, cx], a, col[py, px] if col.ndim == 3 else col, mode)
         if owner is not None or occlude:
             self._claim(cy, cx, a >= claim, 0 if owner is None else owner.instance_id)
 

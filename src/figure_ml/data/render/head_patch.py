@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from figure_ml.data.render.canvas import blend_into
+
 
 class Patch:
     """A small alpha patch at ``(x0, y0)`` of the head: elements are drawn locally for speed."""
@@ -83,13 +85,9 @@ class HeadLayers:
         c = np.asarray(col, np.float32)
         if c.ndim == 3:
             c = c[y0:y1, x0:x1]
-        rgb = self.rgb[y0:y1, x0:x1]
-        a3 = al[..., None]
+        blend_into(self.rgb[y0:y1, x0:x1], al, c, "multiply" if multiply else "normal")
         if multiply:
-            rgb *= 1.0 - a3 * (1.0 - c)
             return
-        rgb *= 1.0 - a3
-        rgb += a3 * c
         alpha = self.alpha[y0:y1, x0:x1]
         alpha *= 1.0 - al
         alpha += al
