@@ -81,8 +81,15 @@ def compose_head(
     neck_l = np.clip(t * lx + np.sqrt(1.0 - t * t) * lz, 0.0, 1.0) * 0.8
     w_head = np.clip((1.0 - (dx * dx + dy * dy)) * 6.0, 0.0, 1.0)
     shade = 0.4 + 0.75 * (w_head * head_l + (1.0 - w_head) * neck_l)
+    # skin is not matte: a soft Blinn-Phong sheen (forehead, nose bridge, cheekbones) whose
+    # strength varies from dry to oily skin; the key light's colour, added on top
+    hx, hy, hz = lx, ly, lz + 1.0
+    norm = np.sqrt(hx * hx + hy * hy + hz * hz)
+    sheen = np.clip((dx * hx + dy * hy + nz * hz) / norm, 0.0, 1.0) ** 16
+    sheen *= w_head * rng.uniform(0.04, 0.16)
     for k in range(3):  # channel by channel (see Canvas.paint)
         hd.rgb[..., k] *= shade
+        hd.rgb[..., k] += sheen
     for s_ in (-1, 1):  # hollows under the cheekbones; a little colour on fair cheeks
         chx, _ = px(s_ * 0.75, 0.95)
         hd.lay(
