@@ -1,6 +1,7 @@
 """The synthetic generator: determinism, coverage, tight boxes, bad input."""
 
 import io
+import json
 import math
 
 import cv2
@@ -14,7 +15,7 @@ from figure_ml.data.canonical import is_canonical, open_dataset
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.synth import generate
 from figure_ml.data.synth.augment import augment
-from figure_ml.data.synth.sample import _boxes
+from figure_ml.data.synth.sample import _boxes, is_phi_free
 from figure_ml.errors import ConfigError
 
 SMALL = dict(n_train=10, n_val=8, n_test=8, seed=7, phi_per_image=[3, 6], long_side=[320, 480])
@@ -47,6 +48,8 @@ def test_outputs_and_digest_file(two_worker_dataset):
     assert (ds.path / "DIGEST").read_text().strip() == ds.digest == ds.verify()
     card = (ds.path / "DATASET_CARD.md").read_text()
     assert ds.digest in card and "| face |" in card and "CC0" in card
+    assert "## Box conventions" in card and "ear to ear and hairline (or forehead) to chin" in card
+    assert "share without PHI" in card and "## Hard negatives" in card
     sheet = Image.open(ds.path / "contact_sheet.png")
     assert sheet.width > 500 and sheet.height > 300
     assert ds.is_synthetic and ds.num_samples("train") == 10
@@ -59,7 +62,6 @@ def test_every_class_in_every_split_and_boxes_inside(two_worker_dataset):
         for s in ds.iter_samples(split):
             img = Image.open(io.BytesIO(s["image"]))
             assert img.size == (s["width"], s["height"])
-            assert s["width"] != s["height"] or True  # squares are allowed, but rare
             for o in s["objects"]:
                 x0, y0, x1, y1 = o["bbox_xyxy"]
                 assert 0 <= x0 < x1 <= s["width"] and 0 <= y0 < y1 <= s["height"]
@@ -67,6 +69,38 @@ def test_every_class_in_every_split_and_boxes_inside(two_worker_dataset):
                 seen.add(CLASS_NAMES[o["category"]])
             assert 1 <= s["meta"]["skin_tone"] <= 6
         assert seen == set(CLASS_NAMES), f"{split} lacks {set(CLASS_NAMES) - seen}"
+
+
+@pytest.mark.parametrize("n", [7, 10, 40, 300])
+@pytest.mark.parametrize("split", ["train", "val", "test"])
+def test_phi_free_share_holds_to_within_one_image(n, split):
+    """The golden-ratio sequence gives share * n PHI-free images to within one, in any split."""
+    for share, seed in ((0.3, 0), (0.25, 7), (0.5, 3)):
+        count = sum(is_phi_free(seed, split, i, share) for i in range(n))
+        assert abs(count - share * n) < 1.0 + 1e-9, (share, n, count)
+    assert not any(is_phi_free(0, split, i, 0.0) for i in range(n))
+    assert all(is_phi_free(0, split, i, 1.0) for i in range(n))
+
+
+def test_negative_share_and_hard_negatives_in_every_split(two_worker_dataset):
+    """About 30% of each split holds no PHI (phi_free_share=0.3 by default), and every split
+    holds hard negatives beyond plain skin and findings; the card reports both."""
+    ds = two_worker_dataset
+    card = (ds.path / "DATASET_CARD.md").read_text()
+    for split in ("train", "val", "test"):
+        rows = ds.annotations(split)
+        params = [json.loads(r["meta"]["params"]) for r in rows]
+        free = [p["phi_free"] for p in params]
+        assert abs(sum(free) - 0.3 * len(rows)) < 1.0
+        for r, p in zip(rows, params, strict=True):
+            if p["phi_free"]:
+                assert r["objects"] == [] and set(p["hard_negatives"]) - {"skin", "finding"}
+        without = sum(not r["objects"] for r in rows)
+        assert without >= sum(free)
+        kinds = {k for p in params for k in p["hard_negatives"]} - {"skin", "finding"}
+        assert len(kinds) >= 3, (split, kinds)
+        share = f"| {split} | {len(rows)} | {without} | {100 * without / len(rows):.1f}% |"
+        assert share in card
 
 
 def test_findings_are_recorded_apart_from_phi(two_worker_dataset):
@@ -163,6 +197,8 @@ def test_bad_input_is_named_and_nothing_is_damaged(tmp_path):
         generate(
             SynthConfig(out_dir=str(tmp_path / "d"), overwrite=True, classes=["logo"], **SMALL)
         )
+    with pytest.raises(ConfigError, match="phi_free_share must be in"):
+        generate(SynthConfig(out_dir=str(tmp_path / "d"), overwrite=True, phi_free_share=1.5))
     with pytest.raises(ConfigError, match="n_test must be >= 0"):
         generate(
             SynthConfig(out_dir=str(tmp_path / "d"), overwrite=True, **{**SMALL, "n_test": -1})

@@ -76,6 +76,8 @@ class SynthConfig:
     phi_per_image: list[int] = field(default_factory=lambda: [1, 6])
     findings_per_image: list[int] = field(default_factory=lambda: [0, 3])
     negatives_per_image: list[int] = field(default_factory=lambda: [1, 4])
+    #: share of images without any PHI (with more hard negatives): they teach restraint
+    phi_free_share: float = 0.3
     jpeg_quality: list[int] = field(default_factory=lambda: [55, 95])
     #: photometric and geometric realism (albumentations); off only for debugging
     augment: bool = True
@@ -106,6 +108,8 @@ class SynthConfig:
         _check_range("findings_per_image", self.findings_per_image)
         _check_range("negatives_per_image", self.negatives_per_image)
         _check_range("jpeg_quality", self.jpeg_quality, low=1)
+        if not 0.0 <= self.phi_free_share <= 1.0:
+            raise ConfigError(f"phi_free_share must be in [0, 1], got {self.phi_free_share}")
         if self.jpeg_quality[1] > 100:
             raise ConfigError(f"jpeg_quality must be within 1..100, got {self.jpeg_quality}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,27 @@ from figure_ml.sizes import DEFAULT_INPUT_SIZE, SIZE_BUCKETS, size_buckets
 
 TONES = ("unknown", "I", "II", "III", "IV", "V", "VI")
 
+#: DESIGN §4: how each class is boxed, the same for synthetic and converted public data
+BOX_CONVENTIONS = {
+    "face": "ear to ear and hairline (or forehead) to chin, as WIDER FACE draws it; hair, the "
+    "back of the head, a cap and a mask's edge below the chin are not face; profile views and "
+    "occluded faces are boxed by what is visible",
+    "tattoo": "the inked area",
+    "wristband": "the band with its print",
+    "text": "one axis-aligned box per line or word group of legible text (a barcode or QR code "
+    "is one box)",
+}
+
+
+def _hard_negatives(row: dict[str, Any]) -> list[str]:
+    """Hard negatives the generator recorded for a row (none for other sources)."""
+    try:
+        params = json.loads(row["meta"].get("params") or "{}")
+    except (TypeError, ValueError):
+        return []
+    got = params.get("hard_negatives", []) if isinstance(params, dict) else []
+    return [str(k) for k in got]
+
 
 def dataset_stats(ds: CanonicalDataset) -> dict[str, Any]:
     """Counts per split: images, PHI boxes per class, size buckets, skin tones, findings."""
@@ -24,12 +46,14 @@ def dataset_stats(ds: CanonicalDataset) -> dict[str, Any]:
         per_tone: Counter[str] = Counter()
         per_finding: Counter[str] = Counter()
         per_source: Counter[str] = Counter()
+        per_negative: Counter[str] = Counter()
         images_without_phi = 0
         rows = ds.annotations(split)
         for r in rows:
             per_tone[TONES[r["meta"]["skin_tone"]]] += 1
             per_source[r["meta"]["source"]] += 1
             per_finding.update(f["kind"] for f in r["findings"])
+            per_negative.update(set(_hard_negatives(r)))
             if not r["objects"]:
                 images_without_phi += 1
                 continue
@@ -39,6 +63,8 @@ def dataset_stats(ds: CanonicalDataset) -> dict[str, Any]:
         stats[split] = {
             "images": len(rows),
             "images_without_phi": images_without_phi,
+            "share_without_phi": round(images_without_phi / len(rows), 4) if rows else 0.0,
+            "hard_negatives": dict(sorted(per_negative.items())),
             "classes": {c: per_class[c] for c in CLASS_NAMES},
             "sizes": {b: per_size[b] for b in SIZE_BUCKETS},
             "skin_tones": {t: per_tone[t] for t in TONES if per_tone[t]},
@@ -77,8 +103,38 @@ def render_card(ds: CanonicalDataset, stats: dict[str, Any]) -> str:
         "## Images per split",
         "",
         _table(
-            ["split", "images", "images without PHI"],
-            [[s, stats[s]["images"], stats[s]["images_without_phi"]] for s in splits],
+            ["split", "images", "images without PHI", "share without PHI"],
+            [
+                [
+                    s,
+                    stats[s]["images"],
+                    stats[s]["images_without_phi"],
+                    f"{100 * stats[s]['share_without_phi']:.1f}%",
+                ]
+                for s in splits
+            ],
+        ),
+        "",
+        "Images without PHI teach restraint; they hold hard negatives (below) instead.",
+        "",
+        "## Box conventions (DESIGN §4)",
+        "",
+        _table(["class", "box"], [[c, BOX_CONVENTIONS[c]] for c in CLASS_NAMES]),
+        "",
+        "## Hard negatives (images holding each; never PHI)",
+        "",
+        "skin: bare skin (texture); finding: wounds, lesions, rashes, sutures, bruises; ruler and "
+        "scale_bar: measuring scales; marker: marker arrows, circles, dots or sticker dots; "
+        "text_like: printed patterns without glyphs; poster_faces: drawn faces (pain scales, "
+        "smileys); mannequin: headless torsos; jewellery: bracelets and watches; sleeve: a sleeve "
+        "over a forearm; glove: gloved hands.",
+        "",
+        _table(
+            ["hard negative", *splits],
+            [
+                [k] + [stats[s]["hard_negatives"].get(k, 0) for s in splits]
+                for k in sorted({k for s in splits for k in stats[s]["hard_negatives"]})
+            ],
         ),
         "",
         "## PHI boxes per class",

@@ -4,8 +4,11 @@ A head is composed on a local patch (:mod:`head`) at a working resolution (small
 larger and shrunk with area interpolation, so a 12 px face is a believable blur of a real one),
 then scaled, rolled and painted here, with the gown-covered body, a pillow and bed sheet.
 
-Ownership: the face object owns the face oval (hairline to chin, ear to ear) and whatever the
-patient wears on it (surgical mask, cap, glasses); cranium, hair, neck and gown are not face.
+Ownership (DESIGN §4, as WIDER FACE draws faces): the face object owns the visible face oval
+(hairline or forehead to chin), the ears, and the part of a surgical mask or glasses lying on
+them; cranium, scalp hair, a cap, neck and gown are not face. The head's face mask goes through
+the same scaling and roll as its colour, and the generator takes the box from the instance map
+after augmentation, so rotated and lying heads keep hairline-to-chin boxes.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def _capsule(p0: tuple[float, float], p1: tuple[float, float], r0: float, r1: fl
     return [*cap0, *cap1]
 
 
-def _body(
+def gowned_body(
     canvas: Canvas,
     cx: float,
     cy: float,
@@ -93,11 +96,13 @@ def _body(
     gown: np.ndarray,
     skin: np.ndarray,
     regions: Sequence[SkinRegion],
+    arms: bool = True,
 ) -> None:
     """A gowned torso with a curved neckline, shoulders, and arms hanging at its sides.
 
-    Head-local units (face heights): a real shoulder span is about two face heights, and short
-    sleeves end above the elbow, so a distant figure reads as a person, not a column of cloth.
+    Head-local units (face heights) around a head at ``(cx, cy)``: a real shoulder span is about
+    two face heights, and short sleeves end above the elbow, so a distant figure reads as a
+    person, not a column of cloth. ``arms=False`` leaves the bare arms off (a mannequin torso).
     """
     rng = canvas.rng
     w = rng.uniform(0.95, 1.15)
@@ -120,8 +125,9 @@ def _body(
         skin_polys.append(_capsule(*hand, 0.12, 0.1))
         # the sleeve's inner edge against the torso, from the armpit down
         creases.append(_capsule((sx * 0.86 * w, 1.6), (hem[0] - sx * 0.2, hem[1]), 0.02, 0.01))
-    loc = [_local_poly(p, cx, cy, hh, roll) for p in skin_polys]
-    _fill_local(canvas, loc, skin, 0, 0.8, regions, flat=True)
+    if arms:
+        loc = [_local_poly(p, cx, cy, hh, roll) for p in skin_polys]
+        _fill_local(canvas, loc, skin, 0, 0.8, regions, flat=True)
     loc = [_local_poly(p, cx, cy, hh, roll) for p in gown_polys]
     _fill_local(canvas, loc, gown, 0.1, 1.0, regions)
     loc = [_local_poly(p, cx, cy, hh, roll) for p in creases]
@@ -207,7 +213,7 @@ def add_face(
     for reg in regions:
         reg.cover(x0, y0, alpha)
     # the gown goes on after the head: its neckline hides the bottom of the neck
-    _body(canvas, cx, cy, height_px, roll, extras["gown"], hd.skin, regions)
+    gowned_body(canvas, cx, cy, height_px, roll, extras["gown"], hd.skin, regions)
     if lying:  # the bed sheet pulled up to the chest
         top = rng.uniform(0.85, 1.5)
         # a blanket over the body: a rounded top edge and sides a little wider than the shoulders

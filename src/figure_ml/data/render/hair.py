@@ -1,7 +1,7 @@
 """Head hair: colour, strand texture and the styles (short, long, curly, bald, bun, buzz).
 
-Scalp hair lies over the cranium and is not face; a fringe over the forehead does not take the
-forehead away from the face object.
+Scalp hair lies over the cranium and is not face (DESIGN §4: a face box runs hairline to chin):
+scalp hair takes the pixels it covers away from the face, so the box starts at the hairline.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def scalp_hair(
     xx: np.ndarray,
     yy: np.ndarray,
 ) -> None:
-    """Scalp hair over the cranium; fringe over the forehead does not un-claim the face."""
+    """Scalp hair over the cranium; it un-claims the face where it covers it (hair is not face)."""
     if style == "bald":
         hd.lay(
             ellipse(size, (cx - 0.1 * hh, cy - 0.6 * hh), (0.12 * hh, 0.08 * hh), 0.05 * hh) * 0.25,
@@ -148,7 +148,7 @@ def scalp_hair(
         2.0 if style == "curly" else 1.0,
     ).full(size)
     line = cy - 0.47 * hh + 0.16 * hh * ((xx - cx) / a) ** 2 + rng.uniform(-0.05, 0.12) * hh
-    line += 0.02 * hh * smooth_noise(rng, size, size, max(2.0, hh / 12))
+    line = line + 0.02 * hh * smooth_noise(rng, size, size, max(2.0, hh / 12))
     m = np.clip((line - yy) / max(1.0, 0.02 * hh) + 0.5, 0, 1) * cap
     for sx in (-1, 1):  # sideburns in front of the ears
         m = np.maximum(
@@ -162,11 +162,14 @@ def scalp_hair(
         m *= 0.9 + 0.1 * smooth_noise(rng, size, size, max(2.0, hh / 40))
     if style == "buzz":
         hd.lay(m * 0.55, hair_tex, None, multiply=True)
+        hd.hair = m
+        hd.unclaim(m)
         return
     # a hairline and outline of many fine hairs, not a cut edge: strands that stray past it
     m = cv2.GaussianBlur(m, (0, 0), max(0.6, 0.012 * hh))
     halo = ellipse(size, (cx, cy - 0.17 * hh), (0.44 * hh + grow, 0.66 * hh + grow), 1.0).full(size)
     m = np.maximum(m, strands * halo * np.clip((cy - 0.35 * hh - yy) / (0.05 * hh), 0, 1) * 0.8)
-    hd.lay(m, hair_tex, None)
+    hd.lay(m, hair_tex, False)
+    hd.hair = m
     if style == "bun":
-        hd.lay(ellipse(size, (cx, cy - 0.82 * hh), (0.17 * hh, 0.14 * hh), 1.0), hair_tex, None)
+        hd.lay(ellipse(size, (cx, cy - 0.82 * hh), (0.17 * hh, 0.14 * hh), 1.0), hair_tex, False)

@@ -30,8 +30,14 @@ def compose_head(
     a, b = 0.37 * hh, 0.5 * hh
     skin = skin_color(rng, fitz)
     hd.skin = skin
-    tex = skin_texture(rng, size, size, skin, hh / 120.0)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # skin colour varies slowly: built at half size (pores at full-patch scale) and upsampled
+    half = max(2, size // 2)
+    tex = skin_texture(rng, half, half, skin, hh / 120.0, px=2.0)
+    tex = cv2.resize(tex, (size, size), interpolation=cv2.INTER_LINEAR)
+    # a row and a column grid: every use broadcasts them, which skips two full-patch arrays
+    # and makes the separable parts of the shading one row or column of work
+    xx = np.arange(size, dtype=np.float32)[None, :]
+    yy = np.arange(size, dtype=np.float32)[:, None]
     light = rng.uniform(-0.8, 0.8)
     hair, hair_tex, strands = hair_look(rng, fitz, size, yy, cx, cy, hh, style)
     g = HeadGeom(size, hh, cx, cy, a, b, yaw, light, xx, yy)
@@ -64,6 +70,7 @@ def compose_head(
     cv2.fillPoly(m, [np.round(oval * 4).astype(np.int32)], 255, cv2.LINE_AA, shift=2)
     face_a = cv2.GaussianBlur(m.astype(np.float32) / 255, (0, 0), 0.8)
     hd.lay(face_a, tex, True)
+    hd.extent = hd.face.copy()  # face oval and ears: the most the face box may span
     # Lambert shading of an ellipsoid head and a cylindrical neck under one key light
     lx, ly, lz = np.sin(light) * 0.7, -0.3, 0.72
     dx = (xx - cx - 0.08 * hh * np.sin(yaw)) / (0.46 * hh)
@@ -74,7 +81,15 @@ def compose_head(
     neck_l = np.clip(t * lx + np.sqrt(1.0 - t * t) * lz, 0.0, 1.0) * 0.8
     w_head = np.clip((1.0 - (dx * dx + dy * dy)) * 6.0, 0.0, 1.0)
     shade = 0.4 + 0.75 * (w_head * head_l + (1.0 - w_head) * neck_l)
-    hd.rgb *= shade[..., None]
+    # skin is not matte: a soft Blinn-Phong sheen (forehead, nose bridge, cheekbones) whose
+    # strength varies from dry to oily skin; the key light's colour, added on top
+    hx, hy, hz = lx, ly, lz + 1.0
+    norm = np.sqrt(hx * hx + hy * hy + hz * hz)
+    sheen = np.clip((dx * hx + dy * hy + nz * hz) / norm, 0.0, 1.0) ** 16
+    sheen *= w_head * rng.uniform(0.04, 0.16)
+    for k in range(3):  # channel by channel (see Canvas.paint)
+        hd.rgb[..., k] *= shade
+        hd.rgb[..., k] += sheen
     for s_ in (-1, 1):  # hollows under the cheekbones; a little colour on fair cheeks
         chx, _ = px(s_ * 0.75, 0.95)
         hd.lay(
@@ -109,4 +124,5 @@ def compose_head(
         beard(rng, hd, g, face_a, hair_tex)
     scalp_hair(rng, hd, style, hair_tex, strands, size, cx, cy, a, hh, xx, yy)
     headwear(rng, hd, extras, size, cx, cy, a, b, hh, xx, yy, yaw, px)
+    hd.finish_face()
     return hd

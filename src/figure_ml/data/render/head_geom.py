@@ -23,8 +23,8 @@ class HeadGeom:
     b: float  # half height of the face
     yaw: float
     light: float  # key light direction (radians, 0 = frontal)
-    xx: np.ndarray
-    yy: np.ndarray
+    xx: np.ndarray  # (1, size) column coordinates; broadcasts against yy
+    yy: np.ndarray  # (size, 1) row coordinates
 
     def px(self, phi: float, depth: float = 1.0) -> tuple[float, float]:
         """Patch x of a feature at ``phi`` (``depth`` x the face half width) and its cos."""

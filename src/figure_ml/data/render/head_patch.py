@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from figure_ml.data.render.canvas import blend_into
+
 
 class Patch:
     """A small alpha patch at ``(x0, y0)`` of the head: elements are drawn locally for speed."""
@@ -48,6 +50,20 @@ class HeadLayers:
         self.face = np.zeros((size, size), np.float32)
         #: base skin colour of the head, for the hands and arms painted with the body
         self.skin = np.array((0.8, 0.6, 0.46), np.float32)
+        #: scalp hair coverage (kept for the box-convention checks): hair is never face
+        self.hair = np.zeros((size, size), np.float32)
+        #: where the face may be at all: the face oval and the ears (set by compose_head);
+        #: what is worn on the face counts as face only inside it
+        self.extent: np.ndarray | None = None
+
+    def unclaim(self, a: np.ndarray) -> None:
+        """Take ``a`` (full-patch alpha) away from the face without painting anything."""
+        self.face *= 1.0 - a
+
+    def finish_face(self) -> None:
+        """Clip the face mask to its extent (a mask's lower edge or a cap's crown are not face)."""
+        if self.extent is not None:
+            np.minimum(self.face, self.extent, out=self.face)
 
     def lay(
         self,
@@ -69,13 +85,9 @@ class HeadLayers:
         c = np.asarray(col, np.float32)
         if c.ndim == 3:
             c = c[y0:y1, x0:x1]
-        rgb = self.rgb[y0:y1, x0:x1]
-        a3 = al[..., None]
+        blend_into(self.rgb[y0:y1, x0:x1], al, c, "multiply" if multiply else "normal")
         if multiply:
-            rgb *= 1.0 - a3 * (1.0 - c)
             return
-        rgb *= 1.0 - a3
-        rgb += a3 * c
         alpha = self.alpha[y0:y1, x0:x1]
         alpha *= 1.0 - al
         alpha += al

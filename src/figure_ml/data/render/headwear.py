@@ -1,4 +1,6 @@
-"""What a patient wears on the head: surgical cap, mask, glasses (all face), a blanket (not)."""
+"""What a patient wears on the head: a surgical cap (not face: it hides the hairline like hair
+does), a mask and glasses (face where they lie on the face oval; the mask's lower edge below the
+chin is clipped off by :meth:`HeadLayers.finish_face`), a blanket (not face)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def headwear(
     yaw: float,
     px,
 ) -> None:
-    """PPE and glasses, owned by the face; a blanket pulled up is not."""
+    """PPE and glasses: mask and glasses are face (within the face oval), a cap or blanket not."""
     if extras.get("cap"):
         col = np.array(
             [(0.35, 0.55, 0.8), (0.3, 0.6, 0.5), (0.9, 0.9, 0.92)][rng.integers(3)], np.float32
@@ -33,7 +35,7 @@ def headwear(
         capm = ellipse(size, (cx, cy - 0.22 * hh), (0.47 * hh, 0.62 * hh), 1.0).full(size)
         capm *= np.clip((cy - 0.32 * hh - yy) / 2 + 0.5, 0, 1)
         crinkle = 0.92 + 0.08 * smooth_noise(rng, size, size, max(2.0, hh / 30))
-        hd.lay(capm, col * crinkle[..., None], True)
+        hd.lay(capm, col * crinkle[..., None], False)
     if extras.get("mask"):
         col = np.array(
             [(0.55, 0.75, 0.9), (0.92, 0.93, 0.95), (0.45, 0.7, 0.55), (0.1, 0.1, 0.12)][

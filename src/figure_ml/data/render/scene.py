@@ -4,11 +4,15 @@ The order of painting is the order of depth: what is painted later hides what wa
 earlier, and :meth:`Canvas.paint` keeps the instance map in step, so occlusion of PHI by gauze,
 gloves, drapes or sleeves is real occlusion in the labels too. All randomness comes from
 ``canvas.rng`` and the caller-seeded ``faker``, so a seed gives a byte-identical scene.
+
+A scene is built in stages (:func:`render_scene` lists them), each a small function over one
+:class:`_Scene`. A PHI-free scene (``phi_free``) plans no PHI and more hard negatives.
 """
 
 from __future__ import annotations
 
-import cv2
+from dataclasses import dataclass, field
+
 import faker as faker_mod
 import numpy as np
 
@@ -20,264 +24,250 @@ from figure_ml.data.render.clutter import foreground_clutter
 from figure_ml.data.render.face import add_face
 from figure_ml.data.render.findings import add_finding
 from figure_ml.data.render.glyphs import font_list, log_uniform
+from figure_ml.data.render.negatives import add_hard_negatives, mannequin
 from figure_ml.data.render.options import SceneOptions
-from figure_ml.data.render.primitives import Layout, smooth_noise
+from figure_ml.data.render.primitives import Layout
+from figure_ml.data.render.scene_plan import lighting, place_faces, plan_counts, scene_kind
 from figure_ml.data.render.skin import SkinRegion
 from figure_ml.data.render.tattoo import add_tattoo
 from figure_ml.data.render.text import add_printed, skin_marking
 from figure_ml.data.render.wristband import add_wristband
 
-SCENES = ("limb", "closeup", "torso", "portrait", "bedside")
-LIGHTING = ("even", "directional", "flash", "window")
+#: clutter that is also a hard negative (see :mod:`negatives`)
+NEGATIVE_CLUTTER = ("ruler", "glove")
 
 
-def _plan(rng: np.random.Generator, classes: list[str], n: int) -> dict[str, int]:
-    """How many objects of each enabled class: round-robin from a random start, so even."""
-    counts = dict.fromkeys(classes, 0)
-    if not classes:
-        return counts
-    order = [classes[i] for i in rng.permutation(len(classes))]
-    for i in range(n):
-        counts[order[i % len(order)]] += 1
-    return counts
+@dataclass
+class _Scene:
+    """What the stages of one scene share."""
+
+    canvas: Canvas
+    faker: faker_mod.Faker
+    opts: SceneOptions
+    plan: dict[str, int]
+    fitz: int
+    kind: str
+    layout: Layout
+    regions: list[SkinRegion] = field(default_factory=list)
+    made: list = field(default_factory=list)  # PHI objects
+    findings: list = field(default_factory=list)
+    full: dict[int, int] = field(default_factory=dict)  # PHI pixels right after painting
+    negatives: list[str] = field(default_factory=list)
+    clutter: list[str] = field(default_factory=list)
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.canvas.rng
+
+    @property
+    def unit(self) -> float:
+        return float(min(self.canvas.width, self.canvas.height))
+
+    def track(self, objs: list) -> None:
+        """Record each new object's pixel count as painted, before anything later hides it."""
+        self.full.update(self.canvas.pixels([o.instance_id for o in objs]))
+        self.made += objs
 
 
-def _count(canvas: Canvas, obj_ids: list[int]) -> dict[int, int]:
-    ids = np.bincount(canvas.instances.ravel(), minlength=len(canvas.objects) + 1)
-    return {i: int(ids[i]) for i in obj_ids}
+def _arm(sc: _Scene, lo: float = 0.04) -> None:
+    reg = add_limb(sc.canvas, sc.fitz, "arm", sc.unit * sc.rng.uniform(lo, 0.13))
+    sc.regions += [reg] if reg else []
 
 
-def _track(canvas: Canvas, full: dict[int, int], objs: list) -> list:
-    """Record each new object's pixel count as painted, before anything later hides it."""
-    full.update(_count(canvas, [o.instance_id for o in objs]))
-    return objs
-
-
-def _lighting(canvas: Canvas) -> str:
-    """A gentle low-frequency illumination field (uneven room light / phone flash falloff)."""
-    rng = canvas.rng
-    kind = str(rng.choice(LIGHTING, p=[0.25, 0.3, 0.25, 0.2]))
-    if kind == "even":
-        return kind
-    sh, sw = max(2, canvas.height // 16), max(2, canvas.width // 16)
-    yy, xx = np.mgrid[0:sh, 0:sw].astype(np.float32)
-    xx, yy = xx / sw - 0.5, yy / sh - 0.5
-    if kind == "directional":
-        ang = rng.uniform(0, 2 * np.pi)
-        field = 1.0 + rng.uniform(0.2, 0.5) * (xx * np.cos(ang) + yy * np.sin(ang))
-    elif kind == "flash":  # bright centre, falling off towards the corners
-        cx, cy = rng.uniform(-0.15, 0.15, 2)
-        field = 1.12 - rng.uniform(0.4, 0.9) * ((xx - cx) ** 2 + (yy - cy) ** 2)
-    else:
-        field = 1.0 + 0.2 * smooth_noise(rng, sh, sw, max(sh, sw) / 2)
-    field = cv2.resize(
-        field.astype(np.float32), (canvas.width, canvas.height), interpolation=cv2.INTER_CUBIC
-    )
-    canvas.image *= field[..., None]
-    return kind
-
-
-def _face_box(cx: float, cy: float, size: float, roll: float | None) -> tuple[float, ...]:
-    """Box around a head and the start of its body (which runs 'down' the rolled head)."""
-    r = np.radians(roll or 0.0)
-    bx, by = cx + np.sin(r) * 2.5 * size, cy + np.cos(r) * 2.5 * size
-    return (
-        min(cx, bx) - 1.3 * size,
-        min(cy, by) - 1.3 * size,
-        max(cx, bx) + 1.3 * size,
-        max(cy, by) + 1.3 * size,
-    )
-
-
-def _limb_share(limbs: list[SkinRegion], cx: float, cy: float, size: float) -> float:
-    """Share of a head's square (about hairline to chin and ear to ear) that limbs cover.
-
-    Limbs are painted before heads, so one there would seem to run behind or through the head.
-    """
-    r = 0.7 * size
-    x0, y0, n = int(cx - r), int(cy - r), max(2, int(2 * r))
-    cover = np.zeros((n, n), np.float32)
-    for reg in limbs:
-        np.maximum(cover, reg.alpha_at(x0, y0, n, n), out=cover)
-    return float(cover.mean())
-
-
-def _scene_kind(rng: np.random.Generator, plan: dict[str, int]) -> str:
-    """Pick the shot, and move planned faces to other classes where a face cannot be.
-
-    Close-ups of skin and trunk shots hold no face; portraits and bedside shots hold at least
-    one when faces are enabled. Totals per class stay balanced on average.
-    """
-    others = [c for c in plan if c != "face"]
-    kinds = ["limb", "closeup", "torso", "portrait", "bedside"]
-    p = [0.3, 0.15, 0.15, 0.2, 0.2]
-    if not others:  # faces only: a shot that can hold one
-        kinds, p = kinds[:1] + kinds[3:], [0.3, 0.35, 0.35]
-    kind = str(rng.choice(kinds, p=np.array(p) / sum(p)))
-    n_face = plan.get("face", 0)
-    if kind in ("closeup", "torso") and n_face:
-        for _ in range(n_face):
-            plan[others[int(rng.integers(len(others)))]] += 1
-        plan["face"] = 0
-    elif kind in ("portrait", "bedside") and "face" in plan and not n_face:
-        donors = [c for c in others if plan[c] > 0]
-        if donors:  # take one object from the most planned class
-            plan[max(donors, key=lambda c: plan[c])] -= 1
-            plan["face"] = 1
-    return kind
-
-
-def render_scene(canvas: Canvas, faker: faker_mod.Faker, opts: SceneOptions) -> None:
-    """Render a whole scene into ``canvas`` and record its parameters in ``canvas.params``."""
-    rng = canvas.rng
-    w, h = canvas.width, canvas.height
-    unit = float(min(w, h))
-    fonts = font_list(opts.font_paths)
-    classes = [c for c in CLASS_NAMES if c in opts.classes]
-    n_phi = int(rng.integers(opts.phi_per_image[0], opts.phi_per_image[1] + 1)) if classes else 0
-    plan = _plan(rng, classes, n_phi)
-    fitz = int(rng.integers(1, 7))
-    kind = _scene_kind(rng, plan)
-    layout = Layout(w, h)
-    background = paint_background(canvas)
-
-    regions: list[SkinRegion] = []
+def _add_regions(sc: _Scene) -> None:
+    """The patient's skin: a close-up, a trunk, limbs; every planned band needs a wrist."""
+    rng, kind = sc.rng, sc.kind
     if kind == "closeup":
-        regions.append(add_closeup(canvas, fitz))
+        sc.regions.append(add_closeup(sc.canvas, sc.fitz))
     elif kind == "torso":
-        reg = add_torso(canvas, fitz)
-        regions += [reg] if reg else []
+        reg = add_torso(sc.canvas, sc.fitz)
+        sc.regions += [reg] if reg else []
     if kind in ("limb", "bedside") or (kind in ("torso", "portrait") and rng.random() < 0.4):
         for _ in range(int(rng.integers(1, 3)) if kind == "limb" else 1):
             limb = "leg" if kind == "limb" and rng.random() < 0.25 else "arm"
-            reg = add_limb(canvas, fitz, limb, unit * rng.uniform(0.04, 0.13))
-            regions += [reg] if reg else []
-    # every planned wristband needs a wrist, every tattoo some skin
-    need = plan.get("wristband", 0) - sum(r.wrist is not None for r in regions)
+            reg = add_limb(sc.canvas, sc.fitz, limb, sc.unit * rng.uniform(0.04, 0.13))
+            sc.regions += [reg] if reg else []
+    bands = sc.plan.get("wristband", 0)
+    need = bands - sum(r.wrist is not None for r in sc.regions)
     for _ in range(max(0, need) * 3):
-        if sum(r.wrist is not None for r in regions) >= plan.get("wristband", 0):
+        if sum(r.wrist is not None for r in sc.regions) >= bands:
             break
-        reg = add_limb(canvas, fitz, "arm", unit * rng.uniform(0.04, 0.13))
-        regions += [reg] if reg else []
-    if plan.get("tattoo", 0) and not regions:
-        reg = add_limb(canvas, fitz, "arm", unit * rng.uniform(0.05, 0.13))
-        regions += [reg] if reg else []
+        _arm(sc)
+    if sc.plan.get("tattoo", 0) and not sc.regions:
+        _arm(sc, 0.05)
 
-    made: list = []
-    full: dict[int, int] = {}  # pixels of each PHI object right after it was painted
-    findings: list = []
-    specs = []
-    for i in range(plan.get("face", 0)):
-        roll, lying = None, False
-        if i == 0 and kind == "portrait":
-            size = unit * rng.uniform(0.25, 0.7)
-            cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.6)
-        elif i == 0 and kind == "bedside":
-            size = unit * rng.uniform(0.15, 0.45)
-            cx, cy = w * rng.uniform(0.2, 0.8), h * rng.uniform(0.2, 0.8)
-            roll = float(rng.choice([0.0, 90.0, -90.0, 180.0]) + rng.normal(0, 15))
-            lying = True
-        else:  # a bystander, a second patient, or the patient at the frame edge
-            size = log_uniform(rng, 12, unit * 0.35)
-            edge = rng.random() < 0.2
-            cx = w * (rng.choice([0.0, 1.0]) if edge else rng.uniform(0.05, 0.95))
-            cy = h * rng.uniform(0.05, 0.95)
-        tone = fitz if i == 0 else int(rng.integers(1, 7))
-        specs.append((size, tone, cx, cy, roll, lying))
-    # place near (large) faces first so bystanders keep clear of their head and body, then
-    # paint far (small) ones first: a body painted later hides whatever lies under it
-    placed = []
-    limbs = [r for r in regions if r.kind in ("arm", "leg")]
-    for size, tone, cx, cy, roll, lying in sorted(specs, key=lambda sp: -sp[0]):
-        best = None  # a free spot, preferably one no limb runs through (painted before the head)
-        for _ in range(12):
-            if layout.overlap(_face_box(cx, cy, size, roll)) < 0.05:
-                crossing = _limb_share(limbs, cx, cy, size)
-                if best is None or crossing < best[0]:
-                    best = (crossing, cx, cy)
-                if crossing < 0.02:
-                    break
-            cx, cy = w * rng.uniform(0.05, 0.95), h * rng.uniform(0.05, 0.95)
-        if best is None:
-            continue  # no room left for another head: a hidden face is no training signal
-        _, cx, cy = best
-        layout.reserve(_face_box(cx, cy, size, roll))
-        placed.append((size, tone, cx, cy, roll, lying))
+
+def _add_faces(sc: _Scene) -> None:
+    """Place the planned faces (see :func:`place_faces`), far (small) ones painted first."""
+    w, h = sc.canvas.width, sc.canvas.height
+    placed = place_faces(sc.rng, sc.plan, sc.kind, sc.fitz, sc.layout, sc.regions, w, h)
     for size, tone, cx, cy, roll, lying in placed[::-1]:
-        made += _track(
-            canvas,
-            full,
-            add_face(canvas, tone, size, cx, cy, layout, roll, lying=lying, regions=regions),
+        sc.track(
+            add_face(
+                sc.canvas, tone, size, cx, cy, sc.layout, roll, lying=lying, regions=sc.regions
+            )
         )
 
-    wrists = [r for r in regions if r.wrist is not None][: plan.get("wristband", 0)]
-    for reg in wrists:  # keep tattoos and findings off the band painted later
-        wx, wy, _, _, rr = reg.wrist  # type: ignore[misc]
-        layout.reserve((wx - 2.5 * rr, wy - 2.5 * rr, wx + 2.5 * rr, wy + 2.5 * rr))
 
-    # bands (and the sleeves or gloves over them) first: later findings and tattoos avoid them
+def _band_wrists(sc: _Scene) -> list[SkinRegion]:
+    return [r for r in sc.regions if r.wrist is not None][: sc.plan.get("wristband", 0)]
+
+
+def _add_wristbands(sc: _Scene) -> None:
+    """Bands (and the sleeves or gloves over them) first: later findings and tattoos avoid them."""
+    wrists = _band_wrists(sc)
     for reg in wrists:
-        made += _track(
-            canvas, full, add_wristband(canvas, faker, fonts, reg, layout, regions=regions)
+        wx, wy, _, _, rr = reg.wrist  # type: ignore[misc]
+        sc.layout.reserve((wx - 2.5 * rr, wy - 2.5 * rr, wx + 2.5 * rr, wy + 2.5 * rr))
+    for reg in wrists:
+        sc.track(
+            add_wristband(
+                sc.canvas, sc.faker, font_list(sc.opts.font_paths), reg, sc.layout, sc.regions
+            )
         )
 
-    for _ in range(int(rng.integers(opts.findings_per_image[0], opts.findings_per_image[1] + 1))):
-        if regions:
-            findings += add_finding(canvas, regions[int(rng.integers(len(regions)))], layout)
 
+def _keep_visible(sc: _Scene, paint, min_share: float = 0.4):
+    """Run ``paint()``; undo it when it left a PHI object under ``min_share`` of its pixels.
+
+    An occluder may hide part of a PHI object but never (almost) all of it: a label for an
+    invisible object would teach the detector to hallucinate. Returns paint's result or None.
+    """
+    ids = [o.instance_id for o in sc.made]
+    if not ids:
+        return paint()
+    before = sc.canvas.pixels(ids)
+    sc.canvas.checkpoint()
+    out = paint()
+    now = sc.canvas.pixels(ids)
+    if any(now[i] < min_share * n for i, n in before.items() if n):
+        sc.canvas.rollback()
+        return None
+    sc.canvas.commit()
+    return out
+
+
+def _early_negatives(sc: _Scene, phi_free: bool) -> tuple[int, bool]:
+    """Things that look like PHI and are not (see :mod:`negatives`); more in PHI-free scenes.
+
+    A shot framed for a face that holds none shows a face-like arrangement instead; a headless
+    mannequin or body is painted before any PHI (it stands behind), the rest after faces and
+    bands (:func:`_late_negatives`): returns how many are left to paint and whether a face-like
+    one is still owed.
+    """
+    rng = sc.rng
+    count = int(rng.integers(2, 5)) if phi_free else int(rng.integers(0, 3))
+    face_like = sc.kind in ("portrait", "bedside") and not sc.plan.get("face", 0)
+    if face_like and rng.random() < 0.5:
+        if mannequin(sc.canvas, sc.regions):
+            sc.negatives.append("mannequin")
+        face_like, count = False, count - 1
+    return count, face_like
+
+
+def _late_negatives(sc: _Scene, count: int, face_like: bool) -> None:
+    band = {id(r) for r in _band_wrists(sc)}
+    free = [r for r in sc.regions if r.wrist is not None and id(r) not in band]
+    got = _keep_visible(
+        sc, lambda: add_hard_negatives(sc.canvas, sc.regions, sc.layout, count, face_like, free)
+    )
+    sc.negatives += got or []
+
+
+def _add_findings(sc: _Scene) -> None:
+    lo, hi = sc.opts.findings_per_image
+    for _ in range(int(sc.rng.integers(lo, hi + 1))):
+        if sc.regions:
+            reg = sc.regions[int(sc.rng.integers(len(sc.regions)))]
+            sc.findings += add_finding(sc.canvas, reg, sc.layout)
+
+
+def _add_tattoos(sc: _Scene) -> None:
+    rng, regions = sc.rng, sc.regions
     areas = np.array([r.area for r in regions], np.float64)
-    for _ in range(plan.get("tattoo", 0)):
+    fonts = font_list(sc.opts.font_paths)
+    for _ in range(sc.plan.get("tattoo", 0)):
         if not regions or areas.sum() <= 0:
             break
         reg = regions[int(rng.choice(len(regions), p=areas / areas.sum()))]
-        size = log_uniform(rng, 0.04, 0.45) * unit
+        size = log_uniform(rng, 0.04, 0.45) * sc.unit
         if reg.kind in ("arm", "leg"):
             size = min(size, reg.scale * 25 * 2.2)
-        made += _track(canvas, full, add_tattoo(canvas, faker, fonts, reg, layout, size))
+        sc.track(add_tattoo(sc.canvas, sc.faker, fonts, reg, sc.layout, size))
 
-    n_text = plan.get("text", 0)
-    if n_text and regions and rng.random() < 0.25:
-        got = skin_marking(canvas, faker, regions[int(rng.integers(len(regions)))], layout)
-        made += _track(canvas, full, got)
+
+def _add_text(sc: _Scene) -> None:
+    rng, n_text = sc.rng, sc.plan.get("text", 0)
+    if n_text and sc.regions and rng.random() < 0.25:
+        reg = sc.regions[int(rng.integers(len(sc.regions)))]
+        got = skin_marking(sc.canvas, sc.faker, reg, sc.layout)
+        sc.track(got)
         n_text -= len(got)
     if n_text > 0:
-        made += _track(canvas, full, add_printed(canvas, faker, fonts, layout, n_text))
+        fonts = font_list(sc.opts.font_paths)
+        sc.track(add_printed(sc.canvas, sc.faker, fonts, sc.layout, n_text))
 
-    painted = _count(canvas, [o.instance_id for o in made + findings])
+
+def _add_clutter(sc: _Scene) -> None:
+    """Gauze, gloves, rulers, tubes, drapes: gathered around PHI and findings, never hiding
+    (almost) all of a PHI object."""
     near = [
-        ((x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) / 2) for x0, y0, x1, y1 in layout.boxes
+        ((x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) / 2)
+        for x0, y0, x1, y1 in sc.layout.boxes
     ]
-    n_neg = int(rng.integers(opts.negatives_per_image[0], opts.negatives_per_image[1] + 1))
-    clutter: list[str] = []
-    for _ in range(n_neg):
-        # an occluder may hide part of a PHI object but never (almost) all of it: a label for
-        # an invisible object would teach the detector to hallucinate
-        if not painted:
-            clutter += foreground_clutter(canvas, 1, near)
-            continue
-        saved = (canvas.image.copy(), canvas.instances.copy())
-        names = foreground_clutter(canvas, 1, near)
-        now = _count(canvas, list(painted))
-        if any(now[i] < 0.4 * n for i, n in painted.items() if n):
-            canvas.image, canvas.instances = saved
-        else:
-            clutter += names
-    lighting = _lighting(canvas)
-    np.clip(canvas.image, 0.0, 1.0, out=canvas.image)  # shading and light may overshoot
+    lo, hi = sc.opts.negatives_per_image
+    for _ in range(int(sc.rng.integers(lo, hi + 1))):
+        sc.clutter += _keep_visible(sc, lambda: foreground_clutter(sc.canvas, 1, near)) or []
 
-    final = _count(canvas, [o.instance_id for o in made])
-    for obj in made:
-        n = full.get(obj.instance_id, 0)
+
+def _finish(sc: _Scene) -> None:
+    """Visible share of each PHI object and the scene parameters."""
+    canvas = sc.canvas
+    final = canvas.pixels([o.instance_id for o in sc.made])
+    for obj in sc.made:
+        n = sc.full.get(obj.instance_id, 0)
         obj.attrs["full_px"] = n
         obj.attrs["visible_share"] = round(min(final[obj.instance_id] / n, 1.0), 3) if n else 0.0
+    negatives = sc.negatives + [c for c in sc.clutter if c in NEGATIVE_CLUTTER]
+    negatives += ["skin"] if sc.regions else []
+    negatives += ["finding"] if sc.findings else []
     canvas.params.update(
         {
-            "scene": kind,
-            "skin_tone": fitz,
-            "background": background,
-            "lighting": lighting,
-            "clutter": clutter,
-            "regions": [r.kind for r in regions],
-            "planned": {k: int(v) for k, v in plan.items()},
+            "scene": sc.kind,
+            "skin_tone": sc.fitz,
+            "clutter": sc.clutter,
+            "hard_negatives": sorted(set(negatives)),
+            "regions": [r.kind for r in sc.regions],
+            "planned": {k: int(v) for k, v in sc.plan.items()},
         }
     )
+
+
+def render_scene(
+    canvas: Canvas, faker: faker_mod.Faker, opts: SceneOptions, phi_free: bool = False
+) -> None:
+    """Render a whole scene into ``canvas`` and record its parameters in ``canvas.params``.
+
+    ``phi_free`` plans no PHI at all (a negative image) and paints more hard negatives.
+    """
+    rng = canvas.rng
+    classes = [c for c in CLASS_NAMES if c in opts.classes]
+    lo, hi = opts.phi_per_image
+    n_phi = int(rng.integers(lo, hi + 1)) if classes else 0
+    plan = plan_counts(rng, classes, 0 if phi_free else n_phi)
+    fitz = int(rng.integers(1, 7))
+    kind = scene_kind(rng, plan)
+    sc = _Scene(canvas, faker, opts, plan, fitz, kind, Layout(canvas.width, canvas.height))
+    canvas.params["background"] = paint_background(canvas)
+    _add_regions(sc)
+    count, face_like = _early_negatives(sc, phi_free)
+    _add_faces(sc)
+    _add_wristbands(sc)
+    _late_negatives(sc, count, face_like)
+    _add_findings(sc)
+    _add_tattoos(sc)
+    _add_text(sc)
+    _add_clutter(sc)
+    canvas.params["lighting"] = lighting(canvas)
+    np.clip(canvas.image, 0.0, 1.0, out=canvas.image)  # shading and light may overshoot
+    _finish(sc)

@@ -38,22 +38,32 @@ def skin_color(rng: np.random.Generator, fitz: int) -> np.ndarray:
 
 
 def skin_texture(
-    rng: np.random.Generator, h: int, w: int, color: np.ndarray, scale: float
+    rng: np.random.Generator, h: int, w: int, color: np.ndarray, scale: float, px: float = 1.0
 ) -> np.ndarray:
-    """``(h, w, 3)`` skin colour patch: blotchy redness, mottling and pores at ``scale`` px/mm."""
-    mott = smooth_noise(rng, h, w, max(8.0, 18 * scale))
-    blotch = smooth_noise(rng, h, w, max(20.0, 60 * scale))
+    """``(h, w, 3)`` skin colour patch: blotchy redness, mottling and pores at ``scale`` px/mm.
+
+    ``px`` is how many output pixels one patch pixel will cover (2: a half-size patch that the
+    caller upsamples); feature sizes are kept in output pixels.
+    """
+    mott = smooth_noise(rng, h, w, max(8.0, 18 * scale) / px)
+    blotch = smooth_noise(rng, h, w, max(20.0, 60 * scale) / px)
     # pores and fine grain: half-resolution noise upsampled reads as skin, not sensor noise
-    ph, pw = max(2, h // 2), max(2, w // 2)
-    fine = cv2.resize(rng.standard_normal((ph, pw), dtype=np.float32), (w, h))
-    tex = np.empty((h, w, 3), np.float32)
-    tex[:] = color
+    # (uniform noise with the spread of N(0, 1): as fine a grain, several times cheaper to draw)
+    if px >= 2:
+        fine = rng.random((h, w), dtype=np.float32)
+    else:
+        ph, pw = max(2, h // 2), max(2, w // 2)
+        fine = cv2.resize(rng.random((ph, pw), dtype=np.float32), (w, h))
+    fine -= 0.5
+    fine *= 3.46
     lum = 1.0 + 0.035 * mott + 0.025 * fine
-    tex *= lum[..., None]
     red = 0.035 * np.clip(blotch, 0, None)
-    tex[..., 0] += red
-    tex[..., 1] -= 0.5 * red
-    tex[..., 2] -= 0.4 * red
+    tex = np.empty((h, w, 3), np.float32)
+    # channel by channel: contiguous 2-D passes are several times faster than broadcasting
+    for k, redden in enumerate((1.0, -0.5, -0.4)):
+        ch = tex[..., k]
+        np.multiply(lum, np.float32(color[k]), out=ch)
+        ch += np.float32(redden) * red
     return tex
 
 
@@ -174,15 +184,21 @@ def paint_skin_mask(
     h, w = mask.shape
     color = skin_color(rng, fitz)
     alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 0.9)
-    dist = cv2.distanceTransform((mask > 127).astype(np.uint8), cv2.DIST_L2, 3)
-    rnd = np.sqrt(np.clip(dist / max(radius * 0.75, 1.0), 0.0, 1.0))
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    grad = (xx / max(w, 1) - 0.5) * np.cos(light) + (yy / max(h, 1) - 0.5) * np.sin(light)
-    shade = (0.58 + 0.42 * rnd) * (1.0 + 0.16 * grad)
-    tex = skin_texture(rng, h, w, color, scale)
-    if hairy > 0:
+    # colour and shading vary slowly (mottling, blotches, the rounded falloff; the pore grain
+    # was always half-resolution noise), so they are built at half size and upsampled once:
+    # a quarter of the work, the same look. Edges stay sharp: alpha is full resolution.
+    hh, hw = max(2, h // 2), max(2, w // 2)
+    half = cv2.resize(mask, (hw, hh), interpolation=cv2.INTER_AREA)
+    dist = cv2.distanceTransform((half > 127).astype(np.uint8), cv2.DIST_L2, 3)
+    rnd = np.sqrt(np.clip(dist * (2.0 / max(radius * 0.75, 1.0)), 0.0, 1.0))
+    gx = (np.arange(hw, dtype=np.float32) / hw - 0.5) * np.float32(np.cos(light))
+    gy = (np.arange(hh, dtype=np.float32) / hh - 0.5) * np.float32(np.sin(light))
+    shade = (0.58 + 0.42 * rnd) * (1.0 + 0.16 * (gy[:, None] + gx[None, :]))
+    tex_half = skin_texture(rng, hh, hw, color, scale, px=2.0)
+    tex_half *= shade[..., None]
+    tex = cv2.resize(tex_half, (w, h), interpolation=cv2.INTER_LINEAR)
+    if hairy > 0:  # hairs are fine lines: drawn at full resolution on the shaded skin
         add_hair(rng, tex, alpha, hair_dir, hairy, color * 0.35)
-    tex *= shade[..., None]
     # a faint contact shadow on what lies beneath makes the part sit on the surface
     if kind != "closeup":
         sigma = max(2.0, radius * 0.25)

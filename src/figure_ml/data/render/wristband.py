@@ -1,9 +1,10 @@
 """Class ``wristband``: a hospital ID band wrapped around a wrist, with its print curving with it.
 
-The band is modelled as a ring on the limb's cylinder: a flat print (name, DOB, MRN, barcode) is
-mapped with ``u = asin(t)`` across the limb (letters compress towards the silhouette) and the
-band's edges bow as ellipse arcs when the camera looks a little along the forearm. All band and
-print pixels belong to the one wristband object: the print is not a separate ``text`` object.
+The band is modelled as a ring on the limb's cylinder (:func:`wrist.wrap_ring`, which bracelets
+and watches share): a flat print (name, DOB, MRN, barcode) is mapped with ``u = asin(t)`` across
+the limb and the band's edges bow as ellipse arcs when the camera looks along the forearm. All
+band and print pixels belong to the one wristband object: the print is not a separate ``text``
+object.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.cloth import fabric
 from figure_ml.data.render.gloves import glove
 from figure_ml.data.render.glyphs import barcode_alpha, text_alpha
 from figure_ml.data.render.phi_content import phi_line
-from figure_ml.data.render.primitives import Layout, paint_sparse
+from figure_ml.data.render.primitives import Layout
 from figure_ml.data.render.skin import SkinRegion
+from figure_ml.data.render.wrist import sleeve_over, wrap_ring
 
 #: Band colours: white ID bands and the alert colours used by hospitals.
 BAND_RGB: dict[str, tuple[float, float, float]] = {
@@ -89,8 +90,6 @@ def add_wristband(
     if region.wrist is None:
         return []
     wx, wy, ux, uy, r = region.wrist
-    # v completes a right-handed frame with u so the print is not mirrored
-    u, v = np.array([ux, uy]), np.array([uy, -ux])
     rb = r * rng.uniform(1.03, 1.12)  # the band stands off the skin and is a little loose
     band_h = max(3, int(r * rng.uniform(0.5, 0.85)))
     bow = r * rng.uniform(-0.35, 0.35)  # camera looking along the forearm bows the edges
@@ -98,34 +97,11 @@ def add_wristband(
     base = np.array(BAND_RGB[color_name], np.float32) * rng.uniform(0.9, 1.03)
     flat_w = max(12, int(np.pi * rb))
     tex, font = _print_texture(fk, rng, fonts, band_h, flat_w, base)
-
-    ext = int(rb + band_h + abs(bow)) + 3
-    x0, y0 = int(wx) - ext, int(wy) - ext
-    yy, xx = np.mgrid[0 : 2 * ext, 0 : 2 * ext].astype(np.float32)
-    dx, dy = xx + x0 - wx, yy + y0 - wy
-    along = dx * u[0] + dy * u[1]
-    across = dx * v[0] + dy * v[1]
-    t = across / rb
-    ct = np.sqrt(np.clip(1.0 - t * t, 0.0, 1.0))
-    inside = np.abs(t) <= 1.0
-    map_x = np.where(inside, (np.arcsin(np.clip(t, -1, 1)) / np.pi + 0.5) * (flat_w - 1), -10)
-    map_y = np.where(inside, along - bow * ct + band_h / 2, -10)
-    map_x, map_y = map_x.astype(np.float32), map_y.astype(np.float32)
-    col = cv2.remap(tex, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.remap(
-        np.ones((band_h, flat_w), np.float32),
-        map_x,
-        map_y,
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 0.6)
-    # the band exists only where its wrist is still visible (not under a gown or another arm)
-    k = 2 * int(0.3 * r) + 1
-    alpha *= cv2.dilate(region.alpha_at(x0, y0, 2 * ext, 2 * ext), np.ones((k, k), np.uint8))
-    if (alpha > 0.5).sum() < 10:
+    ring = wrap_ring(region, rb, band_h, bow, tex)
+    if ring is None:
         return []
+    x0, y0, alpha, col, t, ct = ring.x0, ring.y0, ring.alpha, ring.col, ring.t, ring.ct
+    ext = alpha.shape[0] // 2
     light = rng.uniform(-0.6, 0.6)
     shade = 0.45 + 0.55 * np.clip(ct * np.cos(light) + t * np.sin(light), 0, 1)
     shade += 0.25 * np.exp(-(((t - np.sin(light) * 0.6) / 0.12) ** 2))  # glossy plastic
@@ -147,26 +123,7 @@ def add_wristband(
     roll = rng.random()
     if roll < 0.3:  # a sleeve or cuff pulled down over part of the band
         cut = band_h * rng.uniform(-0.2, 0.3) - abs(bow) * 0.5
-        # the sleeve covers the whole forearm behind the cut, up to where it leaves the frame
-        rx0, ry0 = region.x0, region.y0
-        rh, rw = region.alpha.shape
-        k = 2 * int(0.25 * r) + 1
-        arm = cv2.dilate((region.alpha > 0.3).astype(np.uint8), np.ones((k, k), np.uint8))
-        gy, gx = np.mgrid[0:rh, 0:rw].astype(np.float32)
-        gx += rx0 - wx
-        gy += ry0 - wy
-        al = gx * u[0] + gy * u[1]
-        ac = gx * v[0] + gy * v[1]
-        wave = 0.06 * r * np.sin(ac / max(r, 1) * rng.uniform(2, 5))
-        sleeve = (arm > 0) & ((al + wave) < cut)
-        a = cv2.GaussianBlur(sleeve.astype(np.float32), (0, 0), 1.0)
-        base = [(0.55, 0.68, 0.8), (0.85, 0.85, 0.88), (0.2, 0.25, 0.35)][rng.integers(3)]
-        cloth = fabric(rng, rh, rw, np.array(base, np.float32), 0.12)
-        roundness = np.clip(1.0 - (ac / (1.3 * r)) ** 2, 0, 1) ** 0.5
-        cloth *= (0.6 + 0.4 * roundness)[..., None]
-        paint_sparse(canvas, rx0, ry0, a, cloth, None)
-        for reg in regions:  # tattoos and findings painted later must avoid the sleeve
-            reg.cover(rx0, ry0, a)
+        sleeve_over(canvas, region, cut, regions)
         obj.attrs["occluded"] = "sleeve"
     elif roll < 0.45:  # the examiner's gloved hand grips the wrist on the hand side
         off = band_h * 0.5 + r * rng.uniform(1.6, 2.4)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import cv2
 from tqdm import tqdm
 
 from figure_ml import atomic
@@ -27,9 +28,13 @@ log = logging.getLogger(__name__)
 _spec: SampleSpec | None = None
 
 
-def _init_worker(spec: SampleSpec) -> None:
+def _init_worker(spec: SampleSpec, threads: int = 0) -> None:
+    """Per-process set-up; ``threads`` > 0 caps OpenCV's own thread pool (one per worker
+    process is enough: the processes already fill the cores, extra threads only contend)."""
     global _spec
     _spec = spec
+    if threads:
+        cv2.setNumThreads(threads)
 
 
 def _work(task: tuple[str, int]) -> dict[str, Any]:
@@ -53,6 +58,7 @@ def spec_from_config(cfg: SynthConfig) -> SampleSpec:
         jpeg_quality=(cfg.jpeg_quality[0], cfg.jpeg_quality[1]),
         augment=cfg.augment,
         min_box_side=cfg.min_box_side,
+        phi_free_share=cfg.phi_free_share,
     )
 
 
@@ -69,7 +75,7 @@ def _samples(spec: SampleSpec, tasks: list[tuple[str, int]], workers: int) -> It
     # fork: workers inherit imported modules (fast start); results come back in task order,
     # which is what makes the output independent of the number of workers.
     ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(spec, 1)) as pool:
         yield from pool.imap(_work, tasks, chunksize=4)
 
 

@@ -49,6 +49,8 @@ class SampleSpec:
     jpeg_quality: tuple[int, int]
     augment: bool
     min_box_side: int
+    #: share of images rendered without any PHI (negatives that teach restraint)
+    phi_free_share: float = 0.0
 
 
 _fakers: dict[str, Faker] = {}
@@ -65,6 +67,18 @@ def _faker(locale: str, seed: int) -> Faker:
 def sample_seed(seed: int, split: str, index: int) -> np.random.SeedSequence:
     """The seed sequence of sample ``index`` of ``split``."""
     return np.random.SeedSequence([seed, SPLITS.index(split), index])
+
+
+def is_phi_free(seed: int, split: str, index: int, share: float) -> bool:
+    """Whether sample ``index`` of ``split`` is rendered without PHI.
+
+    An even schedule with a random phase ``u`` per (seed, split), not a coin flip: sample ``i``
+    is PHI-free when ``floor((i + 1) * share + u)`` steps up from ``floor(i * share + u)``, so
+    the first ``n`` samples hold ``floor(n * share + u)`` of them, within one of ``share * n``
+    for every ``n``; even a small split gets its share, whatever the number of workers.
+    """
+    u = int(np.random.SeedSequence([seed, SPLITS.index(split), 1]).generate_state(1)[0]) / 2**32
+    return int(np.floor((index + 1) * share + u)) > int(np.floor(index * share + u))
 
 
 def _size(rng: np.random.Generator, long_side: tuple[int, int]) -> tuple[int, int]:
@@ -84,9 +98,11 @@ def make_sample(spec: SampleSpec, split: str, index: int) -> dict[str, Any]:
     width, height = _size(rng, spec.long_side)
     canvas = Canvas(width, height, rng)
     locale = LOCALES[int(rng.integers(len(LOCALES)))]
-    render_scene(canvas, _faker(locale, int(faker_seed)), spec.scene)
+    phi_free = is_phi_free(spec.seed, split, index, spec.phi_free_share)
+    render_scene(canvas, _faker(locale, int(faker_seed)), spec.scene, phi_free=phi_free)
     image, instances = canvas.to_uint8(), canvas.instances
     params: dict[str, Any] = {**canvas.params, "locale": locale, "width": width, "height": height}
+    params["phi_free"] = phi_free
     if spec.augment:
         image, instances, aug = augment(image, instances, int(aug_seed) & 0x7FFFFFFF)
         params.update(aug)
