@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import os
 import sys
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from figure_ml.errors import BadInputError, ConfigError, DatasetError
 
-#: the repository's ``configs/`` folder (src/figure_ml/cli.py -> repo root); overridable for
-#: installs outside a checkout
+#: the Hydra configs, package data of figure_ml (found with importlib.resources, so an installed
+#: wheel finds them as an editable checkout does); overridable with FIGURE_ML_CONFIG_DIR
 CONFIG_DIR = Path(
-    os.environ.get("FIGURE_ML_CONFIG_DIR", Path(__file__).resolve().parents[2] / "configs")
+    os.environ.get("FIGURE_ML_CONFIG_DIR")
+    or str(importlib.resources.files("figure_ml") / "configs")
 )
 
 #: exit codes of every CLI

@@ -2,8 +2,8 @@
 
 ``manifest.json`` sits beside the artifacts it names. It is written **last** and atomically by
 export, so its presence means every file it names is complete. :func:`load` validates it
-against ``schemas/manifest.schema.json`` and checks each artifact's size and SHA-256, refusing
-a mismatch: an app never runs a model that is not the one evaluated.
+against ``figure_ml/schemas/manifest.schema.json`` (package data) and checks each artifact's
+size and SHA-256, refusing a mismatch: an app never runs a model that is not the one evaluated.
 
 Every number must be finite and in range. JSON has no NaN or Infinity, but Python's ``json``
 reads the tokens ``NaN`` / ``Infinity`` (and ``1e999`` as infinity), and a JSON Schema
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import json
 import math
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ from figure_ml.errors import BadInputError
 
 SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json"
+#: package data (importlib.resources): an installed wheel carries the schema it validates with
+SCHEMA_PATH = Path(str(importlib.resources.files("figure_ml") / "schemas" / "manifest.schema.json"))
 
 
 class ManifestError(BadInputError):
