@@ -67,6 +67,23 @@ def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = Tru
     return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
+def jsonable(x: Any) -> Any:
+    """``x`` made strict-JSON-ready: NaN/Infinity -> null, numpy scalars -> Python, tuples ->
+    lists (for records where "not measured" is a legitimate value, e.g. a metric of a class
+    without data; where a NaN would be a bug, write without this and let it raise)."""
+    import math
+
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if hasattr(x, "item") and callable(x.item) and getattr(x, "ndim", None) == 0:
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def dumps_json(obj: Any, *, indent: int | None = 2, sort_keys: bool = False) -> str:
     """Strict JSON text of ``obj`` (a NaN or infinity raises ``ValueError``), newline-ended."""
     return json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=False) + "\n"

@@ -138,7 +138,7 @@ class CanonicalWriter:
             },
             **extra_info,
         }
-        atomic.write_text(self.root / INFO_FILE, json.dumps(info, indent=2, sort_keys=True) + "\n")
+        atomic.write_json(self.root / INFO_FILE, info, sort_keys=True)
         atomic.write_text(self.root / "DIGEST", digest + "\n")
         return info
 

@@ -9,7 +9,6 @@ whether it is synthetic, so training can apply the PHI logging rules).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,7 +93,7 @@ def export_yolo(
         }
         (tmp / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         marker = {"dataset": str(ds.path), "digest": ds.digest, "synthetic": ds.is_synthetic}
-        (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+        atomic.write_json(tmp / MARKER, marker)
     log.info("YOLO layout of %s written to %s", ds.path, out)
     return out / "data.yaml"
 

@@ -85,7 +85,8 @@ def public_uri(uri: str | None) -> str | None:
 
 
 def write_run_info(run_dir: Path, info: dict[str, Any]) -> Path:
-    return atomic.write_text(run_dir / RUN_FILE, json.dumps(info, indent=2, sort_keys=True) + "\n")
+    # final metrics of a class without data may be NaN: recorded as null (strict JSON)
+    return atomic.write_json(run_dir / RUN_FILE, atomic.jsonable(info), sort_keys=True)
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
