@@ -238,3 +238,21 @@ def test_calibration_targets_sit_below_the_release_maxima():
     release = yaml.safe_load((CONFIG_DIR / "gates" / "release.yaml").read_text())
     for name, target in CalibrationConfig().targets.items():
         assert target < release["max_miss_rate"][name], name
+
+
+def test_a_size_mismatch_is_skipped_with_skip_bad():
+    from figure_ml.errors import DatasetError
+    from figure_ml.eval.data import EvalData, EvalItem
+    from figure_ml.eval.run import predict_split
+
+    def good():
+        return np.zeros((8, 8, 3), np.uint8), gt([[1, 1, 4, 4]], [FACE], 8, 8)
+
+    def mismatched():
+        raise DatasetError("s1: decoded size 8x8 differs from recorded 9x9")
+
+    data = EvalData([EvalItem("s0", good), EvalItem("s1", mismatched)], None, False, "two")
+    with pytest.raises(DatasetError, match="skip_bad"):
+        predict_split(_Everything(), data, skip_bad=False)
+    gts, dets, skipped = predict_split(_Everything(), data, skip_bad=True)
+    assert len(gts) == 1 and len(skipped) == 1 and "9x9" in skipped[0]

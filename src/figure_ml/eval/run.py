@@ -58,7 +58,7 @@ def predict_split(
             image, gt = item.read()
         except (BadInputError, DatasetError) as exc:  # DatasetError: e.g. a size mismatch
             if not skip_bad:
-                raise BadInputError(f"{exc} (pass skip_bad=true to skip bad inputs)") from exc
+                raise type(exc)(f"{exc} (pass skip_bad=true to skip bad inputs)") from exc
             log.warning("skipped: %s", exc)
             skipped.append(str(exc))
             continue
