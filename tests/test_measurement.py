@@ -254,5 +254,5 @@ def test_a_size_mismatch_is_skipped_with_skip_bad():
     data = EvalData([EvalItem("s0", good), EvalItem("s1", mismatched)], None, False, "two")
     with pytest.raises(DatasetError, match="skip_bad"):
         predict_split(_Everything(), data, skip_bad=False)
-    gts, dets, skipped = predict_split(_Everything(), data, skip_bad=True)
+    gts, _dets, skipped = predict_split(_Everything(), data, skip_bad=True)
     assert len(gts) == 1 and len(skipped) == 1 and "9x9" in skipped[0]
