@@ -591,6 +591,9 @@ class ExportConfig:
     #: weights sha256); null: calibrate thresholds and padding on val with the FP32 ONNX model
     thresholds_file: str | None = None
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    #: teachers shipped beside the model (figure_ml.teachers names): their ONNX copied into the
+    #: export, every member calibrated on val so that the union meets the targets (a detector set)
+    teachers: list[str] = field(default_factory=list)
     kappa: float = 0.95
     #: over-redaction budget of the headline figure miss@OR<=budget in the manifest and card
     budget: float = 0.05
