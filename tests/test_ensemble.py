@@ -175,6 +175,34 @@ def test_eval_teacher_baseline_at_default_thresholds(synth, tmp_path) -> None:
         to_typed({"teacher": "centerface", "weights": str(SHIPPED)}, EvalConfig)
 
 
+def test_teacher_pair_baseline_is_logged_to_mlflow(synth, tmp_path, mlflow_store) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from figure_ml.eval.run import evaluate
+    from figure_ml.teachers import teacher_info
+
+    cfg = to_typed(
+        {
+            "teacher": ["centerface", "ppocr_det"],
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "e"),
+            "tracking": {"uri": mlflow_store["uri"], "local_dir": mlflow_store["local_dir"]},
+            "bootstrap_resamples": 20,
+            "plots": False,
+        },
+        EvalConfig,
+    )
+    m = evaluate(cfg).metrics
+    assert m["thresholds"] == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 0.5}
+    client = MlflowClient(mlflow_store["uri"])
+    exp = client.get_experiment_by_name("figure_ml-eval")
+    (run,) = client.search_runs([exp.experiment_id])
+    shas = "+".join(teacher_info(n).sha256 for n in ("centerface", "ppocr_det"))
+    assert run.data.tags["figure_ml.eval.teacher"] == "centerface+ppocr_det"
+    assert run.data.tags["figure_ml.eval.teacher_sha256"] == shas
+    assert "eval.test.face.miss_at_budget" in run.data.metrics
+
+
 @pytest.fixture(scope="module")
 def ensemble(synth, tmp_path_factory):
     from figure_ml.export.run import export
