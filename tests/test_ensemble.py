@@ -267,6 +267,8 @@ def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
     assert got["over_redaction"] == pytest.approx(u["over_redaction"])
     for name, mm in u["members"].items():
         assert got["members"][name]["over_redaction"] == pytest.approx(mm["over_redaction"])
+    report = (tmp_path / "e" / "report.md").read_text()
+    assert "| centerface |" in report and "| **union** |" in report
     # a changed teacher file is refused before anything runs
     d = manifest.load(ensemble).detectors[0]
     bad = tmp_path / "bad"
