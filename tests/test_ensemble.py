@@ -109,11 +109,11 @@ def test_union_calibration_hand_computed() -> None:
     assert cal["members"][0]["thresholds"]["face"] == pytest.approx(0.9)
     assert cal["members"][1]["thresholds"] == {"face": pytest.approx(0.7)}
     assert cal["met"]["face"] is True and cal["details"]["face"]["union_miss"] == 0.0
-    # t_B is the lowest candidate, the lowest score 0.7 (any threshold is within a budget of
-    # 1); a class without GT on val is not met and ships at max(floor, t_B) = 0.7
-    assert cal["budget"]["global_threshold"] == pytest.approx(0.7)
+    # within a budget of 1 nothing is raised; a class without GT on val is not met and ships
+    # at the floor
+    assert cal["budget"]["raises"] == [] and cal["budget"]["met"] is True
     assert cal["met"]["text"] is False
-    assert cal["members"][0]["thresholds"]["text"] == pytest.approx(0.7)
+    assert cal["members"][0]["thresholds"]["text"] == pytest.approx(0.01)
     # a budget that leaves nothing: every threshold goes above the top score
     tight = calibrate_union(
         gts,
@@ -125,6 +125,11 @@ def test_union_calibration_hand_computed() -> None:
         max_over_redaction=0.0,
     )
     assert tight["met"]["face"] is False and tight["details"]["face"]["union_miss"] == 1.0
+    # each raise is the smallest grid step above the score that drops the box: the model's
+    # 0.9 -> 1.0 and the teacher's 0.7 -> 0.8 (in either order: same miss rise, same area)
+    raised = {(m["channel"], m["to"]) for m in tight["budget"]["raises"]}
+    assert raised == {(FACE, 1.0), (NUM_CLASSES + FACE, 0.8)}
+    assert tight["budget"]["over_redaction"] == 0.0 and tight["budget"]["met"] is True
 
 
 # --- teachers, an ensemble export, its manifest, the redactor and the audit -----------------

@@ -24,9 +24,15 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    over-redaction from class ``c``); ties: higher thresholds. None meets it: the combination
    with the lowest union miss rate, then the least cost. A class without GT boxes on val: the
    model at ``floor``, each teacher at its authors' default threshold, smallest padding.
-4. **The budget**, as in :func:`~figure_ml.eval.calibration.calibrate`: ``t_B`` = the lowest
-   global threshold at which the union (every channel at its chosen padding) over-redacts
-   ``<= max_over_redaction`` on val; ship ``tau = min(1, max(tau, t_B))`` for every channel.
+4. **The budget**, per channel and greedy (members' scores are not on one scale: CenterFace's
+   and PP-OCR's scores sit far above a small YOLO's, so one global threshold ``t_B`` as in
+   :func:`~figure_ml.eval.calibration.calibrate` would switch the model off to bound the
+   teachers). While the union's pooled val over-redaction (every channel at its chosen
+   padding) is above ``max_over_redaction``: for each channel, its *move* is the smallest
+   value of ``GRID`` above its threshold that lowers the union's over-redaction; apply the
+   move with the largest ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the
+   larger drop). Stop when within the budget, or when no move lowers it (``budget.met``
+   false). Thresholds only rise; padding does not change.
 5. **Met.** A class is met when its union miss rate (step 1) at the shipped thresholds is
    ``<= target_c`` (and it has GT boxes on val).
 """
@@ -41,7 +47,7 @@ import numpy as np
 
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.ensemble import channel, channel_arrays, to_channels
-from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
+from figure_ml.eval.budget import pooled_over_redaction
 from figure_ml.eval.calibration import (
     _class_over_redaction,
     calibrate_class,
@@ -144,12 +150,46 @@ def calibrate_union(
     ]
     thr, pad = channel_arrays(tables)
     dets = channel_dets(members)
-    sweep = GlobalSweep(gts, dets, pad, kappa)
-    t_b = max(floor, sweep.lowest_within(max_over_redaction))
+
+    def union_or(t: np.ndarray) -> float:
+        return pooled_over_redaction(redaction_stats(gts, dets, t, pad, kappa=kappa))
+
+    def class_miss(c: int, t: np.ndarray) -> float:
+        who = [k for k in range(len(members)) if np.isfinite(t[channel(k, c)])]
+        if not who or not len(covers[who[0]][grid[0]][c]):
+            return 0.0
+        rho = [pad[channel(k, c)] for k in who]
+        return _union_miss(
+            [covers[k][r][c] for k, r in zip(who, rho, strict=True)],
+            [t[channel(k, c)] for k in who],
+        )
+
+    current = union_or(thr)
+    moves: list[dict[str, Any]] = []
+    while current > max_over_redaction + 1e-12:
+        best = None
+        for ch in np.flatnonzero(np.isfinite(thr)):
+            c = int(ch % NUM_CLASSES)
+            for t_next in (t for t in GRID if t > thr[ch]):
+                trial = thr.copy()
+                trial[ch] = t_next
+                drop = current - union_or(trial)
+                if drop > 1e-12:
+                    rise = class_miss(c, trial) - class_miss(c, thr)
+                    key = (drop / (max(rise, 0.0) + 1e-6), drop)
+                    if best is None or key > best[0]:
+                        best = (key, int(ch), float(t_next), current - drop)
+                    break
+        if best is None:
+            break
+        _, ch, t_next, current = best
+        moves.append(
+            {"channel": ch, "from": float(thr[ch]), "to": t_next, "over_redaction": current}
+        )
+        thr[ch] = t_next
     for k, (t_tab, _) in enumerate(tables):
         for n in t_tab:
-            t_tab[n] = float(min(1.0, max(t_tab[n], t_b)))
-            thr[channel(k, CLASS_NAMES.index(n))] = t_tab[n]
+            t_tab[n] = float(min(1.0, thr[channel(k, CLASS_NAMES.index(n))]))
     met: dict[str, bool] = {}
     for c, name in enumerate(CLASS_NAMES):
         who = [k for k in range(len(members)) if name in tables[k][0]]
@@ -169,8 +209,9 @@ def calibrate_union(
         "details": details,
         "budget": {
             "max_over_redaction": float(max_over_redaction),
-            "global_threshold": float(t_b),
             "over_redaction": final,
+            "met": bool(final <= max_over_redaction + 1e-12),
+            "raises": moves,
             "padding_grid": grid,
         },
     }
