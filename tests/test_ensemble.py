@@ -178,6 +178,24 @@ def test_eval_teacher_baseline_at_default_thresholds(synth, tmp_path) -> None:
     assert "miss_at_budget" in m["per_class"]["face"] and r.metrics["n_images"] == 6
     with pytest.raises(Exception, match="exactly one of"):
         to_typed({"teacher": "centerface", "weights": str(SHIPPED)}, EvalConfig)
+    # calibrate=true is allowed: thresholds chosen on val, tied to the teacher's sha256
+    cal = evaluate(
+        to_typed(
+            {
+                "teacher": "centerface",
+                "data": {"path": str(synth.path)},
+                "out_dir": str(tmp_path / "c"),
+                "tracking": {"backend": "none"},
+                "bootstrap_resamples": 20,
+                "plots": False,
+                "calibrate": True,
+            },
+            EvalConfig,
+        )
+    ).metrics
+    assert cal["operating_point"]["source"] == "calibrated"
+    saved = json.loads((tmp_path / "c" / "thresholds.json").read_text())
+    assert saved["weights_sha256"] == teacher_info("centerface").sha256
 
 
 def test_teacher_pair_baseline_is_logged_to_mlflow(synth, tmp_path, mlflow_store) -> None:

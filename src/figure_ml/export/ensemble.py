@@ -210,6 +210,18 @@ def card_section(data: dict[str, Any]) -> list[str]:
         "",
     ]
     out += member_table({**u, "members": u["members"]})
+    out += [
+        "",
+        "Thresholds and padding of the teachers (the model's are under Operating point), "
+        "calibrated together with the model's on the validation split "
+        "(figure_ml.eval.union_calibration):",
+        "",
+        "| member | class | threshold | padding |",
+        "|---|---|---|---|",
+    ]
+    for d in data.get("detectors") or []:
+        for c, t in d["thresholds"].items():
+            out.append(f"| {d['name']} | {c} | {t:.3f} | {d['padding'][c]:.2f} |")
     lat = u.get("latency_ms") or {}
     out += ["", "| member | file | licence | latency ms |", "|---|---|---|---|"]
     out.append(f"| model | {data['artifacts'][0]['file']} | see Training | {lat.get('model')} |")
