@@ -59,7 +59,8 @@ def main() -> None:
         cells = [_ms(lambda im=im: detect_tiled(im, r.detector.detect, r.policy), args.runs)]
         cells += [_ms(lambda t=t, im=im: t.detect(im), args.runs) for t in r.teachers]
         total = _ms(lambda d=d: r.redact_encoded(d, "photo.jpg"), args.runs)
-        print(f"{w}x{h:>5} | " + " | ".join(f"{c:>9.1f} ms" for c in cells) + f" | {total:.1f} ms")
+        size = f"{w}x{h}"
+        print(f"{size:>10} | " + " | ".join(f"{c:>9.1f} ms" for c in cells) + f" | {total:.1f} ms")
 
 
 if __name__ == "__main__":
