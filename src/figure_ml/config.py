@@ -320,6 +320,9 @@ class EvalConfig:
     manifest: str | None = None
     #: with manifest=: the artifact to run (null: the first ONNX, as the redactor does)
     manifest_artifact: str | None = None
+    #: ... or a teacher baseline: a name or a list of names (figure_ml.teachers), scored as a
+    #: model is; at its authors' default thresholds unless calibrate / thresholds_file
+    teacher: Any = None
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
     split: str = "test"
     #: output folder; null: a timestamped folder under ``runs_root``
@@ -352,12 +355,24 @@ class EvalConfig:
     #: MLflow run to log into; null: read from the weights' run folder (run.json) if any
     run_id: str | None = None
 
+    @property
+    def teachers(self) -> list[str]:
+        """``teacher`` as a list of names (empty: no teacher baseline)."""
+        t = self.teacher
+        if t in (None, "", "???"):
+            return []
+        return [t] if isinstance(t, str) else [str(x) for x in t]
+
     def validate(self) -> None:
+        if self.teacher is not None and not isinstance(self.teacher, str | list | tuple):
+            raise ConfigError(f"teacher must be a name or a list of names, got {self.teacher!r}")
         given = [k for k in ("weights", "manifest") if getattr(self, k) not in (None, "", "???")]
+        given += ["teacher"] if self.teachers else []
         if len(given) != 1:
             raise ConfigError(
-                "give exactly one of weights=FILE (.pt, .onnx, .ort) or "
-                f"manifest=EXPORT/manifest.json; got {given or 'neither'}"
+                "give exactly one of weights=FILE (.pt, .onnx, .ort), "
+                "manifest=EXPORT/manifest.json or teacher=NAME (or [NAME,...]); "
+                f"got {given or 'none'}"
             )
         if self.manifest and (self.calibrate or self.thresholds_file):
             raise ConfigError(
@@ -580,6 +595,9 @@ class ExportConfig:
     #: weights sha256); null: calibrate thresholds and padding on val with the FP32 ONNX model
     thresholds_file: str | None = None
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    #: teachers shipped beside the model (figure_ml.teachers names): their ONNX copied into the
+    #: export, every member calibrated on val so that the union meets the targets (a detector set)
+    teachers: list[str] = field(default_factory=list)
     kappa: float = 0.95
     #: over-redaction budget of the headline figure miss@OR<=budget in the manifest and card
     budget: float = 0.05

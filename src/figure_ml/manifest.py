@@ -148,8 +148,35 @@ def validate(data: dict[str, Any], *, where: str = "manifest") -> None:
         if set(data[key]) != set(CLASS_NAMES):
             raise ManifestError(f"{where}: {key} must name every class, got {sorted(data[key])}")
     files = [a["file"] for a in data["artifacts"]]
+    files += [d["file"] for d in data.get("detectors") or []]
     if len(set(files)) != len(files):
         raise ManifestError(f"{where}: an artifact file is listed twice")
+    check_detectors(data, where=where)
+
+
+def check_detectors(data: dict[str, Any], *, where: str = "manifest") -> None:
+    """The optional ``detectors`` members: known classes, per-class tables naming exactly the
+    member's classes, numbers in [0, 1] (checked in code too), distinct names."""
+    names = ["model"]
+    for i, d in enumerate(data.get("detectors") or []):
+        at = f"{where}: detectors/{i}"
+        if d["name"] in names:
+            raise ManifestError(f"{at}: member name {d['name']!r} is used twice")
+        names.append(d["name"])
+        classes = d["classes"]
+        for cid, cname in classes.items():
+            if cname not in CLASS_NAMES or str(CLASS_NAMES.index(cname)) != cid:
+                raise ManifestError(f"{at}/classes: {cid}: {cname!r} is not figure_ml class {cid}")
+        for key in ("thresholds", "padding"):
+            if set(d[key]) != set(classes.values()):
+                raise ManifestError(
+                    f"{at}/{key} must name the member's classes {sorted(classes.values())}, "
+                    f"got {sorted(d[key])}"
+                )
+            for c, v in d[key].items():
+                ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                if not (ok and 0 <= v <= 1):
+                    raise ManifestError(f"{at}/{key}/{c}: {v!r} is outside [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -182,6 +209,11 @@ class Manifest:
 
     def padding(self) -> list[float]:
         return [float(self.data["padding"][c]) for c in CLASS_NAMES]
+
+    @property
+    def detectors(self) -> list[dict[str, Any]]:
+        """The members beside the top-level model (empty: a single-model manifest)."""
+        return list(self.data.get("detectors") or [])
 
 
 def verify_artifact(folder: Path, artifact: dict[str, Any]) -> None:
@@ -218,6 +250,9 @@ def load(path: str | Path, *, verify: bool | list[str] = True) -> Manifest:
     for a in data["artifacts"]:
         if verify is True or (isinstance(verify, list) and a["name"] in verify):
             verify_artifact(p.parent, a)
+    if verify is not False:  # every member runs on every photo: all are checked
+        for d in data.get("detectors") or []:
+            verify_artifact(p.parent, d)
     return Manifest(p, data)
 
 
@@ -239,6 +274,6 @@ def write(folder: str | Path, data: dict[str, Any]) -> Path:
     folder = Path(folder)
     data = {"schema_version": SCHEMA_VERSION, **data}
     validate(data, where=str(folder / MANIFEST_FILE))
-    for a in data["artifacts"]:
+    for a in [*data["artifacts"], *(data.get("detectors") or [])]:
         verify_artifact(folder, a)
     return atomic.write_json(folder / MANIFEST_FILE, data)

@@ -58,7 +58,7 @@ class GlobalSweep:
     def stats(self, t: float) -> RedactionStats:
         t = float(t)
         if t not in self._cache:
-            thr = np.full(len(CLASS_NAMES), t)
+            thr = np.full(len(self.padding), t)  # one per class, or per channel of a set
             self._cache[t] = redaction_stats(
                 self.gts, self.dets, thr, self.padding, kappa=self.kappa
             )

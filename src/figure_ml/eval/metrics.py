@@ -101,13 +101,26 @@ def compute_metrics(
     diagnostics: bool = True,
     budget: float | None = DEFAULT_BUDGET,
     curve: bool = True,
+    channels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Everything ``metrics.json`` reports for one set of predictions at one operating point,
     and — unless ``budget`` is None — the miss rate at that over-redaction budget
     (:mod:`figure_ml.eval.budget`): ``budget``, ``at_budget`` and per class
-    ``miss_at_budget[_ci, _ci_exact, _upper]``, plus the curve behind it (``budget_curve``)."""
+    ``miss_at_budget[_ci, _ci_exact, _upper]``, plus the curve behind it (``budget_curve``).
+
+    ``channels``: a detector set (:mod:`figure_ml.ensemble`): ``dets`` carry channel ids and
+    these ``(thresholds, padding)`` arrays, one value per channel, define the union's mask;
+    ``thresholds`` / ``padding`` are then only reported. Diagnostics (recall, precision, AP)
+    are computed on the detections the set keeps, mapped back to classes."""
     thr = np.array([thresholds[c] for c in CLASS_NAMES], np.float64)
     rho = np.array([padding[c] for c in CLASS_NAMES], np.float64)
+    diag_dets = dets
+    if channels is not None:
+        from figure_ml.ensemble import to_classes
+
+        thr_c, rho = (np.asarray(a, np.float64) for a in channels)
+        diag_dets = [to_classes(d.select(d.scores >= thr_c[d.classes])) for d in dets]
+        thr, thr_diag = thr_c, np.zeros(len(CLASS_NAMES))
     stats = redaction_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
     rs = Resamples.draw(len(gts), n_resamples, seed)
     out = redaction_metrics(stats, rs)
@@ -130,7 +143,7 @@ def compute_metrics(
         if curve:
             out["budget_curve"] = budget_curve(sweep)
     if diagnostics:
-        det = detection_metrics(gts, dets, thr)
+        det = detection_metrics(gts, diag_dets, thr if channels is None else thr_diag)
         for name in CLASS_NAMES:
             d = det["per_class"][name]
             out["per_class"][name].update(

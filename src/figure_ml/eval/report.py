@@ -98,6 +98,18 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             budget_rows(m),
         )
         out += ["", "![miss vs over-redaction](miss_vs_over_redaction.png)", ""]
+    if "members" in m:  # a detector set: the union above, each member alone here
+        from figure_ml.eval.union import member_table
+
+        out += [
+            "## Detector set: each member alone and the union",
+            "",
+            "Miss at the operating point / miss at the budget per class; over-redaction at "
+            "the operating point. The figures elsewhere in this report are the union's.",
+            "",
+            *member_table(m),
+            "",
+        ]
     out += ["## Headline (operating point)", ""]
     out += _table(
         ["metric", "value", "95% CI", "exact CI"],

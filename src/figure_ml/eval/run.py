@@ -51,7 +51,11 @@ class EvalResult:
 def predict_split(
     predictor: Predictor, data: EvalData, *, skip_bad: bool
 ) -> tuple[list[GroundTruth], list[Detections], list[str]]:
-    """Run the predictor over every item; bad items stop the run unless ``skip_bad``."""
+    """Run the predictor over every item; bad items stop the run unless ``skip_bad``.
+
+    A detector set (:class:`figure_ml.ensemble.UnionPredictor`) returns channel ids: its
+    ``n_channels`` bounds them instead of the class count."""
+    n_ids = int(getattr(predictor, "n_channels", NUM_CLASSES))
     gts, dets, skipped = [], [], []
     for item in tqdm(data.items, desc=f"predict {data.description}", unit="img"):
         try:
@@ -63,11 +67,11 @@ def predict_split(
             skipped.append(str(exc))
             continue
         det = predictor.predict(image)
-        bad = (det.classes < 0) | (det.classes >= NUM_CLASSES)
+        bad = (det.classes < 0) | (det.classes >= n_ids)
         if bad.any():
             raise BadInputError(
                 f"{predictor.description}: predicted class id {int(det.classes[bad][0])} not in "
-                f"0..{NUM_CLASSES - 1}; the model's classes differ from figure_ml.classes"
+                f"0..{n_ids - 1}; the model's classes differ from figure_ml.classes"
             )
         gts.append(gt)
         dets.append(det)
@@ -137,6 +141,8 @@ class Subject:
 
 def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
     pcfg = cfg.predictor
+    if cfg.teachers:
+        return _teacher_subject(cfg, predictor)
     if cfg.manifest:
         from figure_ml.eval.shipped import manifest_predictor
 
@@ -169,6 +175,30 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         "strategy": pcfg.strategy,
     }
     return Subject(predictor, None, info, sha)
+
+
+def _teacher_subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
+    """A teacher baseline: the teachers as installed (sha256 recorded), at their authors'
+    default thresholds unless the run calibrates or reads a thresholds file."""
+    from figure_ml.teachers import TeacherPredictor
+
+    pred = predictor or TeacherPredictor.from_names(cfg.teachers)
+    teachers = getattr(pred, "teachers", ())
+    shas = [t.info.sha256 for t in teachers]
+    sha = shas[0] if len(shas) == 1 else "+".join(shas)
+    info = {
+        "file": "+".join(cfg.teachers),
+        "sha256": sha,
+        "teachers": [t.info.as_dict() for t in teachers],
+        "predictor": pred.description,
+        "imgsz": pred.imgsz,
+        "strategy": "teacher",
+    }
+    op = None
+    if not (cfg.calibrate or cfg.thresholds_file) and isinstance(pred, TeacherPredictor):
+        op = OperatingPoint(pred.default_thresholds(), dict(cfg.padding), cfg.kappa)
+        op.extra["source"] = "teacher_defaults"
+    return Subject(pred, op, info, sha)
 
 
 def _calibrated(cfg: EvalConfig, cal: dict[str, Any], val: EvalData, sha: str | None):
@@ -227,17 +257,21 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
     gts, dets, skipped_test = predict_split(predictor, data, skip_bad=cfg.skip_bad)
     skipped[cfg.split] = len(skipped_test)
     messages += skipped_test
-    metrics = compute_metrics(
-        gts,
-        dets,
-        op.thresholds,
-        op.padding,
+    scoring = dict(
         kappa=op.kappa,
         n_resamples=cfg.bootstrap_resamples,
         seed=cfg.bootstrap_seed,
         input_size=predictor.imgsz,
         budget=cfg.budget,
     )
+    members = op.extra.get("members")
+    if members:  # a detector set: the union, and each member alone
+        from figure_ml.eval.union import union_metrics
+
+        tables = [(mb["thresholds"], mb["padding"]) for mb in members]
+        metrics = union_metrics(gts, dets, [mb["name"] for mb in members], tables, **scoring)
+    else:
+        metrics = compute_metrics(gts, dets, op.thresholds, op.padding, **scoring)
     metrics["dataset"] = {
         "path": str(cfg.data.path),
         "split": cfg.split,
@@ -247,13 +281,7 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
     }
     metrics["model"] = subject.info
     metrics["operating_point"] = {
-        "source": "manifest"
-        if cfg.manifest
-        else "calibrated"
-        if cfg.calibrate
-        else "thresholds_file"
-        if cfg.thresholds_file
-        else "config",
+        "source": _op_source(cfg, op),
         "met": op.met,
         "targets": op.targets,
         "not_met": op.not_met(),
@@ -280,6 +308,18 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
     return result
 
 
+def _op_source(cfg: EvalConfig, op: OperatingPoint) -> str:
+    """Where the scored thresholds came from; ``teacher_defaults``: a teacher baseline at its
+    authors' default thresholds (neither calibrate nor thresholds_file given)."""
+    if op.extra.get("source"):
+        return str(op.extra["source"])
+    if cfg.manifest:
+        return "manifest"
+    if cfg.calibrate:
+        return "calibrated"
+    return "thresholds_file" if cfg.thresholds_file else "config"
+
+
 def _write(
     out: Path,
     cfg: EvalConfig,
@@ -299,6 +339,10 @@ def _write(
         from figure_ml.eval.plots import plot_all
 
         rho = np.array([metrics["padding"][c] for c in CLASS_NAMES])
+        if "members" in metrics:  # a set: plots of its detections by class, member 0's padding
+            from figure_ml.ensemble import to_classes
+
+            dets = [to_classes(d) for d in dets]
         plot_all(out, metrics, class_cover_thresholds(gts, dets, rho, metrics["kappa"]), gts, dets)
     # metrics.json last: its presence means the folder is complete
     atomic.write_text(

@@ -1,5 +1,9 @@
 """Scoring what ships: the predictor and operating point of an exported artifact.
 
+A manifest with ``detectors`` gives a :class:`figure_ml.ensemble.UnionPredictor` (channel
+ids) and an operating point whose ``extra["members"]`` lists each member's thresholds and
+padding; :mod:`figure_ml.eval.union` scores it.
+
 ``python -m figure_ml.eval manifest=X`` and the export's own re-evaluation both build the
 predictor here, from the manifest's input, output and tiling blocks — the same values the
 redactor reads — so the numbers in a manifest are the numbers of the redactor that loads it,
@@ -66,6 +70,7 @@ def manifest_predictor(
     if a["format"] not in ("onnx", "ort"):
         raise manifest_mod.ManifestError(f"{m.path}: artifact {a['name']!r} is {a['format']}")
     predictor = artifact_predictor(m.artifact_path(a), m.data)
+    op = operating_point(m.data)
     info = {
         "manifest": str(m.path),
         "manifest_name": m.data["name"],
@@ -74,4 +79,20 @@ def manifest_predictor(
         "sha256": a["sha256"],
         "precision": a["precision"],
     }
-    return predictor, operating_point(m.data), info
+    if m.detectors:  # a detector set: every member as the redactor runs it, masks united
+        from figure_ml.ensemble import UnionPredictor, teacher_from_entry, teacher_tables
+
+        teachers = [teacher_from_entry(m.folder, d) for d in m.detectors]
+        names = ["model", *(d["name"] for d in m.detectors)]
+        predictor = UnionPredictor([predictor, *teachers], names)
+        op.extra["members"] = [
+            {"name": "model", "thresholds": op.thresholds, "padding": op.padding},
+            *(
+                dict(zip(("thresholds", "padding"), teacher_tables(d), strict=True), name=d["name"])
+                for d in m.detectors
+            ),
+        ]
+        info["detectors"] = [
+            {k: d[k] for k in ("name", "teacher", "file", "sha256", "licence")} for d in m.detectors
+        ]
+    return predictor, op, info

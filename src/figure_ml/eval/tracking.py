@@ -23,6 +23,8 @@ def training_run_id(cfg: EvalConfig) -> str | None:
     """``cfg.run_id``, else the MLflow run id in ``<run dir>/run.json`` of ``weights``."""
     if cfg.run_id:
         return cfg.run_id
+    if not cfg.weights:  # a manifest or a teacher baseline: no training run folder to read
+        return None
     for parent in Path(cfg.weights).resolve().parents[:3]:
         info = parent / "run.json"
         if info.is_file():
@@ -96,13 +98,19 @@ def log_evaluation(cfg: EvalConfig, result: Any) -> None:
     split = m["dataset"]["split"]
     tracker.log_metrics(flat_metrics(m, f"eval.{split}"))
     tags = {"figure_ml.eval.split": split, "figure_ml.eval.model_sha256": m["model"]["sha256"]}
+    if m["model"].get("teachers"):  # a baseline: the comparison notebook lists it by name
+        tags["figure_ml.eval.teacher"] = "+".join(t["name"] for t in m["model"]["teachers"])
+        tags["figure_ml.eval.teacher_sha256"] = m["model"]["sha256"]
+        tags["figure_ml.kind"] = "teacher_baseline"
+    if "members" in m:
+        tags["figure_ml.eval.members"] = "+".join(m["members"])
     if m["dataset"]["digest"]:
         tags["figure_ml.eval.dataset_digest"] = m["dataset"]["digest"]
     if "gates" in m:
         verdict = "pass" if m["gates"]["passed"] else "fail"
         tags["figure_ml.eval.gate"] = f"{m['gates']['name']}:{verdict}"
     if train_run is None:
-        tags["figure_ml.kind"] = "evaluation"
+        tags.setdefault("figure_ml.kind", "evaluation")
     tracker.set_tags(tags)
     for name in ("metrics.json", "report.md", "thresholds.json"):
         tracker.log_artifact(result.out_dir / name, "evaluation", subdir=f"eval/{split}")

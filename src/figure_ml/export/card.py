@@ -46,8 +46,10 @@ def render_model_card(m: dict[str, Any]) -> str:
     met, targets = cal.get("met") or {}, cal.get("targets") or {}
     first = (arts[0].get("metrics") or {}) if arts else {}
     budget = m.get("budget", first.get("budget"))
+    # a detector set: a class is met or not by the union, so its figures are the union's
+    figures = m.get("union") or first
     for c in cal.get("not_met") or []:
-        pc = (first.get("per_class") or {}).get(c, {})
+        pc = (figures.get("per_class") or {}).get(c, {})
         out.append(
             f"- **{c}: target {_pct(targets.get(c))} NOT MET** — "
             f"{_pct(pc.get('miss_rate'))} missed at the operating point, "

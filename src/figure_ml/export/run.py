@@ -82,6 +82,10 @@ class Scored:
 
 def _score(predictor, items, op: OperatingPoint, cfg: ExportConfig, *, curve=False) -> Scored:
     gts, dets, _ = predict_split(predictor, items, skip_bad=False)
+    return _scored(gts, dets, predictor.imgsz, op, cfg, curve=curve)
+
+
+def _scored(gts, dets, imgsz: int, op: OperatingPoint, cfg: ExportConfig, *, curve=False):
     m = compute_metrics(
         gts,
         dets,
@@ -89,7 +93,7 @@ def _score(predictor, items, op: OperatingPoint, cfg: ExportConfig, *, curve=Fal
         op.padding,
         kappa=op.kappa,
         n_resamples=cfg.bootstrap_resamples,
-        input_size=predictor.imgsz,
+        input_size=imgsz,
         diagnostics=False,
         budget=cfg.budget,
         curve=curve,
@@ -292,8 +296,16 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     spec = _spec(cfg, imgsz, fp32)
     # every artifact is scored as the redactor runs it (the manifest's spec, tiling included)
     fp32_pred = artifact_predictor(fp32, spec)
-    op = _operating_point(cfg, src, fp32_pred, test)
-    ref = _score(fp32_pred, test, op, cfg, curve=True)
+    det_set = None
+    if cfg.teachers:  # a detector set: members calibrated together, the union scored
+        from figure_ml.export.ensemble import build_set
+
+        det_set = build_set(cfg, src, dst, fp32_pred, test, manifest.sha256_file(src.weights))
+        op = det_set.op
+        ref = _scored(det_set.gts, det_set.dets0, fp32_pred.imgsz, op, cfg, curve=True)
+    else:
+        op = _operating_point(cfg, src, fp32_pred, test)
+        ref = _score(fp32_pred, test, op, cfg, curve=True)
     # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
     n = min(cfg.parity.box_images, len(test.items))
     images = [test.items[i].read()[0] for i in range(n)]
@@ -326,8 +338,19 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             continue
         entries.append(_entry(cfg, name, path, fmt, precision, scored, checks, imgsz))
     data = _manifest_data(cfg, src, spec, op, entries, test.digest)
+    if det_set is not None:
+        from figure_ml.export.ensemble import union_block
+
+        data["detectors"] = det_set.entries
+        data["union"] = union_block(det_set, entries[0].get("latency") if entries else None)
+        data["calibration"]["source"] = "export_union"
     _write_charts(dst, ref.metrics)
-    atomic.write_text(dst / "MODEL_CARD.md", render_model_card(data))
+    card = render_model_card(data)
+    if det_set is not None:
+        from figure_ml.export.ensemble import card_section
+
+        card += "\n" + "\n".join(card_section(data))
+    atomic.write_text(dst / "MODEL_CARD.md", card)
     manifest.write(dst, data)  # last: its presence means the export is complete
     return ExportResult(dst, {"schema_version": manifest.SCHEMA_VERSION, **data}, checks)
 

@@ -1,7 +1,12 @@
 """``python -m figure_ml.redact --manifest X/manifest.json --out OUTDIR INPUT...``
 
+``--audit`` runs detectors (default: the teachers centerface and ppocr_det as installed; or
+``--audit-manifest M``'s detectors) on every redacted output; a photo in which any still finds
+PHI above its audit threshold gets ``"needs_review": true`` in its sidecar and is counted.
+
 Exit status: 0 when every file was redacted, 1 when any file failed (the others are still
-written), 2 for a usage error or a manifest/model that is refused (e.g. a SHA-256 mismatch).
+written) or, with ``--fail-on-review``, when any output needs review, 2 for a usage error or
+a manifest/model that is refused (e.g. a SHA-256 mismatch).
 Every option is checked before any file is read; a value out of range exits 2 naming the range.
 """
 
@@ -114,6 +119,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="replace existing outputs (an input file is never replaced)",
     )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="run audit detectors on every redacted output; flag photos where PHI remains",
+    )
+    p.add_argument(
+        "--audit-manifest",
+        metavar="M",
+        help="audit with this manifest's detectors (implies --audit; default: the teachers)",
+    )
+    p.add_argument(
+        "--fail-on-review",
+        action="store_true",
+        help="exit 1 when any output needs review (with --audit)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     return p.parse_args(argv)
@@ -157,6 +177,22 @@ def _run(args: argparse.Namespace) -> int:
     except (FigureMLError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    auditor = None
+    if args.audit or args.audit_manifest:
+        from figure_ml.redact.audit import default_auditor, manifest_auditor
+
+        try:
+            auditor = (
+                manifest_auditor(args.audit_manifest, args.threads)
+                if args.audit_manifest
+                else default_auditor(threads=args.threads)
+            )
+        except (FigureMLError, ValueError) as exc:
+            print(f"error: audit: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    elif args.fail_on_review:
+        print("error: --fail-on-review needs --audit or --audit-manifest", file=sys.stderr)
+        return EXIT_USAGE
     result = run_batch(
         redactor,
         args.inputs,
@@ -164,12 +200,19 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         names=args.names,
         progress=not args.no_progress,
+        auditor=auditor,
     )
     # the final summary is the CLI's table: plain print (DESIGN §6)
     print(f"redacted {len(result.done)} file(s) into {args.out}; {len(result.failed)} failed")
     for src, why in result.failed:
         print(f"  FAILED {src}: {why}")
-    return EXIT_FAILED if result.failed else EXIT_OK
+    if auditor is not None:
+        print(f"audit: {len(result.needs_review)} of {len(result.done)} output(s) need review")
+        for src in result.needs_review:
+            print(f"  NEEDS REVIEW {src}")
+    if result.failed or (args.fail_on_review and result.needs_review):
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 if __name__ == "__main__":

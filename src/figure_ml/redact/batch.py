@@ -66,6 +66,8 @@ class Job:
 class BatchResult:
     done: list[Job] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
+    #: inputs whose redacted output the audit still finds PHI in (``--audit``)
+    needs_review: list[Path] = field(default_factory=list)
 
 
 def _walk(folder: Path, skip: Path | None) -> Iterator[Path]:
@@ -215,10 +217,12 @@ def redact_file(
     sources: _Inputs | None = None,
     overwrite: bool = False,
     written: dict[Path, Path] | None = None,
+    auditor=None,
 ) -> tuple[Job, dict | None]:
     """Redact one file and write its image and sidecar atomically: the job (with its output
     paths) and the sidecar's content (None: hashed names, and ``written`` already holds this
-    content's output)."""
+    content's output). ``auditor`` (:mod:`figure_ml.redact.audit`): run on the encoded
+    output, decoded again; its findings and ``needs_review`` go into the sidecar."""
     data = read_regular(job.src)
     if job.image_out is None:  # hashed names
         digest = hashlib.sha256(data).hexdigest()
@@ -236,6 +240,13 @@ def redact_file(
     encoded, _, result = redactor.redact_encoded(data, name=job.src.name)
     del data
     sidecar = result.sidecar(redactor, **extra, output=job.image_out.name)
+    if auditor is not None:
+        from figure_ml.imageio import decode_image
+
+        # the pixels that will be published: the encoded output, decoded as a viewer would
+        findings = auditor.audit(decode_image(encoded, name=job.image_out.name))
+        sidecar["needs_review"] = bool(findings)
+        sidecar["audit"] = {"detectors": auditor.describe(), "findings": findings}
     text = atomic.dumps_json(sidecar)  # strict JSON: fails here, before any write
     # image first, sidecar last: a sidecar present means its image is complete
     atomic.write_bytes(job.image_out, encoded, overwrite=overwrite)
@@ -251,6 +262,7 @@ def run_batch(
     overwrite: bool = False,
     names: str = "keep",
     progress: bool = True,
+    auditor=None,
 ) -> BatchResult:
     """Redact every input into ``out_dir``; failures are collected, never raised."""
     from tqdm import tqdm
@@ -266,7 +278,13 @@ def run_batch(
     for job in tqdm(jobs, desc="redact", unit="img", disable=not progress or None):
         try:
             done, sidecar = redact_file(
-                redactor, job, out_dir, sources=sources, overwrite=overwrite, written=written
+                redactor,
+                job,
+                out_dir,
+                sources=sources,
+                overwrite=overwrite,
+                written=written,
+                auditor=auditor,
             )
         except (FigureMLError, OSError) as exc:
             log.error("skipped %s: %s", job.src, exc)
@@ -281,6 +299,9 @@ def run_batch(
             result.done.append(done)
             continue
         written[done.image_out] = job.src
+        if sidecar.get("needs_review"):
+            log.warning("%s: the audit still finds PHI in the output: needs review", job.src)
+            result.needs_review.append(job.src)
         log.info("%s -> %s: %d regions hidden", job.src, done.image_out,
                  len(sidecar["detections"]))  # fmt: skip
         result.done.append(done)

@@ -7,6 +7,11 @@ evaluated is refused). Detection is :class:`figure_ml.onnx_detect.OnnxDetector` 
 :func:`figure_ml.eval.redaction.redaction_mask` — the exact code the evaluator measures, so
 the miss rate in the manifest is the miss rate of this redactor. No torch, no ultralytics.
 
+A manifest that lists ``detectors`` (a detector set, DESIGN §5) runs every member on each
+photo — the model as above, each teacher from its exported copy (sha256-verified) on the whole
+photo — and hides the union of every member's padded boxes above that member's per-class
+threshold (channels of :mod:`figure_ml.ensemble`: again the evaluator's exact mask).
+
 It fails closed (:mod:`figure_ml.redact.checks`): settings, the graph against its manifest and
 every detection are checked, and a photo whose redaction cannot be trusted raises instead of
 being returned with its PHI visible.
@@ -15,13 +20,21 @@ being returned with its PHI visible.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from figure_ml.classes import CLASS_NAMES
+from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
+from figure_ml.ensemble import (
+    channel_arrays,
+    teacher_from_entry,
+    teacher_tables,
+    to_channels,
+    to_classes,
+)
 from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.eval.records import Detections
 from figure_ml.eval.redaction import redaction_mask
@@ -53,14 +66,18 @@ class Result:
     """What one photo's redaction produced, for the caller and the JSON sidecar."""
 
     image: np.ndarray  # redacted RGB uint8
-    detections: Detections  # the detections hidden (score >= their class threshold)
+    detections: Detections  # the detections hidden (score >= their class threshold), class ids
     rects: np.ndarray  # (N, 4) padded, clipped rectangles actually hidden
     strategy: dict[str, Any] = field(default_factory=dict)
+    #: (N,) index of the member (0: the model; 1..: the manifest's detectors) of each detection
+    members: np.ndarray | None = None
 
     def sidecar(self, redactor: Redactor, **extra: Any) -> dict[str, Any]:
         d = self.detections
         h, w = self.image.shape[:2]
-        return {
+        members = self.members if self.members is not None else np.zeros(len(d), np.int64)
+        names = redactor.member_names
+        out = {
             **extra,
             "width": w,
             "height": h,
@@ -76,10 +93,16 @@ class Result:
                     "score": round(float(s), 6),
                     "box": [round(float(v), 2) for v in b],
                     "redacted_box": [round(float(v), 2) for v in r],
+                    **({"member": names[int(k)]} if len(names) > 1 else {}),
                 }
-                for b, s, c, r in zip(d.boxes, d.scores, d.classes, self.rects, strict=True)
+                for b, s, c, r, k in zip(
+                    d.boxes, d.scores, d.classes, self.rects, members, strict=True
+                )
             ],
         }
+        if len(names) > 1:
+            out["detectors"] = redactor.detectors_info
+        return out
 
 
 class Redactor:
@@ -95,7 +118,12 @@ class Redactor:
         style: str = "fill",
         model_info: dict[str, Any] | None = None,
         max_megapixels: float = MAX_MEGAPIXELS,
+        teachers: Sequence[Any] = (),
+        teacher_tables: Sequence[tuple[dict[str, float], dict[str, float]]] = (),
+        detectors_info: list[dict[str, Any]] | None = None,
     ) -> None:
+        """``teachers`` (with ``teacher_tables``: each one's ``(thresholds, padding)`` by class
+        name): the other members of a detector set, run on the whole photo."""
         if style not in STYLES:
             raise ConfigError(f"unknown style {style!r}; expected one of {STYLES}")
         if not isinstance(policy, TilingPolicy):
@@ -105,6 +133,17 @@ class Redactor:
         # a NaN here once hid nothing (padding) or kept nothing (threshold), with exit 0
         self.thresholds = per_class(thresholds, "thresholds")
         self.padding = per_class(padding, "padding")
+        if len(teachers) != len(teacher_tables):
+            raise ConfigError("each teacher needs its (thresholds, padding) tables")
+        self.teachers = list(teachers)
+        self.member_names = ["model", *(t.name for t in self.teachers)]
+        self.detectors_info = detectors_info or []
+        base = (
+            dict(zip(CLASS_NAMES, self.thresholds.tolist(), strict=True)),
+            dict(zip(CLASS_NAMES, self.padding.tolist(), strict=True)),
+        )
+        #: thresholds and padding per channel (member * NUM_CLASSES + class)
+        self.channel_thresholds, self.channel_padding = channel_arrays([base, *teacher_tables])
         self.policy = policy
         self.style = style
         self.model_info = model_info or {}
@@ -146,7 +185,8 @@ class Redactor:
         if a["format"] != "onnx":
             raise ManifestError(f"{m.path}: artifact {a['name']!r} is {a['format']}, not onnx")
         # verify only the file we run: other artifacts (ORT for phones, .pt) may be absent here
-        m = load(m.path, verify=[a["name"]])
+        m = load(m.path, verify=[a["name"]])  # and every member of a detector set
+        teachers = [teacher_from_entry(m.folder, d, threads) for d in m.detectors]
         return cls(
             _detector(m, a, threads),
             thresholds=np.array(m.thresholds()),
@@ -161,6 +201,12 @@ class Redactor:
                 "precision": a["precision"],
                 "sha256": a["sha256"],
             },
+            teachers=teachers,
+            teacher_tables=[teacher_tables(d) for d in m.detectors],
+            detectors_info=[
+                {k: d[k] for k in ("name", "teacher", "file", "sha256", "licence")}
+                for d in m.detectors
+            ],
         )
 
     def detect(self, image: np.ndarray) -> tuple[Detections, dict[str, Any]]:
@@ -184,7 +230,16 @@ class Redactor:
         except FloatingPointError as exc:  # OnnxDetector.require_finite
             raise ModelOutputError(f"{exc}; nothing written") from exc
         check_detections(boxes, scores, classes)
-        return Detections(boxes, scores, classes), strategy
+        det = Detections(boxes, scores, classes)
+        if self.teachers:  # channel ids: member * NUM_CLASSES + class
+            parts = [to_channels(det, 0)]
+            for k, t in enumerate(self.teachers, 1):
+                b, sc, c = t.detect(image)
+                check_detections(b, sc, c)
+                parts.append(to_channels(Detections(b, sc, c), k))
+            det = Detections(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
+            strategy["members"] = self.member_names
+        return det, strategy
 
     def redact_full(self, image: np.ndarray, *, in_place: bool = False) -> Result:
         """Detect and hide; the :class:`Result` carries everything the sidecar records.
@@ -194,13 +249,15 @@ class Redactor:
         image = as_rgb(image)
         h, w = image.shape[:2]
         det, strategy = self.detect(image)
-        hidden = det.select(det.scores >= self.thresholds[det.classes])
+        thr, pad = self.channel_thresholds, self.channel_padding
+        hidden = det.select(det.scores >= thr[det.classes])
         # exactly the evaluator's mask: same >= thresholds, same padding, same clipping
-        rects = redaction_mask(det, self.thresholds, self.padding, w, h)
+        rects = redaction_mask(det, thr, pad, w, h)
         if len(rects) != len(hidden) or not np.isfinite(rects).all():
             raise ModelOutputError("a redaction rectangle is not finite; nothing written")
         redacted = apply_style(image, rects, self.style, in_place=in_place)
-        return Result(redacted, hidden, rects, strategy)
+        members = hidden.classes // NUM_CLASSES
+        return Result(redacted, to_classes(hidden), rects, strategy, members)
 
     def redact(self, image: np.ndarray) -> tuple[np.ndarray, Detections]:
         """``(redacted RGB uint8 image, detections hidden)`` of an RGB uint8 image."""
@@ -218,6 +275,9 @@ class Redactor:
         result = self.redact_full(image, in_place=True)
         fmt, suffix = enc.output_format(name)
         return enc.encode(result.image, fmt), suffix, result
+
+
+_FIELDS = ("boxes", "scores", "classes")
 
 
 def _first_onnx(m: Manifest, precision: str | None) -> dict[str, Any]:

@@ -1,0 +1,217 @@
+"""Calibrating a detector set (DESIGN §4-§5): each member's per-class threshold and padding,
+chosen on the validation split so that the *union* meets the class targets within the budget.
+
+Exactly, on the calibration split only (``members[k]`` are member k's detections, class ids;
+``classes[k]`` the classes it detects; member 0 is the trained model and detects every class):
+
+1. **Per-member coverage.** For member ``k``, class ``c`` it detects and padding ``rho`` of
+   ``padding_grid``: ``v[k, c, rho]``, one value per GT box of class ``c``, the highest
+   threshold at which member ``k``'s own class-``c`` predictions padded by ``rho`` cover the box
+   (:func:`~figure_ml.eval.calibration.class_cover_thresholds`). A box counts as hidden by the
+   union at thresholds ``t_k`` when **some** member covers it alone (``v[k, c, rho_k] >= t_k``
+   for some ``k``). This is conservative: masks of two members that cover a box only together
+   are not counted, so the union's real class-aware miss rate is at most this.
+2. **Candidates.** For each ``(k, c, rho)`` the thresholds ``GRID`` (0.05, 0.1, 0.2 ... 0.9,
+   1.0) at or above ``floor``, plus the member's own single-model answer
+   (:func:`~figure_ml.eval.calibration.calibrate_class`: the highest threshold whose miss rate
+   alone is ``<= target_c``) when it has one. ``1.0`` leaves the member (nearly) off for ``c``.
+   Each candidate's cost is the pooled over-redaction of member ``k``'s class-``c`` predictions
+   alone at ``(t, rho)``.
+3. **Per class, a small grid over members.** Every combination of one ``(rho_k, t_k)`` per
+   member detecting ``c`` (at most two members per class here: the model and one teacher;
+   about 60 options each). Among combinations whose union miss rate (step 1) is
+   ``<= target_c``, keep the one with the least summed cost (an upper bound of the union's
+   over-redaction from class ``c``); ties: higher thresholds. None meets it: the combination
+   with the lowest union miss rate, then the least cost. A class without GT boxes on val: the
+   model at ``floor``, each teacher at its authors' default threshold, smallest padding.
+4. **The budget**, per channel and greedy (members' scores are not on one scale: CenterFace's
+   and PP-OCR's scores sit far above a small YOLO's, so one global threshold ``t_B`` as in
+   :func:`~figure_ml.eval.calibration.calibrate` would switch the model off to bound the
+   teachers). While the union's pooled val over-redaction (every channel at its chosen
+   padding) is above ``max_over_redaction``: for each channel, its *move* is the smallest
+   value of ``GRID`` above its threshold that lowers the union's over-redaction; apply the
+   move with the largest ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the
+   larger drop). Stop when within the budget, or when no move lowers it (``budget.met``
+   false). Thresholds only rise; padding does not change.
+5. **Met.** A class is met when its union miss rate (step 1) at the shipped thresholds is
+   ``<= target_c`` (and it has GT boxes on val).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
+from figure_ml.ensemble import channel, channel_arrays, to_channels
+from figure_ml.eval.budget import pooled_over_redaction
+from figure_ml.eval.calibration import (
+    _class_over_redaction,
+    calibrate_class,
+    class_cover_thresholds,
+)
+from figure_ml.eval.records import Detections, GroundTruth
+from figure_ml.eval.redaction import KAPPA, redaction_stats
+
+GRID = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def _union_miss(covers: Sequence[np.ndarray], thresholds: Sequence[float]) -> float:
+    hidden = np.zeros(len(covers[0]), bool)
+    for v, t in zip(covers, thresholds, strict=True):
+        hidden |= v >= t
+    return float(1.0 - hidden.mean())
+
+
+def channel_dets(members: Sequence[Sequence[Detections]]) -> list[Detections]:
+    """Per image, every member's detections with channel ids (see :mod:`figure_ml.ensemble`)."""
+    out = []
+    for per_member in zip(*members, strict=True):
+        parts = [to_channels(d, k) for k, d in enumerate(per_member)]
+        out.append(
+            Detections(
+                np.concatenate([p.boxes for p in parts]),
+                np.concatenate([p.scores for p in parts]),
+                np.concatenate([p.classes for p in parts]),
+            )
+        )
+    return out
+
+
+def calibrate_union(
+    gts: Sequence[GroundTruth],
+    members: Sequence[Sequence[Detections]],
+    classes: Sequence[Sequence[str]],
+    defaults: Sequence[float],
+    targets: dict[str, float],
+    padding_grid: Sequence[float],
+    *,
+    max_over_redaction: float = 0.10,
+    kappa: float = KAPPA,
+    floor: float = 0.01,
+) -> dict[str, Any]:
+    """The set's operating point (module docstring). ``defaults[k]``: member k's authors'
+    threshold (used for classes without GT on val; member 0's is ``floor``).
+
+    Returns ``{"members": [{"thresholds", "padding"} by class name, per member], "met",
+    "details", "budget"}``.
+    """
+    grid = sorted({float(r) for r in padding_grid})
+    if not grid:
+        raise ValueError("padding_grid is empty")
+    covers = [
+        {rho: class_cover_thresholds(gts, dets, np.full(NUM_CLASSES, rho), kappa) for rho in grid}
+        for dets in members
+    ]
+    choice: dict[tuple[int, str], tuple[float, float]] = {}  # (member, class) -> (rho, t)
+    details: dict[str, Any] = {}
+    for c, name in enumerate(CLASS_NAMES):
+        who = [k for k in range(len(members)) if name in classes[k]]
+        if not who:
+            continue
+        n_gt = len(covers[who[0]][grid[0]][c])
+        if n_gt == 0:
+            for k in who:
+                choice[k, name] = (grid[0], floor if k == 0 else float(defaults[k]))
+            details[name] = {"n_gt": 0, "searched": False}
+            continue
+        options = []  # per member: [(rho, t, cost)]
+        for k in who:
+            opts = []
+            for rho in grid:
+                cal = calibrate_class(covers[k][rho][c], targets[name], floor=floor)
+                ts = {t for t in GRID if t >= floor} | ({cal.threshold} if cal.met else set())
+                for t in sorted(ts):
+                    cost = _class_over_redaction(gts, members[k], c, t, rho, kappa)
+                    opts.append((rho, t, cost))
+            options.append(opts)
+        best = None
+        for combo in itertools.product(*options):
+            miss = _union_miss([covers[k][o[0]][c] for k, o in zip(who, combo, strict=True)],
+                               [o[1] for o in combo])  # fmt: skip
+            cost = sum(o[2] for o in combo)
+            ok = miss <= targets[name] + 1e-12
+            key = (0, cost, -sum(o[1] for o in combo)) if ok else (1, miss, cost)
+            if best is None or key < best[0]:
+                best = (key, combo, miss)
+        assert best is not None
+        for k, o in zip(who, best[1], strict=True):
+            choice[k, name] = (o[0], o[1])
+        details[name] = {"n_gt": n_gt, "searched": True, "union_miss_before_budget": best[2]}
+    tables = [
+        (
+            {n: choice[k, n][1] for n in CLASS_NAMES if (k, n) in choice},
+            {n: choice[k, n][0] for n in CLASS_NAMES if (k, n) in choice},
+        )
+        for k in range(len(members))
+    ]
+    thr, pad = channel_arrays(tables)
+    dets = channel_dets(members)
+
+    def union_or(t: np.ndarray) -> float:
+        return pooled_over_redaction(redaction_stats(gts, dets, t, pad, kappa=kappa))
+
+    def class_miss(c: int, t: np.ndarray) -> float:
+        who = [k for k in range(len(members)) if np.isfinite(t[channel(k, c)])]
+        if not who or not len(covers[who[0]][grid[0]][c]):
+            return 0.0
+        rho = [pad[channel(k, c)] for k in who]
+        return _union_miss(
+            [covers[k][r][c] for k, r in zip(who, rho, strict=True)],
+            [t[channel(k, c)] for k in who],
+        )
+
+    current = union_or(thr)
+    moves: list[dict[str, Any]] = []
+    while current > max_over_redaction + 1e-12:
+        best = None
+        for ch in np.flatnonzero(np.isfinite(thr)):
+            c = int(ch % NUM_CLASSES)
+            for t_next in (t for t in GRID if t > thr[ch]):
+                trial = thr.copy()
+                trial[ch] = t_next
+                drop = current - union_or(trial)
+                if drop > 1e-12:
+                    rise = class_miss(c, trial) - class_miss(c, thr)
+                    key = (drop / (max(rise, 0.0) + 1e-6), drop)
+                    if best is None or key > best[0]:
+                        best = (key, int(ch), float(t_next), current - drop)
+                    break
+        if best is None:
+            break
+        _, ch, t_next, current = best
+        moves.append(
+            {"channel": ch, "from": float(thr[ch]), "to": t_next, "over_redaction": current}
+        )
+        thr[ch] = t_next
+    for k, (t_tab, _) in enumerate(tables):
+        for n in t_tab:
+            t_tab[n] = float(min(1.0, thr[channel(k, CLASS_NAMES.index(n))]))
+    met: dict[str, bool] = {}
+    for c, name in enumerate(CLASS_NAMES):
+        who = [k for k in range(len(members)) if name in tables[k][0]]
+        d = details.setdefault(name, {"n_gt": 0, "searched": False})
+        if not who or not d["n_gt"]:
+            met[name] = False
+            continue
+        miss = _union_miss(
+            [covers[k][tables[k][1][name]][c] for k in who], [tables[k][0][name] for k in who]
+        )
+        met[name] = bool(miss <= targets[name] + 1e-12)
+        d.update(union_miss=miss, target=float(targets[name]), target_met=met[name])
+    final = pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
+    return {
+        "members": [{"thresholds": t, "padding": p} for t, p in tables],
+        "met": met,
+        "details": details,
+        "budget": {
+            "max_over_redaction": float(max_over_redaction),
+            "over_redaction": final,
+            "met": bool(final <= max_over_redaction + 1e-12),
+            "raises": moves,
+            "padding_grid": grid,
+        },
+    }

