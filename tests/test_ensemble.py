@@ -380,3 +380,17 @@ def test_audit_flags_a_photo_the_model_did_not_hide(ensemble, tmp_path) -> None:
     side = json.loads((tmp_path / "o4" / "p.redaction.json").read_text())
     assert side["needs_review"] is True
     assert {f["detector"] for f in side["audit"]["findings"]} >= {"centerface", "ppocr_det"}
+
+
+def test_audit_sets_aside_a_finding_over_half_the_photo():
+    from figure_ml.redact.audit import AuditMember, Auditor
+
+    def detect(image):
+        h, w = image.shape[:2]
+        boxes = np.array([[0, 0, w, h], [10, 10, 40, 20]], float)  # whole frame, one line
+        return boxes, np.array([0.6, 0.7]), np.array([3, 3])
+
+    auditor = Auditor([AuditMember("ppocr_det", detect, {"text": 0.5}, {})])
+    findings, aside = auditor.audit_split(np.zeros((100, 200, 3), np.uint8))
+    assert [f["box"] for f in findings] == [[10.0, 10.0, 40.0, 20.0]]
+    assert [f["box"] for f in aside] == [[0.0, 0.0, 200.0, 100.0]]

@@ -6,6 +6,14 @@ looks at those pixels. A detection at or above that detector's audit threshold i
 ``"needs_review": true`` with the findings (class, score, box, detector), and the run summary
 counts it — the verification step before a photo goes public.
 
+Implausible findings are set aside, not counted: a box covering more than
+:data:`MAX_FINDING_AREA` of the photo. PP-OCR's DB head answers large solid regions — exactly
+what a redaction paints — with a probability map high over half the frame and one
+whole-photo "text" box (measured: on redacted renders of a face and a name label, RapidOCR's
+own pipeline returns the full frame too), while a real text line, a face or a wristband is
+never that large a share of a photo that still needs redacting. They are listed in the sidecar
+as ``audit.set_aside`` so a reviewer can see them.
+
 Auditors: by default the teachers ``centerface`` and ``ppocr_det`` from their installed
 packages at their authors' default thresholds (:func:`default_auditor`); or every detector of
 an *audit manifest* at its shipped thresholds (:func:`manifest_auditor`: the model, tiled as
@@ -24,6 +32,8 @@ import numpy as np
 from figure_ml.classes import CLASS_NAMES
 
 DEFAULT_AUDIT_TEACHERS = ("centerface", "ppocr_det")
+#: a finding whose box covers more than this share of the photo is set aside (see above)
+MAX_FINDING_AREA = 0.5
 
 
 @dataclass
@@ -45,21 +55,28 @@ class Auditor:
         return [{**m.info, "name": m.name, "thresholds": m.thresholds} for m in self.members]
 
     def audit(self, image: np.ndarray) -> list[dict[str, Any]]:
-        findings = []
+        """Findings above each member's audit threshold (implausibly large ones excluded:
+        :meth:`audit_split` returns them too)."""
+        return self.audit_split(image)[0]
+
+    def audit_split(self, image: np.ndarray) -> tuple[list[dict], list[dict]]:
+        """``(findings, set_aside)``: set aside = boxes over MAX_FINDING_AREA of the photo."""
+        h, w = image.shape[:2]
+        findings, aside = [], []
         for m in self.members:
             boxes, scores, classes = m.detect(image)
             for b, s, c in zip(boxes, scores, classes, strict=True):
                 name = CLASS_NAMES[int(c)]
                 if name in m.thresholds and float(s) >= m.thresholds[name]:
-                    findings.append(
-                        {
-                            "detector": m.name,
-                            "class": name,
-                            "score": round(float(s), 6),
-                            "box": [round(float(v), 2) for v in b],
-                        }
-                    )
-        return findings
+                    f = {
+                        "detector": m.name,
+                        "class": name,
+                        "score": round(float(s), 6),
+                        "box": [round(float(v), 2) for v in b],
+                    }
+                    area = max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+                    (aside if area > MAX_FINDING_AREA * w * h else findings).append(f)
+        return findings, aside
 
 
 def default_auditor(

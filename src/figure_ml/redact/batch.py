@@ -244,9 +244,13 @@ def redact_file(
         from figure_ml.imageio import decode_image
 
         # the pixels that will be published: the encoded output, decoded as a viewer would
-        findings = auditor.audit(decode_image(encoded, name=job.image_out.name))
+        findings, aside = auditor.audit_split(decode_image(encoded, name=job.image_out.name))
         sidecar["needs_review"] = bool(findings)
-        sidecar["audit"] = {"detectors": auditor.describe(), "findings": findings}
+        sidecar["audit"] = {
+            "detectors": auditor.describe(),
+            "findings": findings,
+            "set_aside": aside,
+        }
     text = atomic.dumps_json(sidecar)  # strict JSON: fails here, before any write
     # image first, sidecar last: a sidecar present means its image is complete
     atomic.write_bytes(job.image_out, encoded, overwrite=overwrite)
