@@ -30,11 +30,11 @@ import time
 
 import numpy as np
 
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import CLASS_NAMES, class_id
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.detection import detection_metrics
 from figure_ml.eval.exact import clopper_pearson
-from figure_ml.eval.geometry import iou_matrix
 from figure_ml.export.latency import cpu_model
 from figure_ml.teachers import TeacherPredictor, make_teacher
 

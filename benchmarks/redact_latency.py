@@ -39,8 +39,8 @@ import numpy as np
 from PIL import Image
 
 from figure_ml import manifest as mf
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import CLASS_NAMES
-from figure_ml.eval.geometry import iou_matrix
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import redaction_stats
 from figure_ml.redact import Redactor

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from figure_ml.boxes import Detections
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
-from figure_ml.eval.records import Detections
 
 
 def channel(member: int, class_id: int | np.ndarray) -> Any:

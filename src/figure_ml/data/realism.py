@@ -21,10 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from figure_ml import atomic
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import CLASS_IDS
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.exact import clopper_pearson
-from figure_ml.eval.geometry import iou_matrix
 from figure_ml.eval.metrics import TONE_NAMES
 
 #: PHI class -> the teacher whose recognition measures its realism

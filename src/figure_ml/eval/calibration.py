@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
-from figure_ml.eval.geometry import clip_boxes, pad_boxes
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, redaction_stats
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import CLASS_NAMES
-from figure_ml.eval.geometry import iou_matrix
 from figure_ml.eval.records import Detections, GroundTruth
 
 IOU_THRESHOLDS = np.round(np.arange(0.5, 0.96, 0.05), 2)

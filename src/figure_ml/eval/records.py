@@ -1,10 +1,15 @@
-"""What the evaluator compares: ground truth and detections of one image, in original pixels."""
+"""What the evaluator compares: ground truth of one image in original pixels, and the
+detections (:class:`figure_ml.boxes.Detections`, re-exported here for the evaluator)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from figure_ml.boxes import Detections
+
+__all__ = ["Detections", "GroundTruth"]
 
 
 def _boxes(a) -> np.ndarray:
@@ -28,31 +33,3 @@ class GroundTruth:
         self.boxes = _boxes(self.boxes)
         self.classes = np.asarray(self.classes, np.int64).reshape(-1)
         self.findings = _boxes(self.findings)
-
-
-@dataclass
-class Detections:
-    """Detections of one image: xyxy boxes in original-image pixels, scores, class ids.
-
-    Every predictor (torch, ONNX, tiled) returns this, so the evaluator and the redactor never
-    depend on how the boxes were produced.
-    """
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    classes: np.ndarray
-
-    def __post_init__(self) -> None:
-        self.boxes = _boxes(self.boxes)
-        self.scores = np.asarray(self.scores, np.float64).reshape(-1)
-        self.classes = np.asarray(self.classes, np.int64).reshape(-1)
-
-    @classmethod
-    def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def select(self, keep: np.ndarray) -> Detections:
-        return Detections(self.boxes[keep], self.scores[keep], self.classes[keep])

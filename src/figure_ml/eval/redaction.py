@@ -12,22 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from figure_ml.boxes import clip_boxes, redaction_mask
 from figure_ml.eval.coverage import image_areas
-from figure_ml.eval.geometry import clip_boxes, pad_boxes
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.sizes import DEFAULT_INPUT_SIZE, box_size_at_input, size_bucket_ids
 
 #: default coverage needed for a GT box to count as hidden
 KAPPA = 0.95
-
-
-def redaction_mask(
-    det: Detections, thresholds: np.ndarray, rho: np.ndarray, width: float, height: float
-) -> np.ndarray:
-    """Boxes whose union is the redaction mask: kept by per-class threshold, padded, clipped."""
-    keep = det.scores >= thresholds[det.classes]
-    boxes = pad_boxes(det.boxes[keep], rho[det.classes[keep]])
-    return clip_boxes(boxes, width, height)
 
 
 @dataclass

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.bootstrap import Resamples, ratio_ci
-from figure_ml.eval.geometry import iou_matrix
 from figure_ml.eval.records import Detections
 from figure_ml.eval.redaction import RedactionStats
 

@@ -4,7 +4,7 @@ It loads only ``manifest.json`` and the ONNX artifact it names, through
 :func:`figure_ml.manifest.load` (schema, size and SHA-256 checked: a model that is not the one
 evaluated is refused). Detection is :class:`figure_ml.onnx_detect.OnnxDetector` and
 :func:`figure_ml.tiling.detect_tiled`, and the rectangles hidden are
-:func:`figure_ml.eval.redaction.redaction_mask` — the exact code the evaluator measures, so
+:func:`figure_ml.boxes.redaction_mask` — the exact code the evaluator measures, so
 the miss rate in the manifest is the miss rate of this redactor. No torch, no ultralytics.
 
 A manifest that lists ``detectors`` (a detector set, DESIGN §5) runs every member on each
@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from figure_ml.boxes import Detections, redaction_mask
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.ensemble import (
     channel_arrays,
@@ -36,8 +37,6 @@ from figure_ml.ensemble import (
     to_classes,
 )
 from figure_ml.errors import BadInputError, ConfigError
-from figure_ml.eval.records import Detections
-from figure_ml.eval.redaction import redaction_mask
 from figure_ml.imageio import decode_image
 from figure_ml.manifest import Manifest, ManifestError, load
 from figure_ml.redact import encode as enc

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from figure_ml.boxes import Detections
 from figure_ml.classes import class_id
 from figure_ml.errors import BadInputError, ConfigError
-from figure_ml.eval.records import Detections
 
 INSTALL_HINT = "pip install 'figure_ml[teachers]'"
 

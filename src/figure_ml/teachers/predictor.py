@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from figure_ml.boxes import Detections
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import ConfigError
-from figure_ml.eval.records import Detections
 from figure_ml.teachers.base import Teacher
 from figure_ml.teachers.registry import make_teacher
 
