@@ -20,6 +20,7 @@ from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
+from figure_ml.eval.operating_point import OperatingPoint
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, redaction_stats
 
@@ -208,3 +209,39 @@ def sweep_at(
     thr = np.array([thresholds[n] for n in CLASS_NAMES])
     pad = np.array([padding[n] for n in CLASS_NAMES])
     return pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
+
+
+def calibrated_point(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    c: Any,
+    *,
+    kappa: float,
+    weights_sha256: str | None,
+    dataset_digest: str | None,
+) -> OperatingPoint:
+    """:func:`calibrate` with a :class:`figure_ml.config.CalibrationConfig` ``c``, as the
+    :class:`OperatingPoint` that eval writes to thresholds.json and export ships."""
+    cal = calibrate(
+        gts,
+        dets,
+        c.targets,
+        c.padding_grid,
+        max_over_redaction=c.max_over_redaction,
+        kappa=kappa,
+        floor=c.floor,
+    )
+    return OperatingPoint(
+        cal["thresholds"],
+        cal["padding"],
+        kappa,
+        met=cal["met"],
+        targets=dict(c.targets),
+        weights_sha256=weights_sha256,
+        extra={
+            "budget": cal["budget"],
+            "details": cal["details"],
+            "split": c.split,
+            "dataset_digest": dataset_digest,
+        },
+    )

@@ -19,7 +19,7 @@ from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.cli import CONFIG_DIR
 from figure_ml.config import EvalConfig
 from figure_ml.errors import BadInputError, ConfigError, DatasetError
-from figure_ml.eval.calibration import calibrate, class_cover_thresholds
+from figure_ml.eval.calibration import calibrated_point, class_cover_thresholds
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.gates import GateResult, evaluate_gates, gate_table
 from figure_ml.eval.metrics import compute_metrics
@@ -201,23 +201,6 @@ def _teacher_subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
     return Subject(pred, op, info, sha)
 
 
-def _calibrated(cfg: EvalConfig, cal: dict[str, Any], val: EvalData, sha: str | None):
-    return OperatingPoint(
-        cal["thresholds"],
-        cal["padding"],
-        cfg.kappa,
-        met=cal["met"],
-        targets=dict(cfg.calibration.targets),
-        weights_sha256=sha,
-        extra={
-            "budget": cal["budget"],
-            "details": cal["details"],
-            "split": cfg.calibration.split,
-            "dataset_digest": val.digest,
-        },
-    )
-
-
 def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
     """Evaluate ``cfg.manifest`` (what ships) or ``cfg.weights`` on ``cfg.split``; write
     metrics.json, report.md, plots (and thresholds.json when calibrating)."""
@@ -236,18 +219,20 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         vg, vd, skipped_val = predict_split(predictor, val, skip_bad=cfg.skip_bad)
         skipped[cfg.calibration.split] = len(skipped_val)
         messages += skipped_val
-        c = cfg.calibration
-        cal = calibrate(
+        op = calibrated_point(
             vg,
             vd,
-            c.targets,
-            c.padding_grid,
-            max_over_redaction=c.max_over_redaction,
+            cfg.calibration,
             kappa=cfg.kappa,
-            floor=c.floor,
+            weights_sha256=subject.weights_sha256,
+            dataset_digest=val.digest,
         )
-        op = _calibrated(cfg, cal, val, subject.weights_sha256)
-        log.info("calibrated on %s: thresholds %s padding %s", c.split, op.thresholds, op.padding)
+        log.info(
+            "calibrated on %s: thresholds %s padding %s",
+            cfg.calibration.split,
+            op.thresholds,
+            op.padding,
+        )
     elif cfg.thresholds_file:
         op = load_operating_point(
             cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=subject.weights_sha256

@@ -19,7 +19,7 @@ from figure_ml import atomic, manifest, provenance
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.errors import ConfigError, DatasetError
-from figure_ml.eval.calibration import calibrate
+from figure_ml.eval.calibration import calibrated_point
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
@@ -227,18 +227,8 @@ def _operating_point(
     val = load_eval_data(src.data_path, c.split)
     refuse_overlap(val, test)
     vg, vd, _ = predict_split(fp32_pred, val, skip_bad=False)
-    cal = calibrate(
-        vg,
-        vd,
-        c.targets,
-        c.padding_grid,
-        max_over_redaction=c.max_over_redaction,
-        kappa=cfg.kappa,
-        floor=c.floor,
-    )
-    extra = {"budget": cal["budget"], "split": c.split, "dataset_digest": val.digest}
-    return OperatingPoint(
-        cal["thresholds"], cal["padding"], cfg.kappa, cal["met"], dict(c.targets), sha, extra
+    return calibrated_point(
+        vg, vd, c, kappa=cfg.kappa, weights_sha256=sha, dataset_digest=val.digest
     )
 
 
