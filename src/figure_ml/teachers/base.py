@@ -149,6 +149,12 @@ def locate(spec: TeacherSpec) -> TeacherInfo:
             f"teacher {spec.name}: {model_file} has sha256 {digest[:12]}… but {spec.package} "
             f"{version} installed {recorded[:12]}…; the file was changed after installation"
         )
+    return _info(spec, path, digest, version, model_file, recorded is not None)
+
+
+def _info(
+    spec: TeacherSpec, path: Path, digest: str, version: str, model_file: str, verified: bool
+) -> TeacherInfo:
     return TeacherInfo(
         name=spec.name,
         package=spec.package,
@@ -162,7 +168,7 @@ def locate(spec: TeacherSpec) -> TeacherInfo:
         classes=spec.classes,
         default_threshold=spec.default_threshold,
         score_floor=spec.score_floor,
-        record_verified=recorded is not None,
+        record_verified=verified,
     )
 
 
@@ -177,21 +183,8 @@ def from_file(spec: TeacherSpec, path: str | Path, sha256: str | None = None) ->
         raise TeacherUnavailable(
             f"teacher {spec.name}: {path.name} has sha256 {digest[:12]}…, expected {sha256[:12]}…"
         )
-    return TeacherInfo(
-        name=spec.name,
-        package=spec.package,
-        package_version="",  # a copy: the version is whatever the export recorded
-        model_file=path.name,
-        path=path,
-        sha256=digest,
-        size_bytes=path.stat().st_size,
-        licence=spec.licence,
-        licence_note=spec.licence_note,
-        classes=spec.classes,
-        default_threshold=spec.default_threshold,
-        score_floor=spec.score_floor,
-        record_verified=False,
-    )
+    # a copy: the package version is whatever the export recorded
+    return _info(spec, path, digest, "", path.name, False)
 
 
 def check_image(image: np.ndarray, who: str) -> np.ndarray:
