@@ -256,3 +256,41 @@ def test_a_size_mismatch_is_skipped_with_skip_bad():
         predict_split(_Everything(), data, skip_bad=False)
     gts, _dets, skipped = predict_split(_Everything(), data, skip_bad=True)
     assert len(gts) == 1 and len(skipped) == 1 and "9x9" in skipped[0]
+
+
+def test_summary_table_shows_a_class_without_data_as_a_dash():
+    from figure_ml.pipeline_summary import miss_table
+
+    pc = {
+        c: {
+            "n_gt": 0,
+            "miss_rate": None,
+            "miss_rate_ci": [None, None],
+            "miss_at_budget": None,
+            "miss_at_budget_ci": [None, None],
+        }
+        for c in CLASS_NAMES
+    }
+    pc["face"] = {
+        "n_gt": 19,
+        "miss_rate": 0.5,
+        "miss_rate_ci": [0.25, 0.75],
+        "miss_at_budget": 0.9,
+        "miss_at_budget_ci": [0.7, 1.0],
+    }
+    m = {
+        "per_class": pc,
+        "thresholds": dict.fromkeys(CLASS_NAMES, 0.2),
+        "padding": dict.fromkeys(CLASS_NAMES, 0.1),
+        "budget": 0.05,
+        "at_budget": {"over_redaction": 0.04, "over_redaction_ci": [0.03, 0.05]},
+        "over_redaction": 0.2,
+        "over_redaction_ci": [0.1, 0.3],
+    }
+    table = miss_table(m, [])
+    face = next(r for r in table.splitlines() if r.startswith("face"))
+    tattoo = next(r for r in table.splitlines() if r.startswith("tattoo"))
+    assert (
+        "50.0%" in face and "[25.0, 75.0]" in face and "90.0%" in face and "[70.0, 100.0]" in face
+    )
+    assert tattoo.split()[1:3] == ["0", "-"]

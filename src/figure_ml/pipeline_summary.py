@@ -29,7 +29,9 @@ def _pct(value: Any) -> str:
 
 
 def _ci(ci: Any) -> str:
-    return "-" if not ci else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    if not ci or ci[0] is None or ci[1] is None:
+        return "-"  # no data (e.g. a class without GT in this split)
+    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
 def miss_table(metrics: dict[str, Any], artifacts: list[dict[str, Any]]) -> str:
