@@ -117,7 +117,7 @@ def compose_head(
         multiply=True,
     )
 
-    eyes(rng, hd, g, fitz, hair, extras.get("eyes_closed", False))
+    eyes(rng, hd, g, fitz, hair, extras.get("eyes_closed", False), skin)
     nose(hd, g)
     mouth(hd, g, skin)
     if extras.get("beard"):
