@@ -12,23 +12,40 @@ IRIS_RGB = ((0.25, 0.15, 0.08), (0.12, 0.08, 0.05), (0.3, 0.45, 0.6), (0.35, 0.4
 
 
 def eyes(
-    rng: np.random.Generator, hd: HeadLayers, g: HeadGeom, fitz: int, hair: np.ndarray, closed: bool
+    rng: np.random.Generator,
+    hd: HeadLayers,
+    g: HeadGeom,
+    fitz: int,
+    hair: np.ndarray,
+    closed: bool,
+    skin: np.ndarray,
 ) -> None:
-    """Sockets, lids, iris, pupil and glint of both eyes (the far eye hides as the head turns)."""
+    """Sockets, lids, lashes, iris, pupil and glint of both eyes and the brows above them (the
+    far eye hides as the head turns).
+
+    In a photo the eye region is the darkest part of a face on every skin tone (orbit shadow,
+    lash line, brows), and real-photo face detectors key on it: the brows are at least as dark
+    as half the skin's brightness even under fair or grey hair, so dark-skinned faces keep that
+    contrast too.
+    """
     size, hh, yaw = g.size, g.hh, g.yaw
     ey = g.cy - 0.08 * hh
     iris = IRIS_RGB[rng.integers(len(IRIS_RGB))] if fitz <= 3 else IRIS_RGB[rng.integers(2)]
+    # the white of an eye sits in the shadow of lids and lashes: in a photo it is a dull grey
+    # only a little brighter than fair skin, never a white disc on dark skin
+    sclera = 0.5 * np.array((0.84, 0.8, 0.76), np.float32) + 0.5 * np.asarray(skin, np.float32)
+    brow_rgb = np.minimum(np.asarray(hair, np.float32) * 0.7, np.asarray(skin, np.float32) * 0.45)
     for phi in (-0.5, 0.5):
         ex, k = g.px(phi)
         if k < 0.2:
             continue
         ew, eh = 0.075 * hh * k, 0.03 * hh
         hd.lay(
-            ellipse(size, (ex, ey), (ew * 1.5, eh * 2.4), 0.05 * hh) * 0.35,
-            (0.55, 0.45, 0.45),
+            ellipse(size, (ex, ey - 0.3 * eh), (ew * 1.5, eh * 2.4), 0.05 * hh) * 0.5,
+            (0.5, 0.4, 0.4),
             None,
             multiply=True,
-        )  # eye socket shadow
+        )  # eye socket shadow, deepest under the brow ridge
         lid = np.stack(
             [
                 np.linspace(ex - ew, ex + ew, 9),
@@ -37,7 +54,7 @@ def eyes(
             1,
         )
         if not closed:
-            hd.lay(ellipse(size, (ex, ey), (ew, eh), 0.5), (0.84, 0.8, 0.76), None)
+            hd.lay(ellipse(size, (ex, ey), (ew, eh), 0.5), sclera, None)
             ix = ex + 0.3 * ew * np.sin(yaw)
             hd.lay(
                 ellipse(size, (ix, ey), (0.031 * hh * k, 0.031 * hh), 0.4)
@@ -53,15 +70,20 @@ def eyes(
             )
             glint = ellipse(size, (ix + 0.01 * hh, ey - 0.01 * hh), (0.005 * hh, 0.005 * hh), 0.3)
             hd.lay(glint * 0.8, (1, 1, 1), None)
-        hd.lay(stroke(size, lid, 0.009 * hh + 0.6, 0.5) * 0.9, (0.12, 0.08, 0.07), None)
+        # the upper lid's lash line, thick and dark; a fainter lower lid
+        hd.lay(stroke(size, lid, 0.016 * hh + 0.7, 0.5), (0.06, 0.04, 0.04), None)
+        if not closed:
+            low = np.stack([lid[:, 0], 2 * ey - lid[:, 1] * 0.6 - ey * 0.4], 1)
+            hd.lay(stroke(size, low, 0.006 * hh + 0.4, 0.5) * 0.5, (0.3, 0.2, 0.18), None)
+        inner = -np.sign(np.sin(phi + yaw)) if abs(np.sin(phi + yaw)) > 1e-6 else 0.0
+        u = np.linspace(-1.0, 1.0, 9)
         brow = np.stack(
-            [
-                np.linspace(ex - 1.3 * ew, ex + 1.3 * ew, 9),
-                ey - 0.085 * hh - 0.02 * hh * np.sin(np.linspace(0.2, np.pi, 9)),
-            ],
-            1,
+            [ex + 1.35 * ew * u, ey - 0.095 * hh - 0.022 * hh * np.sin((u + 1) * np.pi / 2.2)], 1
         )
-        hd.lay(stroke(size, brow, 0.02 * hh + 0.8, 0.3 + 0.01 * hh) * 0.7, hair * 0.8, None)
+        # a brow is thicker at its inner head than at its tail: two strokes
+        hd.lay(stroke(size, brow, 0.024 * hh + 0.8, 0.3 + 0.01 * hh) * 0.85, brow_rgb, None)
+        head_half = brow[(u * inner) >= 0] if inner else brow
+        hd.lay(stroke(size, head_half, 0.036 * hh + 0.8, 0.4 + 0.01 * hh) * 0.6, brow_rgb, None)
 
 
 def nose(hd: HeadLayers, g: HeadGeom) -> None:
@@ -69,7 +91,7 @@ def nose(hd: HeadLayers, g: HeadGeom) -> None:
     size, hh, yaw, cx, cy, a = g.size, g.hh, g.yaw, g.cx, g.cy, g.a
     ey = cy - 0.08 * hh
     nx, _ = g.px(0.0, 1.25)
-    ny = cy + 0.19 * hh
+    ny = cy + 0.16 * hh
     side = -1 if np.sin(g.light) > 0 else 1
     ridge = np.stack(
         [
@@ -78,7 +100,7 @@ def nose(hd: HeadLayers, g: HeadGeom) -> None:
         ],
         1,
     )
-    hd.lay(stroke(size, ridge, 0.03 * hh + 1, 0.025 * hh) * 0.4, (0.55, 0.45, 0.42), None, True)
+    hd.lay(stroke(size, ridge, 0.035 * hh + 1, 0.025 * hh) * 0.6, (0.5, 0.4, 0.38), None, True)
     # the nose casts a soft shadow below its tip and its wings shade the cheek next to them
     hd.lay(
         ellipse(size, (nx, ny + 0.035 * hh), (0.06 * hh, 0.018 * hh), 0.02 * hh) * 0.35,
@@ -97,8 +119,8 @@ def nose(hd: HeadLayers, g: HeadGeom) -> None:
         k = np.cos(yaw + s_ * 0.3)
         hd.lay(
             ellipse(size, (nx + s_ * 0.04 * hh * k, ny), (0.018 * hh * k + 0.3, 0.011 * hh), 0.5)
-            * 0.7,
-            (0.25, 0.18, 0.16),
+            * 0.9,
+            (0.15, 0.1, 0.1),
             None,
             multiply=True,
         )
@@ -114,7 +136,7 @@ def mouth(hd: HeadLayers, g: HeadGeom, skin: np.ndarray) -> None:
     shadow it casts on the chin, and the dark line between them."""
     size, hh, yaw = g.size, g.hh, g.yaw
     mx, _ = g.px(0.0, 1.08)
-    my = g.cy + 0.32 * hh
+    my = g.cy + 0.28 * hh
     mw = 0.13 * hh * (0.6 + 0.4 * np.cos(yaw))
     lip = skin * np.array([0.86, 0.56, 0.58], np.float32)
     u = np.linspace(-1.0, 1.0, 17)

@@ -80,7 +80,7 @@ def compose_head(
     t = np.clip((xx - nx0) / (0.3 * hh), -1.0, 1.0)
     neck_l = np.clip(t * lx + np.sqrt(1.0 - t * t) * lz, 0.0, 1.0) * 0.8
     w_head = np.clip((1.0 - (dx * dx + dy * dy)) * 6.0, 0.0, 1.0)
-    shade = 0.4 + 0.75 * (w_head * head_l + (1.0 - w_head) * neck_l)
+    shade = 0.55 + 0.55 * (w_head * head_l + (1.0 - w_head) * neck_l)
     # skin is not matte: a soft Blinn-Phong sheen (forehead, nose bridge, cheekbones) whose
     # strength varies from dry to oily skin; the key light's colour, added on top
     hx, hy, hz = lx, ly, lz + 1.0
@@ -117,7 +117,7 @@ def compose_head(
         multiply=True,
     )
 
-    eyes(rng, hd, g, fitz, hair, extras.get("eyes_closed", False))
+    eyes(rng, hd, g, fitz, hair, extras.get("eyes_closed", False), skin)
     nose(hd, g)
     mouth(hd, g, skin)
     if extras.get("beard"):

@@ -27,7 +27,13 @@ from figure_ml.data.render.glyphs import font_list, log_uniform
 from figure_ml.data.render.negatives import add_hard_negatives, mannequin
 from figure_ml.data.render.options import SceneOptions
 from figure_ml.data.render.primitives import Layout
-from figure_ml.data.render.scene_plan import lighting, place_faces, plan_counts, scene_kind
+from figure_ml.data.render.scene_plan import (
+    auto_exposure,
+    lighting,
+    place_faces,
+    plan_counts,
+    scene_kind,
+)
 from figure_ml.data.render.skin import SkinRegion
 from figure_ml.data.render.tattoo import add_tattoo
 from figure_ml.data.render.text import add_printed, skin_marking
@@ -269,5 +275,7 @@ def render_scene(
     _add_text(sc)
     _add_clutter(sc)
     canvas.params["lighting"] = lighting(canvas)
+    faces = [o.instance_id for o in sc.made if o.kind == "phi" and o.label == "face"]
+    canvas.params["exposure_gain"] = auto_exposure(canvas, faces)
     np.clip(canvas.image, 0.0, 1.0, out=canvas.image)  # shading and light may overshoot
     _finish(sc)

@@ -32,8 +32,10 @@ def skin_color(rng: np.random.Generator, fitz: int) -> np.ndarray:
     """A skin colour of Fitzpatrick type ``fitz`` with natural variation (red/yellow undertone)."""
     base = np.array(FITZPATRICK_RGB[fitz], np.float32)
     base *= rng.uniform(0.93, 1.06)
-    under = rng.normal(0.0, 0.025)  # + redder / - more olive
-    base += np.array([under, -0.3 * under, -0.6 * under], np.float32)
+    # + redder / - more olive, relative to the colour: an absolute shift of the same size
+    # turned deeply pigmented skin grey-green (red 0.31 -> 0.23 at 3 sigma)
+    under = float(np.clip(rng.normal(0.0, 0.03), -0.06, 0.06))
+    base *= 1.0 + np.array([under, -0.3 * under, -0.6 * under], np.float32)
     return np.clip(base, 0.05, 1.0)
 
 

@@ -22,6 +22,7 @@ from figure_ml.data.render.options import SceneOptions
 from figure_ml.data.render.scene import render_scene
 from figure_ml.data.schema import SPLITS
 from figure_ml.data.synth.augment import augment
+from figure_ml.data.synth.exposure import tone_curve
 
 #: Phone-photo aspect ratios (w, h) and how often each is drawn: landscape and portrait 4:3
 #: dominate, then 16:9 / 9:16, some square crops.
@@ -104,6 +105,8 @@ def make_sample(spec: SampleSpec, split: str, index: int) -> dict[str, Any]:
     params: dict[str, Any] = {**canvas.params, "locale": locale, "width": width, "height": height}
     params["phi_free"] = phi_free
     if spec.augment:
+        image, tone = tone_curve(image, int(aug_seed) & 0x7FFFFFFF)
+        params.update(tone)
         image, instances, aug = augment(image, instances, int(aug_seed) & 0x7FFFFFFF)
         params.update(aug)
         params["blur"] = next((a for a in aug["augmentations"] if a in _BLURS), "none")
