@@ -29,8 +29,8 @@ _spec: SampleSpec | None = None
 
 
 def _init_worker(spec: SampleSpec, threads: int = 0) -> None:
-    """Per-process set-up; ``threads`` > 0 caps OpenCV's own thread pool (one per worker
-    process is enough: the processes already fill the cores, extra threads only contend)."""
+    """Per-process set-up; ``threads`` > 0 caps OpenCV's own thread pool. Worker processes
+    get their single OpenCV thread from the parent instead (see :func:`_samples`)."""
     global _spec
     _spec = spec
     if threads:
@@ -74,9 +74,18 @@ def _samples(spec: SampleSpec, tasks: list[tuple[str, int]], workers: int) -> It
         return
     # fork: workers inherit imported modules (fast start); results come back in task order,
     # which is what makes the output independent of the number of workers.
+    # OpenCV is set to one thread in the parent *before* forking (children inherit it):
+    # calling cv2.setNumThreads in a forked child of a process that has already used
+    # OpenCV's thread pool deadlocks on the pool's inherited lock (measured: a test process
+    # that had rendered before generating with 2 workers hung forever on a futex).
     ctx = mp.get_context("fork")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(spec, 1)) as pool:
-        yield from pool.imap(_work, tasks, chunksize=4)
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(spec, 0)) as pool:
+            yield from pool.imap(_work, tasks, chunksize=4)
+    finally:
+        cv2.setNumThreads(before)
 
 
 def identity_config(cfg: SynthConfig) -> dict[str, Any]:
