@@ -215,9 +215,15 @@ def test_plot_font_is_found_locally(tmp_path: Path, monkeypatch, block_network) 
     yolo.ultralytics_module()
     from ultralytics.utils import checks
 
+    # check_font is lru_cached: an earlier test of the session may have resolved Arial already
+    cached = getattr(checks.check_font, "__wrapped__", checks.check_font)
+    cached.cache_clear()
     monkeypatch.setattr(checks, "USER_CONFIG_DIR", tmp_path)  # a fresh settings folder
     assert runtime._provide_fonts(tmp_path)
-    assert Path(checks.check_font("Arial.ttf")) == tmp_path / "Arial.ttf"
+    try:
+        assert Path(checks.check_font("Arial.ttf")) == tmp_path / "Arial.ttf"
+    finally:
+        cached.cache_clear()  # later tests must not get this test's folder
     assert block_network == []
 
 
