@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import tempfile
 import time
@@ -30,16 +29,7 @@ import numpy as np
 from figure_ml.config import SynthConfig
 from figure_ml.data.synth import generate, spec_from_config
 from figure_ml.data.synth import sample as sample_mod
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from figure_ml.export.latency import cpu_model
 
 
 def _load() -> str:
@@ -92,7 +82,7 @@ def main() -> None:
     ap.add_argument("--e2e", type=int, default=0, help="also time generate() for this many")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    print(f"CPU: {_cpu_model()}, {os.cpu_count()} logical cores")
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores")
     if args.n:
         per_process(args.n)
     if args.e2e:

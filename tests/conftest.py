@@ -207,3 +207,30 @@ def smoke_config(tmp_path: Path, toy_dataset: Path, mlflow_store: dict[str, str]
         )
 
     return make
+
+
+def phi_scene():
+    """A 480x360 photo drawn with figure_ml's renderer: one face and a printed name label on
+    grey. Returns ``(PIL image, true face box, true text box)`` (xyxy pixels). Shared by the
+    teacher, autolabel and ensemble tests, which need a face and a text line a real-photo
+    detector finds."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from figure_ml.data.fonts import load_font, resolve_font
+    from figure_ml.data.render.canvas import Canvas
+    from figure_ml.data.render.face import add_face
+    from figure_ml.data.render.primitives import Layout
+
+    canvas = Canvas(480, 360, np.random.default_rng(1))
+    canvas.image[:] = 0.78
+    (face,) = add_face(canvas, 3, 120.0, 130.0, 150.0, Layout(480, 360), roll=0.0)
+    ys, xs = np.nonzero(canvas.instances == face.instance_id)
+    face_box = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
+    img = Image.fromarray(canvas.to_uint8())
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([250, 250, 470, 310], fill=(250, 250, 245))
+    font = load_font(str(resolve_font("DejaVuSans-Bold")), 28)
+    draw.text((262, 262), "DOE, JANE", font=font, fill=(10, 10, 10))
+    text_box = [float(v) for v in draw.textbbox((262, 262), "DOE, JANE", font=font)]
+    return img, face_box, text_box

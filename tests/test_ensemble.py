@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
+from conftest import phi_scene
 from figure_ml import manifest
 from figure_ml.classes import NUM_CLASSES, class_id
 from figure_ml.config import EvalConfig, ExportConfig, SynthConfig, to_typed
@@ -305,20 +305,7 @@ def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
 
 def _scene(path: Path) -> None:
     """A 480x360 photo: a rendered face and a printed name label (as in test_teachers)."""
-    from figure_ml.data.fonts import load_font, resolve_font
-    from figure_ml.data.render.canvas import Canvas
-    from figure_ml.data.render.face import add_face
-    from figure_ml.data.render.primitives import Layout
-
-    canvas = Canvas(480, 360, np.random.default_rng(1))
-    canvas.image[:] = 0.78
-    add_face(canvas, 3, 120.0, 130.0, 150.0, Layout(480, 360), roll=0.0)
-    img = Image.fromarray(canvas.to_uint8())
-    draw = ImageDraw.Draw(img)
-    draw.rectangle([250, 250, 470, 310], fill=(250, 250, 245))
-    draw.text((262, 262), "DOE, JANE", font=load_font(str(resolve_font("DejaVuSans-Bold")), 28),
-              fill=(10, 10, 10))  # fmt: skip
-    img.save(path)
+    phi_scene()[0].save(path)
 
 
 def _variant(src: Path, dst: Path, *, model: float, teachers: dict[str, float] | None) -> Path:

@@ -9,8 +9,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
+from conftest import phi_scene
 from figure_ml.classes import class_id
 from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.teachers import (
@@ -197,22 +197,7 @@ def test_missing_package_or_model_is_a_clear_error() -> None:
 def scene() -> tuple[np.ndarray, list[float], list[float]]:
     """A 480x360 scene: one rendered face (figure_ml's renderer) and a printed name label.
     Returns the image and the true face and text boxes."""
-    from figure_ml.data.fonts import load_font, resolve_font
-    from figure_ml.data.render.canvas import Canvas
-    from figure_ml.data.render.face import add_face
-    from figure_ml.data.render.primitives import Layout
-
-    canvas = Canvas(480, 360, np.random.default_rng(1))
-    canvas.image[:] = 0.78
-    (face,) = add_face(canvas, 3, 120.0, 130.0, 150.0, Layout(480, 360), roll=0.0)
-    ys, xs = np.nonzero(canvas.instances == face.instance_id)
-    face_box = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
-    img = Image.fromarray(canvas.to_uint8())
-    draw = ImageDraw.Draw(img)
-    draw.rectangle([250, 250, 470, 310], fill=(250, 250, 245))
-    font = load_font(str(resolve_font("DejaVuSans-Bold")), 28)
-    draw.text((262, 262), "DOE, JANE", font=font, fill=(10, 10, 10))
-    text_box = [float(v) for v in draw.textbbox((262, 262), "DOE, JANE", font=font)]
+    img, face_box, text_box = phi_scene()
     return np.asarray(img), face_box, text_box
 
 

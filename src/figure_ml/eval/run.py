@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ import yaml
 from tqdm import tqdm
 
 from figure_ml import atomic, provenance
+from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.cli import CONFIG_DIR
 from figure_ml.config import EvalConfig
@@ -330,21 +330,6 @@ def _write(
             dets = [to_classes(d) for d in dets]
         plot_all(out, metrics, class_cover_thresholds(gts, dets, rho, metrics["kappa"]), gts, dets)
     # metrics.json last: its presence means the folder is complete
-    atomic.write_text(
-        out / METRICS_FILE, json.dumps(jsonable(metrics), indent=2, allow_nan=False) + "\n"
-    )
+    atomic.write_json(out / METRICS_FILE, jsonable(metrics))
     if gates:
         print(gate_table(gates))
-
-
-def jsonable(x: Any) -> Any:
-    """NaN -> null (strict JSON), numpy scalars -> Python."""
-    if isinstance(x, dict):
-        return {k: jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x

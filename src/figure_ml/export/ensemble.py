@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from figure_ml import manifest
+from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.ensemble import UnionPredictor, member_part
 from figure_ml.errors import ConfigError
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.operating_point import OperatingPoint
-from figure_ml.eval.run import jsonable, predict_split, refuse_overlap
+from figure_ml.eval.run import predict_split, refuse_overlap
 from figure_ml.eval.union import member_table, union_metrics
 from figure_ml.eval.union_calibration import calibrate_union
 from figure_ml.export.latency import cpu_model

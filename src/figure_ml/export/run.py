@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from figure_ml import atomic, manifest, provenance
+from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.errors import ConfigError, DatasetError
@@ -25,7 +26,7 @@ from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
 from figure_ml.eval.predictors import OnnxPredictor, TorchPredictor
 from figure_ml.eval.redaction import redaction_stats
-from figure_ml.eval.run import jsonable, predict_split, refuse_overlap
+from figure_ml.eval.run import predict_split, refuse_overlap
 from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, latency, quantize
 from figure_ml.export.card import render_model_card
