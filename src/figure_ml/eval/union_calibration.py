@@ -4,6 +4,17 @@ chosen on the validation split so that the *union* meets the class targets withi
 Exactly, on the calibration split only (``members[k]`` are member k's detections, class ids;
 ``classes[k]`` the classes it detects; member 0 is the trained model and detects every class):
 
+0. **Ceilings.** ``ceilings[k][c]`` is the highest threshold member ``k`` may get for class
+   ``c``: for the model, its own single-model operating point (thresholds *and* padding fixed
+   to that point's, :func:`~figure_ml.eval.calibration.calibrate` on the same split); for a
+   teacher, its authors' default threshold. Why: (a) the model's masks in the union are then a
+   superset of its masks alone at the same padding, so on *any* images the union misses no more
+   boxes of any class than the model alone; (b) the validation split is synthetic, where the
+   model (trained on that world) finds text and faces the teachers do not and the teachers
+   fire on synthetic look-alikes, so val would argue a teacher off (measured before the
+   ceilings: PP-OCR raised to 0.9, 64% of real text lines missed). A teacher's default was
+   chosen by its authors on real photos, the domain it is in the set for; val may lower it,
+   never raise it.
 1. **Per-member coverage.** For member ``k``, class ``c`` it detects and padding ``rho`` of
    ``padding_grid``: ``v[k, c, rho]``, one value per GT box of class ``c``, the highest
    threshold at which member ``k``'s own class-``c`` predictions padded by ``rho`` cover the box
@@ -12,27 +23,29 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    for some ``k``). This is conservative: masks of two members that cover a box only together
    are not counted, so the union's real class-aware miss rate is at most this.
 2. **Candidates.** For each ``(k, c, rho)`` the thresholds ``GRID`` (0.05, 0.1, 0.2 ... 0.9,
-   1.0) at or above ``floor``, plus the member's own single-model answer
+   1.0) in ``[floor, ceiling]``, the ceiling itself, and the member's own single-model answer
    (:func:`~figure_ml.eval.calibration.calibrate_class`: the highest threshold whose miss rate
-   alone is ``<= target_c``) when it has one. ``1.0`` leaves the member (nearly) off for ``c``.
-   Each candidate's cost is the pooled over-redaction of member ``k``'s class-``c`` predictions
-   alone at ``(t, rho)``.
+   alone is ``<= target_c``) when it has one below the ceiling. The model's ``rho`` is its
+   fixed padding. Each candidate's cost is the pooled over-redaction of member ``k``'s
+   class-``c`` predictions alone at ``(t, rho)``.
 3. **Per class, a small grid over members.** Every combination of one ``(rho_k, t_k)`` per
-   member detecting ``c`` (at most two members per class here: the model and one teacher;
-   about 60 options each). Among combinations whose union miss rate (step 1) is
-   ``<= target_c``, keep the one with the least summed cost (an upper bound of the union's
-   over-redaction from class ``c``); ties: higher thresholds. None meets it: the combination
-   with the lowest union miss rate, then the least cost. A class without GT boxes on val: the
-   model at ``floor``, each teacher at its authors' default threshold, smallest padding.
+   member detecting ``c`` (at most two members per class here: the model and one teacher).
+   Among combinations whose union miss rate (step 1) is ``<= target_c``, keep the one with the
+   least summed cost (an upper bound of the union's over-redaction from class ``c``); ties:
+   higher thresholds. None meets it: the combination with the lowest union miss rate, then the
+   least cost. A class without GT boxes on val: every member at its ceiling, smallest padding
+   for teachers.
 4. **The budget**, per channel and greedy (members' scores are not on one scale: CenterFace's
    and PP-OCR's scores sit far above a small YOLO's, so one global threshold ``t_B`` as in
    :func:`~figure_ml.eval.calibration.calibrate` would switch the model off to bound the
    teachers). While the union's pooled val over-redaction (every channel at its chosen
    padding) is above ``max_over_redaction``: for each channel, its *move* is the smallest
-   value of ``GRID`` above its threshold that lowers the union's over-redaction; apply the
-   move with the largest ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the
-   larger drop). Stop when within the budget, or when no move lowers it (``budget.met``
-   false). Thresholds only rise; padding does not change.
+   value of ``GRID`` (or its ceiling) above its threshold and at most its ceiling that lowers
+   the union's over-redaction; apply the move with the largest
+   ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the larger drop). Stop when
+   within the budget, or when no move lowers it (``budget.met`` false: the members at their
+   ceilings over-redact more than the budget on val). Thresholds only rise; padding does not
+   change.
 5. **Met.** A class is met when its union miss rate (step 1) at the shipped thresholds is
    ``<= target_c`` (and it has GT boxes on val).
 """
@@ -85,27 +98,37 @@ def calibrate_union(
     gts: Sequence[GroundTruth],
     members: Sequence[Sequence[Detections]],
     classes: Sequence[Sequence[str]],
-    defaults: Sequence[float],
+    ceilings: Sequence[dict[str, float]],
     targets: dict[str, float],
     padding_grid: Sequence[float],
     *,
+    model_padding: dict[str, float],
     max_over_redaction: float = 0.10,
     kappa: float = KAPPA,
     floor: float = 0.01,
 ) -> dict[str, Any]:
-    """The set's operating point (module docstring). ``defaults[k]``: member k's authors'
-    threshold (used for classes without GT on val; member 0's is ``floor``).
+    """The set's operating point (module docstring). ``ceilings[k]``: class name -> the highest
+    threshold member ``k`` may get (the model: its single-model operating point; a teacher: its
+    authors' default); ``model_padding``: the model's padding at that point, kept as is.
 
     Returns ``{"members": [{"thresholds", "padding"} by class name, per member], "met",
     "details", "budget"}``.
     """
-    grid = sorted({float(r) for r in padding_grid})
-    if not grid:
+    grid = sorted({float(r) for r in padding_grid} | {float(v) for v in model_padding.values()})
+    if not padding_grid:
         raise ValueError("padding_grid is empty")
     covers = [
         {rho: class_cover_thresholds(gts, dets, np.full(NUM_CLASSES, rho), kappa) for rho in grid}
         for dets in members
     ]
+    ceiling = np.full(len(members) * NUM_CLASSES, np.inf)
+    for k, table in enumerate(ceilings):
+        for name, t in table.items():
+            ceiling[channel(k, CLASS_NAMES.index(name))] = float(t)
+
+    def paddings(k: int, name: str) -> list[float]:
+        return [float(model_padding[name])] if k == 0 else sorted(float(r) for r in padding_grid)
+
     choice: dict[tuple[int, str], tuple[float, float]] = {}  # (member, class) -> (rho, t)
     details: dict[str, Any] = {}
     for c, name in enumerate(CLASS_NAMES):
@@ -115,15 +138,18 @@ def calibrate_union(
         n_gt = len(covers[who[0]][grid[0]][c])
         if n_gt == 0:
             for k in who:
-                choice[k, name] = (grid[0], floor if k == 0 else float(defaults[k]))
+                choice[k, name] = (paddings(k, name)[0], float(ceiling[channel(k, c)]))
             details[name] = {"n_gt": 0, "searched": False}
             continue
         options = []  # per member: [(rho, t, cost)]
         for k in who:
+            top = float(ceiling[channel(k, c)])
             opts = []
-            for rho in grid:
+            for rho in paddings(k, name):
                 cal = calibrate_class(covers[k][rho][c], targets[name], floor=floor)
-                ts = {t for t in GRID if t >= floor} | ({cal.threshold} if cal.met else set())
+                ts = {t for t in GRID if floor <= t <= top} | {top}
+                if cal.met and cal.threshold <= top:
+                    ts.add(cal.threshold)
                 for t in sorted(ts):
                     cost = _class_over_redaction(gts, members[k], c, t, rho, kappa)
                     opts.append((rho, t, cost))
@@ -170,7 +196,8 @@ def calibrate_union(
         best = None
         for ch in np.flatnonzero(np.isfinite(thr)):
             c = int(ch % NUM_CLASSES)
-            for t_next in (t for t in GRID if t > thr[ch]):
+            steps = sorted({t for t in GRID if t <= ceiling[ch]} | {min(ceiling[ch], 1.0)})
+            for t_next in (t for t in steps if t > thr[ch]):
                 trial = thr.copy()
                 trial[ch] = t_next
                 drop = current - union_or(trial)
@@ -212,6 +239,7 @@ def calibrate_union(
             "over_redaction": final,
             "met": bool(final <= max_over_redaction + 1e-12),
             "raises": moves,
-            "padding_grid": grid,
+            "padding_grid": sorted(float(r) for r in padding_grid),
+            "ceilings": [dict(t) for t in ceilings],
         },
     }

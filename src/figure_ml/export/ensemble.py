@@ -25,6 +25,7 @@ from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.ensemble import UnionPredictor, member_part
 from figure_ml.errors import ConfigError
+from figure_ml.eval.calibration import calibrated_point
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.operating_point import OperatingPoint
 from figure_ml.eval.run import predict_split, refuse_overlap
@@ -106,13 +107,19 @@ def build_set(
     vg, vd, _ = predict_split(union, val, skip_bad=False)
     members = [[member_part(d, k) for d in vd] for k in range(len(names))]
     classes = [CLASS_NAMES, *(t.info.classes for t in teachers)]
+    # the model's own operating point on the same split is its ceiling in the set (the union
+    # then misses no more than the model alone); a teacher's ceiling is its authors' default
+    alone = calibrated_point(
+        vg, members[0], c, kappa=cfg.kappa, weights_sha256=sha, dataset_digest=val.digest
+    )
     cal = calibrate_union(
         vg,
         members,
         classes,
-        [c.floor, *(t.default_threshold for t in teachers)],
+        [alone.thresholds, *({n: t.default_threshold for n in t.info.classes} for t in teachers)],
         c.targets,
         c.padding_grid,
+        model_padding=alone.padding,
         max_over_redaction=c.max_over_redaction,
         kappa=cfg.kappa,
         floor=c.floor,
