@@ -148,14 +148,22 @@ class ModelConfig:
     name: str = "yolo11n"
     #: an ultralytics model YAML name (``yolo11n.yaml``) or a path to a local YAML
     yaml: str = "yolo11n.yaml"
-    #: local ``.pt`` to fine-tune from; never a name (a name would make ultralytics download)
+    #: a local ``.pt`` to fine-tune from, or the name of a checkpoint shipped in the package
+    #: (``reference``, :mod:`figure_ml.models`); never ultralytics' names, which download
     weights: str | None = None
 
     def validate(self) -> None:
+        from figure_ml.models import SHIPPED
+
         if not self.yaml.endswith((".yaml", ".yml")):
             raise ConfigError(f"model.yaml must name a .yaml file, got {self.yaml!r}")
-        if self.weights is not None and not self.weights.endswith(".pt"):
-            raise ConfigError(f"model.weights must be a local .pt file, got {self.weights!r}")
+        if self.weights is not None and not (
+            self.weights.endswith(".pt") or self.weights in SHIPPED
+        ):
+            raise ConfigError(
+                f"model.weights must be a local .pt file or one of {list(SHIPPED)}, "
+                f"got {self.weights!r}"
+            )
 
 
 @dataclass
@@ -407,7 +415,24 @@ class EvalConfig:
 
 
 @dataclass
-class ConvertConfig:
+class DatasetWriteConfig:
+    """Options of every writer of a canonical dataset (convert, autolabel): what is kept and
+    how shards are written (figure_ml.data.convert.write.Target)."""
+
+    #: the canonical dataset to write
+    out_dir: str = "???"
+    #: keep images with no PHI box (negatives)
+    keep_empty: bool = True
+    #: boxes smaller than this (px, either side, after clipping) are skipped
+    min_box_side: float = 1.0
+    #: at most this many images per split (quick trials); null: all
+    limit: int | None = None
+    shard_size: int = 500
+    overwrite: bool = False
+
+
+@dataclass
+class ConvertConfig(DatasetWriteConfig):
     """``python -m figure_ml.data.convert``: a downloaded public dataset -> canonical dataset."""
 
     #: wider_face | fddb | textocr | coco_text | icdar2015 | total_text | coco | voc | yolo
@@ -416,7 +441,6 @@ class ConvertConfig:
     input: str = "???"
     #: all | train | val | test: which canonical split(s) to write
     split: str = "all"
-    out_dir: str = "???"
     #: licence string; fixed for the named public datasets, required for coco/voc/yolo
     licence: str | None = None
     #: source label -> PHI class name (null: drop that label); merged over the source's defaults
@@ -439,14 +463,6 @@ class ConvertConfig:
     images: dict[str, str] = field(default_factory=dict)
     #: keep text marked illegible / don't-care as text boxes (it is still text on the photo)
     keep_illegible: bool = True
-    #: keep images with no PHI box (negatives)
-    keep_empty: bool = True
-    #: boxes smaller than this (px, either side, after clipping) are skipped
-    min_box_side: float = 1.0
-    #: at most this many images per split (quick trials); null: all
-    limit: int | None = None
-    shard_size: int = 500
-    overwrite: bool = False
 
     def validate(self) -> None:
         from figure_ml.data.schema import SPLITS
@@ -639,13 +655,12 @@ class ExportConfig:
 
 
 @dataclass
-class AutolabelConfig:
+class AutolabelConfig(DatasetWriteConfig):
     """``python -m figure_ml.data.autolabel``: a folder of unlabelled photos -> a canonical
     dataset labelled by pretrained teachers (figure_ml.teachers), for review and training."""
 
     #: folder of the photos (searched recursively; jpg, png, heic, ...)
     input: str = "???"
-    out_dir: str = "???"
     #: teacher names from figure_ml.teachers.registry.TEACHERS
     teachers: list[str] = field(default_factory=lambda: ["centerface", "ppocr_det"])
     #: licence of the photos, given by their owner: e.g. proprietary-owned, CC-BY-4.0, unknown
@@ -658,16 +673,11 @@ class AutolabelConfig:
     split: str = "train"
     val_fraction: float = 0.0
     test_fraction: float = 0.0
-    #: keep photos in which no teacher found anything (negatives)
-    keep_empty: bool = True
-    #: boxes smaller than this (px, either side, after clipping) are skipped
+    #: boxes smaller than this (px, either side, after clipping) are skipped: teacher boxes
+    #: below 2 px are noise more often than PHI
     min_box_side: float = 2.0
-    #: at most this many photos per split (quick trials); null: all
-    limit: int | None = None
     #: onnxruntime intra-op threads per teacher; null: onnxruntime's default (all cores)
     threads: int | None = None
-    shard_size: int = 500
-    overwrite: bool = False
 
     def validate(self) -> None:
         from figure_ml.data.schema import SPLITS

@@ -51,20 +51,22 @@ def not_met_lines(m: dict[str, Any]) -> list[str]:
     return out
 
 
+def _with_intervals(d: dict[str, Any], key: str) -> list[str]:
+    """``d[key]`` as a percentage, its bootstrap interval, its exact interval (or blanks)."""
+    return [
+        _pct(d.get(key)),
+        _ci(d.get(f"{key}_ci") or [None, None]),
+        _ci(d.get(f"{key}_ci_exact") or [None, None]),
+    ]
+
+
 def budget_rows(m: dict[str, Any]) -> list[list[str]]:
     """Per class: GT, miss at the operating point, miss at the budget with both intervals."""
     rows = []
     for name in CLASS_NAMES:
         c = m["per_class"][name]
         rows.append(
-            [
-                name,
-                str(c["n_gt"]),
-                _pct(c["miss_rate"]),
-                _pct(c.get("miss_at_budget")),
-                _ci(c.get("miss_at_budget_ci") or [None, None]),
-                _ci(c.get("miss_at_budget_ci_exact") or [None, None]),
-            ]
+            [name, str(c["n_gt"]), _pct(c["miss_rate"]), *_with_intervals(c, "miss_at_budget")]
         )
     return rows
 
@@ -114,25 +116,10 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
     out += _table(
         ["metric", "value", "95% CI", "exact CI"],
         [
-            [
-                "PHI-miss rate (all classes)",
-                _pct(m["miss_rate"]),
-                _ci(m["miss_rate_ci"]),
-                _ci(m.get("miss_rate_ci_exact") or [None, None]),
-            ],
-            [
-                "image leak rate",
-                _pct(m["image_leak_rate"]),
-                _ci(m["image_leak_rate_ci"]),
-                _ci(m.get("image_leak_rate_ci_exact") or [None, None]),
-            ],
-            ["over-redaction", _pct(m["over_redaction"]), _ci(m["over_redaction_ci"]), ""],
-            [
-                "finding occlusion",
-                _pct(m["finding_occlusion"]),
-                _ci(m["finding_occlusion_ci"]),
-                "",
-            ],
+            ["PHI-miss rate (all classes)", *_with_intervals(m, "miss_rate")],
+            ["image leak rate", *_with_intervals(m, "image_leak_rate")],
+            ["over-redaction", *_with_intervals(m, "over_redaction")[:2], ""],
+            ["finding occlusion", *_with_intervals(m, "finding_occlusion")[:2], ""],
             ["mAP50 / mAP50-95", f"{_num(m.get('map50'))} / {_num(m.get('map50_95'))}", "", ""],
         ],
     )
@@ -144,9 +131,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             [
                 name,
                 str(c["n_gt"]),
-                _pct(c["miss_rate"]),
-                _ci(c["miss_rate_ci"]),
-                _ci(c.get("miss_rate_ci_exact") or [None, None]),
+                *_with_intervals(c, "miss_rate"),
                 f"{m['thresholds'][name]:.3f}",
                 f"{m['padding'][name]:.2f}",
                 _pct(c.get("recall")),

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from figure_ml.config import AutolabelConfig
 from figure_ml.data.canonical import CanonicalDataset
 from figure_ml.data.convert.base import IMAGE_SUFFIXES, Box, Record, Report, carve
-from figure_ml.data.convert.write import Target, write_dataset
+from figure_ml.data.convert.write import Target, recorded_settings, write_dataset
 from figure_ml.data.licences import classify
 from figure_ml.errors import BadInputError, DatasetError
 from figure_ml.imageio import decode_image
@@ -127,21 +127,13 @@ def autolabel(cfg: AutolabelConfig) -> AutolabelResult:
         cfg.val_fraction,
         cfg.test_fraction,
     )
-    settings = asdict(cfg)
-    for key in ("input", "out_dir", "overwrite", "shard_size", "threads"):
-        settings.pop(key)  # where and how it was written, not what
-    settings["thresholds"] = thresholds
-    target = Target(
-        out_dir=Path(cfg.out_dir),
+    settings = {**recorded_settings(cfg, "threads"), "thresholds": thresholds}
+    target = Target.from_config(
+        cfg,
         source=source,
         licence=licence,
         splits=("train", "val", "test"),
-        min_box_side=cfg.min_box_side,
-        keep_empty=cfg.keep_empty,
-        limit=cfg.limit,
-        shard_size=cfg.shard_size,
-        overwrite=cfg.overwrite,
-        config=settings,
+        settings=settings,
         generator="figure_ml.data.autolabel",
         extra_info={
             "teachers": {

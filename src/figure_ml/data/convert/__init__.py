@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from figure_ml.config import ConvertConfig
 from figure_ml.data.canonical import CanonicalDataset
 from figure_ml.data.convert import faces, generic, text_json, text_txt
 from figure_ml.data.convert.base import Record, Report, carve, label_map
-from figure_ml.data.convert.write import Target, write_dataset
+from figure_ml.data.convert.write import Target, recorded_settings, write_dataset
 from figure_ml.data.licences import source_licence
 from figure_ml.data.schema import SPLITS
 from figure_ml.errors import ConfigError, DatasetError
@@ -138,20 +138,8 @@ def convert(cfg: ConvertConfig) -> ConversionResult:
         records = list(records)
         val_f = _val_fraction(cfg, src, records)
     records = carve(records, val_f, cfg.test_fraction)
-    settings = asdict(cfg)
-    for key in ("input", "out_dir", "overwrite", "shard_size"):
-        settings.pop(key)  # where and how it was written, not what
-    settings["val_fraction"] = val_f
-    target = Target(
-        out_dir=Path(cfg.out_dir),
-        source=name,
-        licence=licence,
-        splits=tuple(wanted),
-        min_box_side=cfg.min_box_side,
-        keep_empty=cfg.keep_empty,
-        limit=cfg.limit,
-        shard_size=cfg.shard_size,
-        overwrite=cfg.overwrite,
-        config=settings,
+    settings = {**recorded_settings(cfg), "val_fraction": val_f}
+    target = Target.from_config(
+        cfg, source=name, licence=licence, splits=tuple(wanted), settings=settings
     )
     return ConversionResult(write_dataset(records, target, report), report)

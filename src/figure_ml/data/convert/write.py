@@ -7,7 +7,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from figure_ml import atomic
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.config import DatasetWriteConfig
 from figure_ml.data.canonical import CanonicalDataset, CanonicalWriter, is_canonical, open_dataset
 from figure_ml.data.card import write_card
 from figure_ml.data.contact_sheet import write_contact_sheet
@@ -48,6 +49,43 @@ class Target:
     generator: str = "figure_ml.data.convert"
     #: further dataset_info.json entries (e.g. the teachers that labelled an autolabel set)
     extra_info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: DatasetWriteConfig,
+        *,
+        source: str,
+        licence: Licence,
+        splits: tuple[str, ...],
+        settings: dict[str, Any],
+        **kw: Any,
+    ) -> Target:
+        """A target with ``cfg``'s writing options (``out_dir``, keep/skip, limit, shards);
+        ``settings`` is what dataset_info.json records of the config (see
+        :func:`recorded_settings`)."""
+        return cls(
+            out_dir=Path(cfg.out_dir),
+            source=source,
+            licence=licence,
+            splits=splits,
+            min_box_side=cfg.min_box_side,
+            keep_empty=cfg.keep_empty,
+            limit=cfg.limit,
+            shard_size=cfg.shard_size,
+            overwrite=cfg.overwrite,
+            config=settings,
+            **kw,
+        )
+
+
+def recorded_settings(cfg: DatasetWriteConfig, *private: str) -> dict[str, Any]:
+    """``cfg`` as dataset_info.json records it: what was written, not where or how (no input
+    or output paths, overwrite, shard size, nor the ``private`` keys)."""
+    settings = asdict(cfg)
+    for key in ("input", "out_dir", "overwrite", "shard_size", *private):
+        settings.pop(key, None)
+    return settings
 
 
 def sample_id(source: str, original_name: str) -> str:
