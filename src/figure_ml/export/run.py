@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from figure_ml import atomic, manifest, provenance
-from figure_ml.atomic import jsonable
+from figure_ml import atomic, manifest
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.errors import ConfigError, DatasetError
@@ -28,8 +26,9 @@ from figure_ml.eval.predictors import OnnxPredictor, TorchPredictor
 from figure_ml.eval.redaction import redaction_stats
 from figure_ml.eval.run import predict_split, refuse_overlap
 from figure_ml.eval.shipped import artifact_predictor
-from figure_ml.export import formats, latency, quantize
+from figure_ml.export import formats, quantize
 from figure_ml.export.card import render_model_card
+from figure_ml.export.contents import artifact_entry, manifest_data
 from figure_ml.export.parity import ParityCheck, box_parity, paired_miss_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
 
@@ -100,51 +99,6 @@ def _scored(gts, dets, imgsz: int, op: OperatingPoint, cfg: ExportConfig, *, cur
         curve=curve,
     )
     return Scored(m, gts, dets)
-
-
-def _summary(m: dict[str, Any]) -> dict[str, Any]:
-    """The per-artifact metrics the manifest carries (no per-image data)."""
-    worst = []
-    for key in ("size", "skin_tone", "source"):
-        for name, s in (m["slices"].get(key) or {}).items():
-            if s.get("n_gt"):
-                worst.append(
-                    {
-                        "slice": f"{key}={name}",
-                        "miss_rate": s["miss_rate"],
-                        "miss_rate_ci": s["miss_rate_ci"],
-                        "n_gt": s["n_gt"],
-                    }
-                )
-    worst.sort(key=lambda w: -w["miss_rate"])
-    keep = (
-        "miss_rate",
-        "miss_rate_ci",
-        "miss_rate_ci_exact",
-        "miss_rate_upper",
-        "n_gt",
-        "n_missed",
-        "miss_at_budget",
-        "miss_at_budget_ci",
-        "miss_at_budget_ci_exact",
-        "miss_at_budget_upper",
-    )
-    return jsonable(
-        {
-            "per_class": {c: {k: m["per_class"][c].get(k) for k in keep} for c in CLASS_NAMES},
-            "image_leak_rate": m["image_leak_rate"],
-            "image_leak_rate_ci": m["image_leak_rate_ci"],
-            "image_leak_rate_ci_exact": m["image_leak_rate_ci_exact"],
-            "over_redaction": m["over_redaction"],
-            "over_redaction_ci": m["over_redaction_ci"],
-            "finding_occlusion": m["finding_occlusion"],
-            "finding_occlusion_ci": m["finding_occlusion_ci"],
-            "budget": m.get("budget"),
-            "at_budget": m.get("at_budget"),
-            "n_images": m["n_images"],
-            "worst_slices": worst[:5],
-        }
-    )
 
 
 def _calibration_images(src: ExportSource, n: int) -> list[np.ndarray]:
@@ -327,8 +281,10 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             log.error("%s failed its parity check: left out of the manifest and deleted", name)
             path.unlink(missing_ok=True)
             continue
-        entries.append(_entry(cfg, name, path, fmt, precision, scored, checks, imgsz))
-    data = _manifest_data(cfg, src, spec, op, entries, test.digest)
+        entries.append(
+            artifact_entry(cfg, name, path, fmt, precision, scored.metrics, checks, imgsz)
+        )
+    data = manifest_data(cfg, src, spec, op, entries, test.digest)
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
@@ -346,73 +302,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     return ExportResult(dst, {"schema_version": manifest.SCHEMA_VERSION, **data}, checks)
 
 
-def _entry(cfg, name, path, fmt, precision, scored: Scored, checks, imgsz) -> dict[str, Any]:
-    lat = latency.measure(
-        path,
-        imgsz,
-        runs=cfg.latency.runs,
-        warmup=cfg.latency.warmup,
-        threads=cfg.latency.threads,
-    )
-    parity = {
-        "passed": True,
-        "checks": [c.__dict__ for c in checks if c.artifact == name],
-        "int8_max_delta": cfg.parity.int8_max_delta,
-    }
-    return manifest.artifact_entry(
-        path,
-        name=name,
-        fmt=fmt,
-        precision=precision,
-        opset=cfg.opset,
-        metrics=_summary(scored.metrics),
-        latency=lat,
-        parity=jsonable(parity),
-    )
-
-
 def _write_charts(dst: Path, metrics: dict[str, Any]) -> None:
     """The miss-vs-over-redaction chart of the FP32 artifact, beside the model card."""
     from figure_ml.eval.plots import plot_budget_curve
 
     plot_budget_curve(dst / BUDGET_CHART, metrics)
-
-
-def _manifest_data(
-    cfg: ExportConfig,
-    src: ExportSource,
-    spec: dict[str, Any],
-    op: OperatingPoint,
-    entries: list,
-    test_digest: str | None,
-) -> dict[str, Any]:
-    return {
-        "name": cfg.name,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "classes": [{"id": i, "name": n} for i, n in enumerate(CLASS_NAMES)],
-        **spec,
-        "thresholds": {c: float(op.thresholds[c]) for c in CLASS_NAMES},
-        "padding": {c: float(op.padding[c]) for c in CLASS_NAMES},
-        "kappa": op.kappa,
-        "calibration": {
-            "source": "thresholds_file" if cfg.thresholds_file else "export",
-            "met": op.met,
-            "not_met": op.not_met(),
-            "targets": op.targets,
-            "max_over_redaction": (op.extra.get("budget") or {}).get("max_over_redaction"),
-            "split": op.extra.get("split"),
-        },
-        "budget": cfg.budget,
-        "artifacts": entries,
-        "training": {
-            "mlflow_run_id": src.mlflow_run_id,
-            "model": src.model_name,
-            "weights_sha256": manifest.sha256_file(src.weights),
-        },
-        "datasets": {
-            "train": {"digest": src.train_digest, "licences": src.licences},
-            "evaluation": {"digest": test_digest, "split": cfg.split},
-        },
-        "git_commit": provenance.git_commit(),
-        "packages": provenance.package_versions(),
-    }
