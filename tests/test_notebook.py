@@ -1,5 +1,6 @@
 """notebooks/compare_runs.ipynb executes against a tiny MLflow store made here (two evaluations
-at different thresholds and one export of the shipped test model) and its tables hold them."""
+of the shipped test model at different thresholds, a teacher baseline and one export) and its
+tables hold them."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ def store(tmp_path_factory):
     _cli("figure_ml.eval", *common, f"out_dir={tmp / 'e1'}", "plots=false", cwd=tmp)
     high = [f"thresholds.{c}=0.6" for c in CLASS_NAMES]
     _cli("figure_ml.eval", *common, f"out_dir={tmp / 'e2'}", "plots=false", *high, cwd=tmp)
+    teacher = ["teacher=centerface", f"data.path={ds.path}", "bootstrap_resamples=200", *track]
+    _cli("figure_ml.eval", *teacher, f"out_dir={tmp / 'tc'}", "plots=false", cwd=tmp)
     _cli(
         "figure_ml.export",
         *common,
@@ -106,11 +109,18 @@ def test_notebook_is_committed_without_outputs():
             assert cell.outputs == [] and cell.execution_count is None
 
 
-def test_miss_rate_table_holds_both_evaluations(tables, store):
+def test_miss_rate_table_holds_models_and_teacher_baselines(tables, store):
     miss = tables["miss"]
     runs = sorted({r["run"] for r in miss})
-    assert len(runs) == 2 and runs[0].startswith("eval-e1") and runs[1].startswith("eval-e2")
-    assert len(miss) == 2 * len(CLASS_NAMES)
+    assert len(runs) == 3 and [r[:7] for r in runs] == ["eval-e1", "eval-e2", "eval-tc"]
+    assert len(miss) == 3 * len(CLASS_NAMES)
+    subjects = {r["run"][:7]: r["subject"] for r in miss}
+    assert subjects == {"eval-e1": "model", "eval-e2": "model", "eval-tc": "teacher:centerface"}
+    teacher = json.loads((store["tmp"] / "tc" / "metrics.json").read_text())["per_class"]
+    face = [r for r in miss if r["run"].startswith("eval-tc") and r["class"] == "face"]
+    assert len(face) == 1 and teacher["face"]["n_gt"] > 0
+    assert face[0]["miss_rate"] == pytest.approx(teacher["face"]["miss_rate"])
+    assert face[0]["miss_at_budget"] == pytest.approx(teacher["face"]["miss_at_budget"])
     truth = json.loads((store["tmp"] / "e1" / "metrics.json").read_text())["per_class"]
     by = {(r["run"][:7], r["class"]): r for r in miss}
     for c in CLASS_NAMES:
@@ -131,7 +141,7 @@ def test_miss_rate_table_holds_both_evaluations(tables, store):
 
 def test_quality_and_artifact_tables(tables, store):
     quality = tables["quality"]
-    assert len(quality) == 2
+    assert len(quality) == 3
     assert all(0.0 <= q["over_redaction"] <= 1.0 for q in quality)
     artifacts = tables["artifacts"]
     assert {a["artifact"] for a in artifacts} == {"fp32", "int8", "int8_ort"}
