@@ -253,6 +253,10 @@ def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     m = manifest.load(out)
     assert [a["name"] for a in m.data["artifacts"]] == ["fp32"]  # INT8 left out
     assert not (out / "model_int8.onnx").exists()
+    # ... and said so: in the manifest with the failed check, in the model card
+    (x,) = m.data["left_out"]
+    assert x["artifact"] == "int8" and "paired_miss_diff" in x["reason"]
+    assert "left out: int8" in (out / "MODEL_CARD.md").read_text()
     assert "paired_miss_diff" in r.stdout  # the paired test, with its interval
     assert "95% CI" in r.stdout
 

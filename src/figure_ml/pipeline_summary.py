@@ -117,6 +117,8 @@ def summary(eval_dir: Path, export_dir: Path) -> str:
         latency = (a.get("latency") or {}).get("median_ms")
         ms = f", {latency} ms median on CPU" if latency is not None else ""
         out.append(f"{a['format'] + ' ' + a['precision'] + ':':<12} {m.artifact_path(a)}{ms}")
+    for x in m.data.get("left_out") or []:
+        out.append(f"{'left out:':<12} {x['artifact']} — {x['reason']}")
     return "\n".join(out)
 
 

@@ -154,6 +154,8 @@ def render_model_card(m: dict[str, Any]) -> str:
             "Parity: per class, the upper 95% bound of the paired miss-rate difference against "
             f"FP32 (same images) is at most {100 * delta:.2f} points."
         ]
+    for x in m.get("left_out") or []:
+        out.append(f"- **left out: {x['artifact']}** — {x['reason']}")
     out += ["", "## Data", ""]
     for role, d in (m.get("datasets") or {}).items():
         out.append(

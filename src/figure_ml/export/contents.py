@@ -140,3 +140,14 @@ def manifest_data(
         "git_commit": provenance.git_commit(),
         "packages": provenance.package_versions(),
     }
+
+
+def left_out(failed: set[str], checks: list[ParityCheck]) -> list[dict[str, Any]]:
+    """The artifacts built but not shipped, each with the parity checks it failed (an artifact
+    derived from a failed one, e.g. the INT8 ORT file, names its source instead)."""
+    out = []
+    for name in sorted(failed):
+        own = [c for c in checks if c.artifact == name and not c.passed]
+        reason = "; ".join(f"{c.check} {c.value:.4f} > {c.bound:.4f}" for c in own)
+        out.append({"artifact": name, "reason": reason or "built from a left-out artifact"})
+    return out

@@ -28,7 +28,7 @@ from figure_ml.eval.run import predict_split, refuse_overlap
 from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, quantize
 from figure_ml.export.card import render_model_card
-from figure_ml.export.contents import artifact_entry, manifest_data
+from figure_ml.export.contents import artifact_entry, left_out, manifest_data
 from figure_ml.export.parity import ParityCheck, box_parity, paired_miss_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
 
@@ -101,10 +101,19 @@ def _scored(gts, dets, imgsz: int, op: OperatingPoint, cfg: ExportConfig, *, cur
     return Scored(m, gts, dets)
 
 
-def _calibration_images(src: ExportSource, n: int) -> list[np.ndarray]:
-    data = load_eval_data(src.data_path, "train")
+def _calibration_images(src: ExportSource, n: int, fallback_split: str) -> list[np.ndarray]:
+    """``n`` images spread over the train split for INT8 ranges; a dataset without one (a
+    held-out evaluation set made for a trained checkpoint) lends its calibration split, which
+    the thresholds are fitted on anyway: the scored split stays unseen."""
+    try:
+        data = load_eval_data(src.data_path, "train")
+    except DatasetError:
+        data = None
+    if data is None or not data.items:
+        log.info("INT8 ranges from the %s split: no train images", fallback_split)
+        data = load_eval_data(src.data_path, fallback_split)
     if not data.items:
-        raise DatasetError(f"{src.data_path}: no training images to calibrate INT8 with")
+        raise DatasetError(f"{src.data_path}: no images to calibrate INT8 with")
     step = max(1, len(data.items) // n)
     return [data.items[i].read()[0] for i in range(0, len(data.items), step)[:n]]
 
@@ -212,7 +221,7 @@ def _derived_artifacts(
         int8 = quantize.quantize_int8(
             fp32,
             dst / "model_int8.onnx",
-            _calibration_images(src, cfg.int8.calibration_images),
+            _calibration_images(src, cfg.int8.calibration_images, cfg.calibration.split),
             imgsz=spec["input"]["size"],
             quantize_head=cfg.int8.quantize_head,
         )
@@ -285,6 +294,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             artifact_entry(cfg, name, path, fmt, precision, scored.metrics, checks, imgsz)
         )
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
+    data["left_out"] = left_out(failed, checks)
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
