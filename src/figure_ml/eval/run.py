@@ -28,6 +28,7 @@ from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.report import render_report
 from figure_ml.manifest import sha256_file
+from figure_ml.models import resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         pred, op, info = manifest_predictor(cfg.manifest, cfg.manifest_artifact)
         info |= {"predictor": pred.description, "imgsz": pred.imgsz, "strategy": "manifest"}
         return Subject(predictor or pred, op, info, op.weights_sha256)
-    weights = Path(str(cfg.weights))
+    weights = Path(str(resolve_weights(cfg.weights)))
     predictor = predictor or make_predictor(
         weights, imgsz=pcfg.imgsz, conf=pcfg.conf, iou=pcfg.iou, max_det=pcfg.max_det
     )

@@ -11,6 +11,7 @@ import yaml
 from figure_ml.config import ExportConfig
 from figure_ml.data.canonical import is_canonical, open_dataset
 from figure_ml.errors import BadInputError, DatasetError
+from figure_ml.models import resolve_weights
 
 
 @dataclass
@@ -41,7 +42,7 @@ def resolve_source(cfg: ExportConfig) -> ExportSource:
         model_name = (train_cfg.get("model") or {}).get("name")
         imgsz = cfg.imgsz or (train_cfg.get("trainer") or {}).get("imgsz")
     else:
-        weights = Path(str(cfg.weights))
+        weights = Path(str(resolve_weights(cfg.weights)))
         if not weights.is_file():
             raise BadInputError(f"weights {weights}: no such file")
         data_path, imgsz = cfg.data.path, cfg.imgsz

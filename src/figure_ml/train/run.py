@@ -20,6 +20,8 @@ from figure_ml import atomic, provenance, yolo
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import TrainConfig
 from figure_ml.errors import BadInputError, DatasetError, FigureMLError
+from figure_ml.manifest import sha256_file
+from figure_ml.models import resolve_weights
 from figure_ml.tracking import IMAGE_SUFFIXES, Tracker, image_policy, open_tracker, resolve_uri
 from figure_ml.train import rundir
 from figure_ml.train.data import PreparedData, prepare
@@ -54,11 +56,20 @@ def _check_inputs(cfg: TrainConfig) -> None:
     """Config checks that need ultralytics or the file system (cheap; before the dataset)."""
     yolo.check_train_args(cfg.trainer)
     yolo.resolve_model_yaml(cfg.model.yaml)
-    if cfg.model.weights and not Path(cfg.model.weights).is_file():
+    weights = resolve_weights(cfg.model.weights)  # a shipped name: verified by sha256
+    if weights and not Path(weights).is_file():
         raise BadInputError(
-            f"model.weights: {cfg.model.weights} does not exist (weights are "
+            f"model.weights: {weights} does not exist (weights are "
             f"never downloaded; give a local .pt file)"
         )
+
+
+def _init_weights(spec: str | None) -> dict[str, Any] | None:
+    """What the run started from: a shipped name or a path, and the file's sha256."""
+    path = resolve_weights(spec)
+    if path is None:
+        return None
+    return {"spec": spec, "sha256": sha256_file(path), "shipped": path != spec}
 
 
 def _start_tracking(
@@ -137,7 +148,7 @@ def _run(
     try:
         outcome = yolo.train_detector(
             model_yaml=cfg.model.yaml,
-            weights=cfg.model.weights,
+            weights=resolve_weights(cfg.model.weights),
             data_yaml=data.data_yaml,
             save_dir=run_dir,
             args=cfg.trainer,
@@ -209,6 +220,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             "versions": provenance.package_versions(),
             "host": provenance.host_info(),
             "seed": cfg.seed,
+            "init_weights": _init_weights(cfg.model.weights),
         }
         rundir.write_run_info(run_dir, info)
         _describe(tracker, cfg, data)

@@ -1,0 +1,232 @@
+"""Put a finished training run into the package as a named checkpoint (:mod:`figure_ml.models`).
+
+    python -m figure_ml.models.ship --run-dir runs/reference --eval-dir runs/reference-eval \
+        [--name reference]
+
+``--eval-dir`` is an evaluation of that run's export on a synthetic test split generated with
+another seed than its training data (``python -m figure_ml.eval manifest=... split=test``); its
+figures go into ``provenance.json`` and the model card as measured, nothing is recomputed. The
+folder is written beside the old one and swapped in whole, so a failure leaves the old
+checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from figure_ml import atomic
+from figure_ml.classes import CLASS_NAMES
+from figure_ml.config import SynthConfig
+from figure_ml.errors import BadInputError, FigureMLError
+from figure_ml.export.latency import cpu_model
+from figure_ml.manifest import sha256_file
+from figure_ml.models import SHIPPED
+
+#: under the issue's limit for a file kept in git
+MAX_BYTES = 15 * 1024 * 1024
+#: a tiny fixed generation whose digest fingerprints the generator (see generator_digest)
+GENERATOR_PROBE = {"n_train": 3, "n_val": 1, "n_test": 1, "seed": 20261201, "workers": 1}
+#: libraries whose output bytes the probe digest also depends on
+PROBE_LIBRARIES = ("numpy", "opencv-python-headless", "pillow", "faker", "albumentations")
+
+
+def generator_digest() -> dict[str, Any]:
+    """Digest of a tiny dataset made by the current generator with :data:`GENERATOR_PROBE`,
+    and the versions of :data:`PROBE_LIBRARIES` it was made with. A checkpoint records it; when
+    the generator's output changes, so does this, and ``tests/test_models.py`` fails until
+    the checkpoint is retrained on the new generator's data."""
+    from figure_ml.data.synth import generate
+    from figure_ml.provenance import package_versions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = SynthConfig(out_dir=str(Path(tmp) / "probe"), **GENERATOR_PROBE)
+        digest = generate(cfg).digest
+    versions = package_versions()
+    return {
+        "digest": digest,
+        "probe": GENERATOR_PROBE,
+        "versions": {k: versions.get(k) for k in PROBE_LIBRARIES},
+    }
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BadInputError(f"{path}: missing") from exc
+    except ValueError as exc:
+        raise BadInputError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _training_summary(run_dir: Path) -> dict[str, Any]:
+    """Epochs done and the best epoch's validation mAP, from ultralytics' results.csv."""
+    path = run_dir / "results.csv"
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = [{k.strip(): v for k, v in r.items()} for r in csv.DictReader(f)]
+    if not rows:
+        raise BadInputError(f"{path}: no epochs")
+    best = max(rows, key=lambda r: float(r.get("metrics/mAP50-95(B)", 0) or 0))
+    return {
+        "epochs_done": len(rows),
+        "best_epoch": int(float(best["epoch"])),
+        "val_map50": float(best["metrics/mAP50(B)"]),
+        "val_map50_95": float(best["metrics/mAP50-95(B)"]),
+        "train_seconds": float(rows[-1].get("time", 0) or 0),
+    }
+
+
+def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
+    per = metrics["per_class"]
+    keep = ("n_gt", "n_missed", "miss_rate", "miss_rate_upper", "miss_at_budget")
+    keep += ("miss_at_budget_ci_exact", "miss_at_budget_upper", "n_missed_at_budget")
+    return {
+        "dataset_digest": metrics["dataset"]["digest"],
+        "split": metrics["dataset"]["split"],
+        "n_images": metrics["n_images"],
+        "budget": metrics["budget"],
+        "at_budget": {k: metrics["at_budget"][k] for k in ("threshold", "over_redaction")},
+        "over_redaction_at_operating_point": metrics["over_redaction"],
+        "over_redaction_ci": metrics["over_redaction_ci"],
+        "thresholds": metrics["thresholds"],
+        "padding": metrics["padding"],
+        "per_class": {c: {k: per[c].get(k) for k in keep} for c in CLASS_NAMES},
+    }
+
+
+def _card(name: str, p: dict[str, Any]) -> str:
+    t, tr = p["test"], p["training"]
+    at = t["at_budget"]
+    lines = [
+        f"# Shipped checkpoint `{name}`",
+        "",
+        f"Load it by name: `model.weights={name}` (train: fine-tune from it), "
+        f"`weights={name}` (eval, export). YOLO11n, {tr['epochs_done']} epochs at imgsz "
+        f"{p['recipe']['imgsz']} from random initialisation on synthetic data only "
+        f"(`experiment={p['recipe']['experiment']}`), best epoch {tr['best_epoch']} "
+        f"(val mAP50 {tr['val_map50']:.3f}, mAP50-95 {tr['val_map50_95']:.3f}).",
+        "",
+        f"- weights: `weights.pt`, {p['size_bytes'] / 1e6:.1f} MB, sha256 `{p['sha256']}`",
+        f"- trained by commit `{p['git_commit']}` on dataset digest `{p['dataset_digest']}`",
+        f"- generator fingerprint `{p['generator']['digest'][:16]}` (tests/test_models.py "
+        "fails when the generator changes: retrain then)",
+        f"- CPU: {p['cpu']}; training wall time {tr['train_seconds'] / 60:.0f} min",
+        f"- licence: {p['licence']}",
+        "",
+        f"## Measured on a synthetic test split of another seed ({t['n_images']} images, "
+        f"digest `{t['dataset_digest'][:12]}`)",
+        "",
+        f"Operating point calibrated on that dataset's val split; on its test split the "
+        f"operating point hides {t['over_redaction_at_operating_point']:.1%} of the non-PHI "
+        f"area (95% CI "
+        f"{t['over_redaction_ci'][0]:.1%}-{t['over_redaction_ci'][1]:.1%}). At the "
+        f"{t['budget']:.0%} over-redaction budget: global threshold "
+        f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}.",
+        "",
+        "| class | GT boxes | missed at operating point | missed at budget | exact 95% CI |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for c, r in t["per_class"].items():
+        lo, hi = r["miss_at_budget_ci_exact"] or (float("nan"), float("nan"))
+        lines.append(
+            f"| {c} | {r['n_gt']} | {r['n_missed']} ({r['miss_rate']:.1%}) | "
+            f"{r['n_missed_at_budget']} ({r['miss_at_budget']:.1%}) | {lo:.1%}-{hi:.1%} |"
+        )
+    lines += [
+        "",
+        "Synthetic figures only. Real photos are out of its training distribution: measure "
+        "them with `python -m figure_ml.eval` on your own labelled evaluation set, and ship it "
+        'with the teachers (`teachers=[centerface,ppocr_det]`, README "Teachers").',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def ship(run_dir: Path, eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
+    """Copy ``run_dir``'s best checkpoint with its provenance into ``dest_root/name``
+    (default: the package's ``figure_ml/models``); return that folder."""
+    if name not in SHIPPED:
+        raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
+    info = _read_json(run_dir / "run.json")
+    if info.get("status") != "finished":
+        raise BadInputError(
+            f"{run_dir / 'run.json'}: status {info.get('status')!r}; ship a finished run "
+            f"(continue it with python -m figure_ml.train resume={run_dir})"
+        )
+    best = run_dir / "weights" / "best.pt"
+    if not best.is_file():
+        raise BadInputError(f"{best}: missing")
+    size = best.stat().st_size
+    if size > MAX_BYTES:
+        raise BadInputError(f"{best}: {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit")
+    metrics = _read_json(eval_dir / "metrics.json")
+    if not metrics.get("dataset", {}).get("synthetic"):
+        raise BadInputError(f"{eval_dir}/metrics.json: not a synthetic test split")
+    if metrics["dataset"]["digest"] == info["dataset_digest"]:
+        raise BadInputError(f"{eval_dir}: scored on the training dataset; use another seed")
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    provenance = {
+        "name": name,
+        "file": "weights.pt",
+        "sha256": sha256_file(best),
+        "size_bytes": size,
+        "architecture": "yolo11n",
+        "licence": "AGPL-3.0 (ultralytics YOLO11 architecture and training code); trained on "
+        "synthetic CC0 data only",
+        "git_commit": info["git_commit"],
+        "dataset_digest": info["dataset_digest"],
+        "recipe": {"experiment": info["experiment"], **config.get("trainer", {})},
+        "seed": info["seed"],
+        "versions": info["versions"],
+        "cpu": cpu_model(),
+        "training": _training_summary(run_dir),
+        "test": _test_figures(metrics),
+        "generator": generator_digest(),
+    }
+    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
+    dest = root / name
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the package folder is not
+        shutil.copyfile(best, tmp / "weights.pt")
+        shutil.copyfile(run_dir / "config.yaml", tmp / "config.yaml")
+        atomic.write_json(tmp / "provenance.json", provenance)
+        (tmp / "MODEL_CARD.md").write_text(_card(name, provenance), encoding="utf-8")
+        old = root / f".{name}-old"
+        if dest.exists():
+            dest.rename(old)
+        tmp.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m figure_ml.models.ship", description=__doc__)
+    ap.add_argument("--run-dir", type=Path, required=True)
+    ap.add_argument("--eval-dir", type=Path, required=True)
+    ap.add_argument("--name", default="reference", choices=SHIPPED)
+    args = ap.parse_args(argv)
+    try:
+        dest = ship(args.run_dir, args.eval_dir, args.name)
+    except FigureMLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"shipped {args.name}: {dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

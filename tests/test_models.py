@@ -1,0 +1,154 @@
+"""Checkpoints shipped in the package (figure_ml.models): found offline by name, verified,
+current with the generator, and put there by figure_ml.models.ship."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import phi_scene
+from figure_ml import models
+from figure_ml.config import ModelConfig
+from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.models import ship as ship_mod
+
+FIXTURE = Path(__file__).parent / "fixtures" / "yolo11n_synth_320.pt"
+
+
+def test_reference_is_shipped_verified_and_small() -> None:
+    ref = models.shipped_model("reference")
+    p = ref.provenance
+    assert ref.weights.is_file() and ref.weights.stat().st_size == p["size_bytes"]
+    assert p["size_bytes"] < ship_mod.MAX_BYTES
+    for key in ("git_commit", "dataset_digest", "recipe", "training", "test", "generator"):
+        assert p[key], key
+    assert p["test"]["dataset_digest"] != p["dataset_digest"]  # scored on another seed
+    assert (ref.folder / "MODEL_CARD.md").read_text().startswith("# Shipped checkpoint")
+    assert yaml.safe_load((ref.folder / "config.yaml").read_text())["preset"] == "reference"
+    assert models.resolve_weights("reference") == str(ref.weights)
+    assert models.resolve_weights("/x/y.pt") == "/x/y.pt" and models.resolve_weights(None) is None
+
+
+def test_weights_names_are_shipped_names_or_local_files() -> None:
+    ModelConfig(weights="reference").validate()
+    ModelConfig(weights="/local/best.pt").validate()
+    with pytest.raises(ConfigError, match="reference"):
+        ModelConfig(weights="yolo11n").validate()  # ultralytics would download it
+    with pytest.raises(ConfigError, match="unknown shipped model"):
+        models.shipped_model("yolo11n")
+
+
+def test_reference_loads_offline_by_name_and_finds_a_face() -> None:
+    # the suite's socket block is on: nothing can be downloaded while this loads and predicts
+    import numpy as np
+
+    from figure_ml.boxes import iou_matrix
+    from figure_ml.classes import class_id
+    from figure_ml.eval.predictors import make_predictor
+
+    img, face_box, _ = phi_scene()
+    pred = make_predictor(Path(models.resolve_weights("reference")), imgsz=416, conf=0.05)
+    det = pred.predict(np.asarray(img))
+    faces = det.boxes[det.classes == class_id("face")]
+    assert len(faces) and iou_matrix(np.array([face_box]), faces).max() > 0.5
+
+
+def test_a_changed_checkpoint_is_refused(tmp_path, monkeypatch) -> None:
+    src = models.shipped_model("reference").folder
+    shutil.copytree(src, tmp_path / "reference")
+    with (tmp_path / "reference" / "weights.pt").open("ab") as f:
+        f.write(b"\0")
+    monkeypatch.setattr(models.resources, "files", lambda _pkg: tmp_path)
+    with pytest.raises(BadInputError, match=r"weights\.pt: sha256 .* does not match"):
+        models.resolve_weights("reference")
+
+
+def test_reference_is_current_with_the_generator() -> None:
+    """The generator's output changed since the reference was trained: retrain it
+    (`python -m figure_ml.train experiment=reference`, then figure_ml.models.ship)."""
+    recorded = models.shipped_model("reference").provenance["generator"]
+    now = ship_mod.generator_digest()
+    if now["versions"] != recorded["versions"]:
+        pytest.skip(f"image libraries differ from the reference's: {now['versions']}")
+    assert now["digest"] == recorded["digest"], test_reference_is_current_with_the_generator.__doc__
+
+
+def _fake_run(root: Path, status: str = "finished") -> tuple[Path, Path]:
+    run, ev = root / "run", root / "eval"
+    (run / "weights").mkdir(parents=True)
+    ev.mkdir()
+    shutil.copy(FIXTURE, run / "weights" / "best.pt")
+    (run / "config.yaml").write_text("preset: reference\ntrainer: {epochs: 2, imgsz: 320}\n")
+    info = {"status": status, "git_commit": "abc", "dataset_digest": "d" * 64,
+            "experiment": "reference", "seed": 0, "versions": {"torch": "x"}}  # fmt: skip
+    (run / "run.json").write_text(json.dumps(info))
+    head = "epoch,time,metrics/mAP50(B),metrics/mAP50-95(B)\n"
+    (run / "results.csv").write_text(head + "1,100,0.2,0.1\n2,210,0.4,0.2\n")
+    per = {"n_gt": 10, "n_missed": 2, "miss_rate": 0.2, "miss_rate_upper": 0.5,
+           "miss_at_budget": 0.3, "miss_at_budget_ci_exact": [0.07, 0.65],
+           "miss_at_budget_upper": 0.65, "n_missed_at_budget": 3}  # fmt: skip
+    metrics = {
+        "dataset": {"digest": "e" * 64, "split": "test", "synthetic": True},
+        "n_images": 5,
+        "budget": 0.05,
+        "at_budget": {"threshold": 0.4, "over_redaction": 0.049, "budget": 0.05},
+        "over_redaction": 0.08,
+        "over_redaction_ci": [0.05, 0.1],
+        "thresholds": {"face": 0.2},
+        "padding": {"face": 0.1},
+        "per_class": {c: per for c in ("face", "tattoo", "wristband", "text")},
+    }
+    (ev / "metrics.json").write_text(json.dumps(metrics))
+    return run, ev
+
+
+def test_ship_writes_the_folder_whole(tmp_path) -> None:
+    run, ev = _fake_run(tmp_path)
+    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    p = json.loads((dest / "provenance.json").read_text())
+    assert p["sha256"] == models.sha256_file(dest / "weights.pt")
+    assert p["training"] == {"epochs_done": 2, "best_epoch": 2, "val_map50": 0.4,
+                             "val_map50_95": 0.2, "train_seconds": 210.0}  # fmt: skip
+    assert p["test"]["per_class"]["face"]["n_missed_at_budget"] == 3
+    assert p["generator"]["digest"] == ship_mod.generator_digest()["digest"]
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "| face | 10 | 2 (20.0%) | 3 (30.0%) | 7.0%-65.0% |" in card
+    assert sorted(x.name for x in (tmp_path / "pkg").iterdir()) == ["reference"]
+
+
+def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:
+    run, ev = _fake_run(tmp_path / "a", status="interrupted")
+    with pytest.raises(BadInputError, match=r"status 'interrupted'.*resume="):
+        ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    run, ev = _fake_run(tmp_path / "b")
+    m = json.loads((ev / "metrics.json").read_text())
+    m["dataset"]["digest"] = "d" * 64  # the training data
+    (ev / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(BadInputError, match="training dataset"):
+        ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    assert not (tmp_path / "pkg" / "reference").exists()
+
+
+def test_export_of_a_held_out_set_takes_int8_ranges_from_val(tmp_path) -> None:
+    # the reference is exported on a set generated for it with no train split (README): INT8
+    # ranges then come from val, the split the thresholds are fitted on; test stays unseen
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from figure_ml.config import SynthConfig
+    from figure_ml.data.synth import generate
+    from figure_ml.eval.data import load_eval_data
+    from figure_ml.export.run import _calibration_images
+
+    cfg = SynthConfig(out_dir=str(tmp_path / "held"), n_train=0, n_val=3, n_test=2,
+                      long_side=[320, 320], workers=1)  # fmt: skip
+    ds = generate(cfg)
+    images = _calibration_images(SimpleNamespace(data_path=ds.path), 2, "val")
+    val = load_eval_data(ds.path, "val").items
+    assert len(images) == 2 and len(val) == 3  # every len(val) // 2-th image: 0 and 1
+    assert all(np.array_equal(img, val[i].read()[0]) for i, img in enumerate(images))
