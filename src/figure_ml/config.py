@@ -430,6 +430,15 @@ class DatasetWriteConfig:
     shard_size: int = 500
     overwrite: bool = False
 
+    def validate_writing(self) -> None:
+        """The checks of these options; each writer's ``validate`` calls it."""
+        if self.min_box_side <= 0:
+            raise ConfigError(f"min_box_side must be > 0, got {self.min_box_side}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1 or null, got {self.limit}")
+        if self.shard_size < 1:
+            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+
 
 @dataclass
 class ConvertConfig(DatasetWriteConfig):
@@ -480,12 +489,7 @@ class ConvertConfig(DatasetWriteConfig):
             raise ConfigError("val_fraction and test_fraction must be within [0, 1), sum < 1")
         if set(self.fddb_folds) - set(SPLITS):
             raise ConfigError(f"fddb_folds keys must be splits {list(SPLITS)}")
-        if self.min_box_side <= 0:
-            raise ConfigError(f"min_box_side must be > 0, got {self.min_box_side}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be >= 1 or null, got {self.limit}")
-        if self.shard_size < 1:
-            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+        self.validate_writing()
 
 
 # --- dataset mixes (python -m figure_ml.data.mix) ---------------------------------------------
@@ -703,9 +707,4 @@ class AutolabelConfig(DatasetWriteConfig):
         vf, tf = self.val_fraction, self.test_fraction
         if not (0 <= vf < 1 and 0 <= tf < 1 and vf + tf < 1):
             raise ConfigError("val_fraction and test_fraction must be within [0, 1), sum < 1")
-        if self.min_box_side <= 0:
-            raise ConfigError(f"min_box_side must be > 0, got {self.min_box_side}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"limit must be >= 1 or null, got {self.limit}")
-        if self.shard_size < 1:
-            raise ConfigError(f"shard_size must be >= 1, got {self.shard_size}")
+        self.validate_writing()
