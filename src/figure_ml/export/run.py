@@ -294,7 +294,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             artifact_entry(cfg, name, path, fmt, precision, scored.metrics, checks, imgsz)
         )
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
-    data["left_out"] = left_out(failed, checks)
+    data["left_out"] = left_out(failed & {a[0] for a in artifacts}, checks)  # built ones only
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
