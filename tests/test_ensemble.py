@@ -224,22 +224,24 @@ def synth(tmp_path_factory):
     return generate(cfg)
 
 
+def _eval_cfg(synth, out: Path, resamples: int = 20, **settings) -> EvalConfig:
+    """An evaluation of the module's synthetic set into ``out`` without plots or tracking
+    (``settings`` add the subject and anything else)."""
+    base = {
+        "data": {"path": str(synth.path)},
+        "out_dir": str(out),
+        "tracking": {"backend": "none"},
+        "bootstrap_resamples": resamples,
+        "plots": False,
+    }
+    return to_typed({**base, **settings}, EvalConfig)
+
+
 def test_eval_teacher_baseline_at_default_thresholds(synth, tmp_path) -> None:
     from figure_ml.eval.run import evaluate
     from figure_ml.teachers import teacher_info
 
-    cfg = to_typed(
-        {
-            "teacher": "centerface",
-            "data": {"path": str(synth.path)},
-            "out_dir": str(tmp_path / "e"),
-            "tracking": {"backend": "none"},
-            "bootstrap_resamples": 20,
-            "plots": False,
-        },
-        EvalConfig,
-    )
-    r = evaluate(cfg)
+    r = evaluate(_eval_cfg(synth, tmp_path / "e", teacher="centerface"))
     m = json.loads((tmp_path / "e" / "metrics.json").read_text())
     assert m["operating_point"]["source"] == "teacher_defaults"
     assert m["thresholds"] == {"face": 0.2, "tattoo": 1.0, "wristband": 1.0, "text": 1.0}
@@ -249,20 +251,7 @@ def test_eval_teacher_baseline_at_default_thresholds(synth, tmp_path) -> None:
     with pytest.raises(Exception, match="exactly one of"):
         to_typed({"teacher": "centerface", "weights": str(SHIPPED)}, EvalConfig)
     # calibrate=true is allowed: thresholds chosen on val, tied to the teacher's sha256
-    cal = evaluate(
-        to_typed(
-            {
-                "teacher": "centerface",
-                "data": {"path": str(synth.path)},
-                "out_dir": str(tmp_path / "c"),
-                "tracking": {"backend": "none"},
-                "bootstrap_resamples": 20,
-                "plots": False,
-                "calibrate": True,
-            },
-            EvalConfig,
-        )
-    ).metrics
+    cal = evaluate(_eval_cfg(synth, tmp_path / "c", teacher="centerface", calibrate=True)).metrics
     assert cal["operating_point"]["source"] == "calibrated"
     saved = json.loads((tmp_path / "c" / "thresholds.json").read_text())
     assert saved["weights_sha256"] == teacher_info("centerface").sha256
@@ -341,18 +330,7 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
 def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
     from figure_ml.eval.run import evaluate
 
-    cfg = to_typed(
-        {
-            "manifest": str(ensemble),
-            "data": {"path": str(synth.path)},
-            "out_dir": str(tmp_path / "e"),
-            "tracking": {"backend": "none"},
-            "bootstrap_resamples": 50,
-            "plots": False,
-        },
-        EvalConfig,
-    )
-    got = evaluate(cfg).metrics
+    got = evaluate(_eval_cfg(synth, tmp_path / "e", 50, manifest=str(ensemble))).metrics
     u = manifest.load(ensemble).data["union"]
     for c, pc in u["per_class"].items():
         assert got["per_class"][c]["miss_rate"] == pytest.approx(pc["miss_rate"]), c

@@ -114,9 +114,10 @@ def calibrate_union(
     Returns ``{"members": [{"thresholds", "padding"} by class name, per member], "met",
     "details", "budget"}``.
     """
-    grid = sorted({float(r) for r in padding_grid} | {float(v) for v in model_padding.values()})
     if not padding_grid:
         raise ValueError("padding_grid is empty")
+    # coverage at every padding any member can get: the teachers' grid and the model's own
+    grid = sorted({float(r) for r in padding_grid} | {float(v) for v in model_padding.values()})
     covers = [
         {rho: class_cover_thresholds(gts, dets, np.full(NUM_CLASSES, rho), kappa) for rho in grid}
         for dets in members

@@ -62,12 +62,8 @@ def shipped_model(name: str) -> ShippedModel:
     return ShippedModel(name, folder, weights, provenance)
 
 
-def is_shipped_name(spec: str | None) -> bool:
-    return spec in SHIPPED
-
-
 def resolve_weights(spec: str | None) -> str | None:
     """A shipped name -> the verified path of its ``weights.pt``; anything else unchanged."""
-    if spec is None or not is_shipped_name(spec):
+    if spec not in SHIPPED:
         return spec
     return str(shipped_model(spec).weights)

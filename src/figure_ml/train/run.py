@@ -52,8 +52,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _check_inputs(cfg: TrainConfig) -> None:
-    """Config checks that need ultralytics or the file system (cheap; before the dataset)."""
+def _check_inputs(cfg: TrainConfig) -> str | None:
+    """Config checks that need ultralytics or the file system (cheap; before the dataset).
+    Returns the path of the initial weights (a shipped name resolved once, sha256-checked)."""
     yolo.check_train_args(cfg.trainer)
     yolo.resolve_model_yaml(cfg.model.yaml)
     weights = resolve_weights(cfg.model.weights)  # a shipped name: verified by sha256
@@ -62,11 +63,11 @@ def _check_inputs(cfg: TrainConfig) -> None:
             f"model.weights: {weights} does not exist (weights are "
             f"never downloaded; give a local .pt file)"
         )
+    return weights
 
 
-def _init_weights(spec: str | None) -> dict[str, Any] | None:
+def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
     """What the run started from: a shipped name or a path, and the file's sha256."""
-    path = resolve_weights(spec)
     if path is None:
         return None
     return {"spec": spec, "sha256": sha256_file(path), "shipped": path != spec}
@@ -142,13 +143,15 @@ def _run(
     tracker: Tracker,
     info: dict[str, Any],
     resume_from: Path | None,
+    weights: str | None = None,
 ) -> TrainResult:
-    """Train with the tracker open; close it with the right status whatever happens."""
+    """Train with the tracker open; close it with the right status whatever happens.
+    ``weights``: the initial weights as resolved by :func:`_check_inputs` (unused on resume)."""
     epoch_logger = EpochLogger(tracker, total=int(cfg.trainer.get("epochs", 1)))
     try:
         outcome = yolo.train_detector(
             model_yaml=cfg.model.yaml,
-            weights=resolve_weights(cfg.model.weights),
+            weights=weights,
             data_yaml=data.data_yaml,
             save_dir=run_dir,
             args=cfg.trainer,
@@ -198,7 +201,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     """Train (or, with ``cfg.resume``, continue) one run; see the module docstring."""
     if cfg.resume:
         return resume(cfg)
-    _check_inputs(cfg)
+    weights = _check_inputs(cfg)
     data = prepare(cfg.data)
     run_dir = rundir.new_run_dir(cfg)
     rundir.ensure_free(run_dir)
@@ -220,7 +223,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             "versions": provenance.package_versions(),
             "host": provenance.host_info(),
             "seed": cfg.seed,
-            "init_weights": _init_weights(cfg.model.weights),
+            "init_weights": _init_weights(cfg.model.weights, weights),
         }
         rundir.write_run_info(run_dir, info)
         _describe(tracker, cfg, data)
@@ -228,7 +231,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     except BaseException:
         tracker.finish("FAILED")
         raise
-    return _run(cfg, data, run_dir, tracker, info, None)
+    return _run(cfg, data, run_dir, tracker, info, None, weights)
 
 
 def resume(cfg: TrainConfig) -> TrainResult:
