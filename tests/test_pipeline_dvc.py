@@ -42,6 +42,7 @@ SMOKE_PARAMS = {
         "calibration_images": 8,
         "latency_runs": 2,
         "int8_max_delta": 1.0,
+        "max_over_redaction_delta": 1.0,
         "bootstrap_resamples": 100,
     },
 }

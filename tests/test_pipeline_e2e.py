@@ -99,6 +99,7 @@ def _export_args(out, synth, *extra):
         "latency.runs=3",
         "bootstrap_resamples=100",
         "parity.int8_max_delta=0.25",
+        "parity.max_over_redaction_delta=0.25",
         *extra,
     ]
 

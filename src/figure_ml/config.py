@@ -560,6 +560,9 @@ class ParityConfig:
     #: per class, the upper 95% bound of the paired miss-rate difference (artifact minus FP32,
     #: same images) may be at most this (0.01 = 1 point)
     int8_max_delta: float = 0.01
+    #: the same for over-redaction: upper 95% bound of the paired difference in points of the
+    #: area outside GT (an artifact that hides more than FP32 is not shipped either)
+    max_over_redaction_delta: float = 0.01
     #: FP32 ONNX vs .pt: IoU every matched box must reach
     box_iou: float = 0.99
     #: boxes compared above this score, on this many test images
@@ -647,6 +650,11 @@ class ExportConfig:
             raise ConfigError(f"kappa must be within (0, 1], got {self.kappa}")
         if not 0 < self.budget <= 1:
             raise ConfigError(f"budget must be within (0, 1], got {self.budget}")
+        if self.parity.max_over_redaction_delta < 0:
+            raise ConfigError(
+                "parity.max_over_redaction_delta must be >= 0, got "
+                f"{self.parity.max_over_redaction_delta}"
+            )
         if self.parity.int8_max_delta < 0:
             raise ConfigError(
                 f"parity.int8_max_delta must be >= 0, got {self.parity.int8_max_delta}"

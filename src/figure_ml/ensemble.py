@@ -79,20 +79,43 @@ class UnionPredictor:
 _FIELDS = ("boxes", "scores", "classes")
 
 
-def teacher_from_entry(folder: str | Path, entry: dict[str, Any], threads: int | None = None):
+def member_file(entry: dict[str, Any], precision: str | None) -> dict[str, Any]:
+    """Which file of a ``detectors`` entry runs beside a model artifact of ``precision``: its
+    INT8 version when the model runs INT8 and the entry ships one, else its FP32 file."""
+    return entry["int8"] if precision == "int8" and entry.get("int8") else entry
+
+
+def teacher_from_entry(
+    folder: str | Path,
+    entry: dict[str, Any],
+    threads: int | None = None,
+    precision: str | None = None,
+):
     """The teacher of a manifest's ``detectors`` entry, run from the exported copy of its model
-    and refused unless that file hashes to the entry's sha256."""
+    (:func:`member_file` of ``precision``) and refused unless that file hashes to the sha256
+    the manifest records for it."""
     from figure_ml.teachers import make_teacher
 
     opts = dict(entry.get("options") or {})
     if threads is not None:
         opts["threads"] = threads
+    f = member_file(entry, precision)
     return make_teacher(
-        entry["teacher"],
-        model_path=str(Path(folder) / entry["file"]),
-        sha256=entry["sha256"],
-        **opts,
+        entry["teacher"], model_path=str(Path(folder) / f["file"]), sha256=f["sha256"], **opts
     )
+
+
+def member_info(entry: dict[str, Any], precision: str | None) -> dict[str, Any]:
+    """What a sidecar or eval run records of the member it ran."""
+    f = member_file(entry, precision)
+    return {
+        "name": entry["name"],
+        "teacher": entry["teacher"],
+        "file": f["file"],
+        "precision": f.get("precision", "fp32"),
+        "sha256": f["sha256"],
+        "licence": entry["licence"],
+    }
 
 
 def teacher_tables(entry: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:

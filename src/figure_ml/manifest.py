@@ -148,10 +148,21 @@ def validate(data: dict[str, Any], *, where: str = "manifest") -> None:
         if set(data[key]) != set(CLASS_NAMES):
             raise ManifestError(f"{where}: {key} must name every class, got {sorted(data[key])}")
     files = [a["file"] for a in data["artifacts"]]
-    files += [d["file"] for d in data.get("detectors") or []]
+    files += [f["file"] for f in member_files(data)]
     if len(set(files)) != len(files):
         raise ManifestError(f"{where}: an artifact file is listed twice")
     check_detectors(data, where=where)
+
+
+def member_files(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every detector-set member's file entries (``file``, ``size_bytes``, ``sha256``): each
+    member's FP32 file and, where one ships, its INT8 version."""
+    out = []
+    for d in data.get("detectors") or []:
+        out.append(d)
+        if d.get("int8"):
+            out.append(d["int8"])
+    return out
 
 
 def check_detectors(data: dict[str, Any], *, where: str = "manifest") -> None:
@@ -251,8 +262,8 @@ def load(path: str | Path, *, verify: bool | list[str] = True) -> Manifest:
         if verify is True or (isinstance(verify, list) and a["name"] in verify):
             verify_artifact(p.parent, a)
     if verify is not False:  # every member runs on every photo: all are checked
-        for d in data.get("detectors") or []:
-            verify_artifact(p.parent, d)
+        for f in member_files(data):
+            verify_artifact(p.parent, f)
     return Manifest(p, data)
 
 
@@ -274,6 +285,6 @@ def write(folder: str | Path, data: dict[str, Any]) -> Path:
     folder = Path(folder)
     data = {"schema_version": SCHEMA_VERSION, **data}
     validate(data, where=str(folder / MANIFEST_FILE))
-    for a in [*data["artifacts"], *(data.get("detectors") or [])]:
+    for a in [*data["artifacts"], *member_files(data)]:
         verify_artifact(folder, a)
     return atomic.write_json(folder / MANIFEST_FILE, data)

@@ -80,9 +80,16 @@ def manifest_predictor(
         "precision": a["precision"],
     }
     if m.detectors:  # a detector set: every member as the redactor runs it, masks united
-        from figure_ml.ensemble import UnionPredictor, teacher_from_entry, teacher_tables
+        from figure_ml.ensemble import (
+            UnionPredictor,
+            member_info,
+            teacher_from_entry,
+            teacher_tables,
+        )
 
-        teachers = [teacher_from_entry(m.folder, d) for d in m.detectors]
+        # the teachers run in the artifact's precision where the set ships it (the redactor's rule)
+        p = a["precision"]
+        teachers = [teacher_from_entry(m.folder, d, precision=p) for d in m.detectors]
         names = ["model", *(d["name"] for d in m.detectors)]
         predictor = UnionPredictor([predictor, *teachers], names)
         op.extra["members"] = [
@@ -92,7 +99,5 @@ def manifest_predictor(
                 for d in m.detectors
             ),
         ]
-        info["detectors"] = [
-            {k: d[k] for k in ("name", "teacher", "file", "sha256", "licence")} for d in m.detectors
-        ]
+        info["detectors"] = [member_info(d, p) for d in m.detectors]
     return predictor, op, info

@@ -141,19 +141,18 @@ def render_model_card(m: dict[str, Any]) -> str:
     cpu = next((a["latency"]["cpu"] for a in arts if a.get("latency")), None)
     if cpu:
         out += ["", f"Latency: model run only, batch 1, onnxruntime CPU on {cpu}."]
-    delta = next(
-        (
-            a["parity"].get("int8_max_delta")
-            for a in arts
-            if a["precision"] == "int8" and a.get("parity")
-        ),
-        None,
-    )
-    if delta is not None:
-        out += [
+    parity = next((a["parity"] for a in arts if a["precision"] == "int8" and a.get("parity")), None)
+    if parity is not None:
+        line = (
             "Parity: per class, the upper 95% bound of the paired miss-rate difference against "
-            f"FP32 (same images) is at most {100 * delta:.2f} points."
-        ]
+            f"FP32 (same images) is at most {100 * parity['int8_max_delta']:.2f} points"
+        )
+        if parity.get("max_over_redaction_delta") is not None:
+            line += (
+                ", and that of the paired over-redaction difference at most "
+                f"{100 * parity['max_over_redaction_delta']:.2f} points"
+            )
+        out += [line + "."]
     for x in m.get("left_out") or []:
         out.append(f"- **left out: {x['artifact']}** — {x['reason']}")
     out += ["", "## Data", ""]

@@ -87,6 +87,7 @@ def artifact_entry(
         "passed": True,
         "checks": [c.__dict__ for c in checks if c.artifact == name],
         "int8_max_delta": cfg.parity.int8_max_delta,
+        "max_over_redaction_delta": cfg.parity.max_over_redaction_delta,
     }
     return manifest.artifact_entry(
         path,

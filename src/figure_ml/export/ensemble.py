@@ -5,8 +5,8 @@ the export as ``teacher_<name>.onnx`` and every later step runs the teacher *fro
 (sha256-checked), as the redactor will. Thresholds and padding of every member are calibrated
 together on val (:func:`figure_ml.eval.union_calibration.calibrate_union`), the union is scored
 on the test split through :mod:`figure_ml.eval.union` (the code ``eval manifest=`` runs), and
-the manifest lists every member under ``detectors``. Teachers are shipped in FP32 (no INT8
-version of a teacher is made).
+the manifest lists every member under ``detectors``. With ``int8.enabled`` each teacher also
+gets an INT8 version where its paired parity holds (:mod:`figure_ml.export.teacher_int8`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class SetResult:
     gts: list
     dets0: list  # member 0's detections on the test split (class ids)
     calibration: dict[str, Any]
+    checks: list  # parity checks of the teachers' INT8 versions
 
 
 def copy_teachers(names: list[str], dst: Path) -> list[tuple[Any, dict[str, Any]]]:
@@ -89,9 +90,16 @@ def teacher_latency(teacher: Any, *, runs: int, warmup: int) -> dict[str, Any]:
 
 
 def build_set(
-    cfg: ExportConfig, src: Any, dst: Path, fp32_pred: Any, test: EvalData, sha: str
+    cfg: ExportConfig,
+    src: Any,
+    dst: Path,
+    fp32_pred: Any,
+    test: EvalData,
+    sha: str,
+    int8_images: list[np.ndarray] | None = None,
 ) -> SetResult:
-    """Copy the teachers, calibrate every member on val for the union, score it on test."""
+    """Copy the teachers, calibrate every member on val for the union, score it on test;
+    with ``int8_images`` (INT8 calibration images) make each teacher's INT8 version."""
     if cfg.thresholds_file:
         raise ConfigError(
             "thresholds_file with teachers=: a detector set is calibrated on val as a whole "
@@ -143,10 +151,22 @@ def build_set(
         curve=False,
         member_diagnostics=False,
     )
-    entries = []
+    entries, checks = [], []
+
+    def latency(t: Any) -> dict[str, Any]:
+        return teacher_latency(t, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
+
     for k, ((t, original), (thr, pad)) in enumerate(zip(pairs, tables[1:], strict=True), 1):
         path = Path(t.info.path)
-        lat = teacher_latency(t, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
+        int8 = None
+        if int8_images:
+            from figure_ml.export.teacher_int8 import teacher_int8
+
+            int8, own = teacher_int8(
+                cfg, t, (thr, pad), dst, int8_images, test, gts,
+                [member_part(d, k) for d in dets], latency,
+            )  # fmt: skip
+            checks += own
         entries.append(
             {
                 "name": t.name,
@@ -168,10 +188,12 @@ def build_set(
                 "thresholds": thr,
                 "padding": pad,
                 "metrics": jsonable(_brief(metrics["members"][names[k]])),
-                "latency": lat,
+                "latency": latency(t),
+                **({"int8": int8} if int8 else {}),
             }
         )
-    return SetResult(op, teachers, entries, metrics, gts, [member_part(d, 0) for d in dets], cal)
+    dets0 = [member_part(d, 0) for d in dets]
+    return SetResult(op, teachers, entries, metrics, gts, dets0, cal, checks)
 
 
 def _brief(m: dict[str, Any]) -> dict[str, Any]:
@@ -188,17 +210,25 @@ def _brief(m: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def union_block(s: SetResult, model_latency: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest's ``union``: the set's metrics, each member's, and latencies."""
+def _latencies(model: dict[str, Any] | None, teachers: dict[str, Any]) -> dict[str, Any]:
+    lat = {"model": (model or {}).get("median_ms"), **teachers}
+    return {**lat, "total": round(sum(v for v in lat.values() if v is not None), 3)}
+
+
+def union_block(
+    s: SetResult, model_latency: dict[str, Any] | None, model_int8: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The manifest's ``union``: the set's metrics, each member's, and latencies — FP32, and
+    INT8 (each member's INT8 version where one ships, its FP32 one otherwise)."""
     members = {n: _brief(m) for n, m in s.union["members"].items()}
-    lat = {"model": (model_latency or {}).get("median_ms")}
-    lat |= {e["name"]: e["latency"]["median_ms"] for e in s.entries}
-    total = sum(v for v in lat.values() if v is not None)
+    fp32 = {e["name"]: e["latency"]["median_ms"] for e in s.entries}
+    int8 = {e["name"]: (e.get("int8") or e)["latency"]["median_ms"] for e in s.entries}
     return jsonable(
         {
             **_brief(s.union),
             "members": members,
-            "latency_ms": {**lat, "total": round(total, 3)},
+            "latency_ms": _latencies(model_latency, fp32),
+            "latency_ms_int8": _latencies(model_int8 or model_latency, int8),
             "calibration": {"met": s.calibration["met"], "details": s.calibration["details"]},
         }
     )
@@ -230,16 +260,27 @@ def card_section(data: dict[str, Any]) -> list[str]:
     for d in data.get("detectors") or []:
         for c, t in d["thresholds"].items():
             out.append(f"| {d['name']} | {c} | {t:.3f} | {d['padding'][c]:.2f} |")
-    lat = u.get("latency_ms") or {}
-    out += ["", "| member | file | licence | latency ms |", "|---|---|---|---|"]
-    out.append(f"| model | {data['artifacts'][0]['file']} | see Training | {lat.get('model')} |")
-    for d in data.get("detectors") or []:
-        out.append(f"| {d['name']} | {d['file']} | {d['licence']} | {lat.get(d['name'])} |")
+    fp32, int8 = u.get("latency_ms") or {}, u.get("latency_ms_int8") or {}
+    model_int8 = next((a["file"] for a in data["artifacts"] if a["name"] == "int8"), "—")
     out += [
-        f"| **total** | | | {lat.get('total')} |",
+        "",
+        "| member | FP32 file | INT8 file | licence | FP32 ms | INT8 ms |",
+        "|---|---|---|---|---|---|",
+        f"| model | {data['artifacts'][0]['file']} | {model_int8} | see Training | "
+        f"{fp32.get('model')} | {int8.get('model')} |",
+    ]
+    for d in data.get("detectors") or []:
+        q = (d.get("int8") or {}).get("file", "— (FP32 runs)")
+        out.append(
+            f"| {d['name']} | {d['file']} | {q} | {d['licence']} | {fp32.get(d['name'])} | "
+            f"{int8.get(d['name'])} |"
+        )
+    out += [
+        f"| **total** | | | | {fp32.get('total')} | {int8.get('total')} |",
         "",
         "Model latency: model run only at its input size; teachers: detect() on a 640x480 "
-        "photo with pre- and post-processing. Teachers ship in FP32 (no INT8 version).",
+        "photo with pre- and post-processing. INT8 column: each member's INT8 version where it "
+        "passed its paired parity (a member without one runs, and is timed, in FP32).",
         "",
     ]
     return out

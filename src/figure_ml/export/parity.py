@@ -6,6 +6,12 @@
   images (pairs stay together). The artifact passes when the **upper bound** of that interval
   is at most ``delta``: one unlucky extra miss on a small set does not fail it, and a lower
   point estimate that the data cannot tell from noise does not count as better.
+- **Over-redaction vs FP32** (paired, pooled): the per-image difference of masked area
+  outside every GT box, ``mask_outside_artifact - mask_outside_fp32``, summed and divided by the
+  area outside GT, bootstrapped over images; passes when its upper 95% bound is at most
+  ``delta``. Why: miss parity alone passes an artifact that hides *more* — in the limit one
+  box over the whole photo misses nothing — and a redactor that blacks out the photo is broken
+  too, only in the other direction.
 - **FP32 ONNX vs .pt** (boxes): on the same images, above ``box_conf``, every ``.pt`` box is
   matched to the ONNX box of the same class with the highest IoU, and each matched IoU must
   reach ``box_iou`` (0.99); a ``.pt`` box without a match fails too.
@@ -81,6 +87,61 @@ def paired_miss_parity(
             )
         )
     return out
+
+
+def paired_over_redaction_parity(
+    name: str,
+    stats: RedactionStats,
+    reference: RedactionStats,
+    delta: float,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> ParityCheck:
+    """Upper 95% bound of the paired over-redaction difference (artifact minus reference, in
+    points of the area outside GT) <= ``delta``; same images on both sides."""
+    # the same areas summed over different grids: equal up to rounding
+    a, b = stats.outside_gt, reference.outside_gt
+    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-6):
+        raise ValueError("parity needs the same images on both sides")
+    rs = Resamples.draw(stats.n_images, n_resamples, seed)
+    diff = stats.mask_outside_gt - reference.mask_outside_gt
+    point, low, high = ratio_ci(diff, stats.outside_gt, rs)
+    if not np.isfinite(high):  # no area outside GT at all: nothing can be over-redacted
+        point = low = high = 0.0
+    ref = float(reference.mask_outside_gt.sum() / max(reference.outside_gt.sum(), 1e-12))
+    return ParityCheck(
+        name,
+        "paired_over_redaction_diff",
+        high,
+        delta,
+        high <= delta + 1e-12,
+        f"difference {100 * point:+.2f} points, 95% CI [{100 * low:+.2f}, {100 * high:+.2f}], "
+        f"FP32 over-redaction {100 * ref:.2f}%",
+        point=point,
+        ci=(low, high),
+    )
+
+
+def paired_parity(
+    name: str,
+    stats: RedactionStats,
+    reference: RedactionStats,
+    *,
+    miss_delta: float,
+    over_redaction_delta: float,
+    n_resamples: int = 1000,
+    classes: Sequence[str] | None = None,
+) -> list[ParityCheck]:
+    """Every paired check of an artifact against FP32: miss per class (only ``classes``, when
+    given: a member's own classes) and over-redaction."""
+    miss = paired_miss_parity(name, stats, reference, miss_delta, n_resamples=n_resamples)
+    if classes is not None:
+        miss = [c for c in miss if c.check in {f"paired_miss_diff[{n}]" for n in classes}]
+    over = paired_over_redaction_parity(
+        name, stats, reference, over_redaction_delta, n_resamples=n_resamples
+    )
+    return [*miss, over]
 
 
 def box_parity(

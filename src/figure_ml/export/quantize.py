@@ -1,4 +1,4 @@
-"""INT8 static quantization of an FP32 ONNX detector with onnxruntime's quantizer.
+"""INT8 static quantization of FP32 ONNX detectors with onnxruntime's quantizer.
 
 Ultralytics has no INT8 path for ONNX, so onnxruntime's ``quantize_static`` (QDQ format,
 per-channel weights, MinMax calibration) does it, calibrated on real training images
@@ -10,13 +10,16 @@ distance bins, DFL) and class scores (a sigmoid). Those outputs have a wide dyna
 small absolute errors matter — an 8-bit step moves box edges by pixels and nudges scores across
 the operating threshold, which changes redaction coverage and the miss rate directly. The
 backbone and neck tolerate INT8 and hold almost all of the compute.
+
+Teachers (:mod:`figure_ml.export.teacher_int8`) go through the same :func:`quantize_qdq`, fed
+by each teacher's own pre-processing, and ship in INT8 only where their paired parity holds.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,19 +44,76 @@ def head_nodes(model: onnx.ModelProto) -> list[str]:
     return [n.name for n in model.graph.node if n.name.startswith(prefix)]
 
 
-class _Reader:
-    """onnxruntime CalibrationDataReader over letterboxed calibration images."""
+#: per-channel weight scales need DequantizeLinear's ``axis`` attribute (opset 13)
+MIN_OPSET = 13
 
-    def __init__(self, input_name: str, images: Iterable[np.ndarray], size: int) -> None:
-        self._it: Iterator[dict[str, np.ndarray]] = (
-            {input_name: letterbox(img, size)[0]} for img in images
+
+def with_opset(model: onnx.ModelProto, opset: int = MIN_OPSET) -> onnx.ModelProto:
+    """``model`` converted to at least ``opset`` of the default domain (unchanged when it is
+    already there). CenterFace is an opset-9 graph, too old for per-channel INT8."""
+    version = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), opset)
+    if version >= opset:
+        return model
+    from onnx import version_converter
+
+    return version_converter.convert_version(model, opset)
+
+
+def without_initializer_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` whose graph inputs are only real inputs. Old exporters (CenterFace's)
+    also list every weight as a graph input; onnxruntime then treats weights as overridable,
+    folds no constants and warns once per weight."""
+    weights = {i.name for i in model.graph.initializer}
+    if not any(i.name in weights for i in model.graph.input):
+        return model
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    keep = [i for i in out.graph.input if i.name not in weights]
+    del out.graph.input[:]
+    out.graph.input.extend(keep)
+    return out
+
+
+def quantize_qdq(
+    fp32: onnx.ModelProto,
+    out_path: Path,
+    feeds: Iterable[dict[str, np.ndarray]],
+    *,
+    exclude: Sequence[str] = (),
+) -> Path:
+    """Static INT8 quantization of ``fp32`` (QDQ, per-channel INT8 weights, UINT8 activations,
+    MinMax ranges over ``feeds``: the network's inputs, pre-processed as at inference); nodes
+    named in ``exclude`` stay in float. The one quantizer of every INT8 artifact."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.calibrate import CalibrationDataReader
+
+    it: Iterator[dict[str, np.ndarray]] = iter(feeds)
+
+    class Reader(CalibrationDataReader):
+        def get_next(self):
+            return next(it, None)
+
+        def rewind(self):  # single pass is all MinMax calibration needs
+            pass
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "fp32.onnx"
+        onnx.save(with_opset(without_initializer_inputs(fp32)), str(src))
+        quantize_static(
+            str(src),
+            str(out_path),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=list(exclude),
+            calibrate_method=CalibrationMethod.MinMax,
         )
-
-    def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._it, None)
-
-    def rewind(self) -> None:  # single pass is all MinMax calibration needs
-        pass
+    return out_path
 
 
 def quantize_int8(
@@ -64,35 +124,16 @@ def quantize_int8(
     imgsz: int,
     quantize_head: bool = False,
 ) -> Path:
-    """Write the INT8 (QDQ) model of ``fp32_path`` to ``out_path``.
+    """Write the INT8 (QDQ) model of the YOLO export ``fp32_path`` to ``out_path``.
 
     ``quantize_head=True`` quantizes the head too; it exists so tests can show that the parity
     gate catches a damaging quantization — never ship it.
     """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.calibrate import CalibrationDataReader
-
     model = onnx.load(str(fp32_path))
     exclude = [] if quantize_head else head_nodes(model)
     input_name = model.graph.input[0].name
-    reader = _Reader(input_name, calibration_images, imgsz)
-
-    class Reader(CalibrationDataReader):
-        def get_next(self):
-            return reader.get_next()
-
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    quantize_static(
-        str(fp32_path),
-        str(out_path),
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        nodes_to_exclude=exclude,
-        calibrate_method=CalibrationMethod.MinMax,
-    )
+    feeds = ({input_name: letterbox(img, imgsz)[0]} for img in calibration_images)
+    quantize_qdq(model, out_path, feeds, exclude=exclude)
     log.info("INT8 model written to %s (%d head nodes kept in float)", out_path, len(exclude))
     return out_path
 

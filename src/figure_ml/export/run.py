@@ -29,7 +29,7 @@ from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, quantize
 from figure_ml.export.card import render_model_card
 from figure_ml.export.contents import artifact_entry, left_out, manifest_data
-from figure_ml.export.parity import ParityCheck, box_parity, paired_miss_parity, parity_table
+from figure_ml.export.parity import ParityCheck, box_parity, paired_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,15 @@ def _operating_point(
 
 
 def _derived_artifacts(
-    cfg: ExportConfig, src: ExportSource, dst: Path, fp32: Path, spec: dict, test, op, ref
+    cfg: ExportConfig,
+    src: ExportSource,
+    dst: Path,
+    fp32: Path,
+    spec: dict,
+    test,
+    op,
+    ref,
+    int8_images: list[np.ndarray] | None,
 ) -> tuple[list[tuple[str, Path, str, str, Scored]], list[ParityCheck]]:
     """INT8 (and its ORT twin) and FP16, each re-scored and paired against FP32."""
     out: list[tuple[str, Path, str, str, Scored]] = []
@@ -207,11 +215,12 @@ def _derived_artifacts(
     def add(name: str, path: Path, fmt: str, precision: str) -> None:
         scored = _score(artifact_predictor(path, spec), test, op, cfg)
         checks.extend(
-            paired_miss_parity(
+            paired_parity(
                 name,
                 scored.stats(op),
                 ref_stats,
-                cfg.parity.int8_max_delta,
+                miss_delta=cfg.parity.int8_max_delta,
+                over_redaction_delta=cfg.parity.max_over_redaction_delta,
                 n_resamples=cfg.bootstrap_resamples,
             )
         )
@@ -221,7 +230,7 @@ def _derived_artifacts(
         int8 = quantize.quantize_int8(
             fp32,
             dst / "model_int8.onnx",
-            _calibration_images(src, cfg.int8.calibration_images, cfg.calibration.split),
+            int8_images,
             imgsz=spec["input"]["size"],
             quantize_head=cfg.int8.quantize_head,
         )
@@ -251,10 +260,16 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     # every artifact is scored as the redactor runs it (the manifest's spec, tiling included)
     fp32_pred = artifact_predictor(fp32, spec)
     det_set = None
+    int8_images = (
+        _calibration_images(src, cfg.int8.calibration_images, cfg.calibration.split)
+        if cfg.int8.enabled
+        else None
+    )
     if cfg.teachers:  # a detector set: members calibrated together, the union scored
         from figure_ml.export.ensemble import build_set
 
-        det_set = build_set(cfg, src, dst, fp32_pred, test, manifest.sha256_file(src.weights))
+        sha = manifest.sha256_file(src.weights)
+        det_set = build_set(cfg, src, dst, fp32_pred, test, sha, int8_images)
         op = det_set.op
         ref = _scored(det_set.gts, det_set.dets0, fp32_pred.imgsz, op, cfg, curve=True)
     else:
@@ -274,8 +289,10 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             min_iou=cfg.parity.box_iou,
         )
     ]
-    derived, paired = _derived_artifacts(cfg, src, dst, fp32, spec, test, op, ref)
+    derived, paired = _derived_artifacts(cfg, src, dst, fp32, spec, test, op, ref, int8_images)
     checks += paired
+    teacher_int8 = [] if det_set is None else det_set.checks
+    checks += teacher_int8
     artifacts = [("fp32", fp32, "onnx", "fp32", ref), *derived]
     print(parity_table(checks))
     failed = {c.artifact for c in checks if not c.passed}
@@ -294,12 +311,14 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
             artifact_entry(cfg, name, path, fmt, precision, scored.metrics, checks, imgsz)
         )
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
-    data["left_out"] = left_out(failed & {a[0] for a in artifacts}, checks)  # built ones only
+    built = {a[0] for a in artifacts} | {c.artifact for c in teacher_int8}
+    data["left_out"] = left_out(failed & built, checks)  # built ones only
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
         data["detectors"] = det_set.entries
-        data["union"] = union_block(det_set, entries[0].get("latency") if entries else None)
+        lat = {e["name"]: e.get("latency") for e in entries}
+        data["union"] = union_block(det_set, lat.get("fp32"), lat.get("int8"))
         data["calibration"]["source"] = "export_union"
     _write_charts(dst, ref.metrics)
     card = render_model_card(data)

@@ -97,7 +97,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--precision",
         choices=("fp32", "fp16", "int8"),
-        help="pick the first artifact of this precision",
+        help="pick the first artifact of this precision (a detector set's teachers follow: "
+        "INT8 where the manifest ships their INT8 version)",
     )
     p.add_argument("--threads", type=_int_in(1, 1024), help="onnxruntime intra-op threads")
     p.add_argument(

@@ -31,6 +31,7 @@ from figure_ml.boxes import Detections, redaction_mask
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.ensemble import (
     channel_arrays,
+    member_info,
     teacher_from_entry,
     teacher_tables,
     to_channels,
@@ -185,7 +186,8 @@ class Redactor:
             raise ManifestError(f"{m.path}: artifact {a['name']!r} is {a['format']}, not onnx")
         # verify only the file we run: other artifacts (ORT for phones, .pt) may be absent here
         m = load(m.path, verify=[a["name"]])  # and every member of a detector set
-        teachers = [teacher_from_entry(m.folder, d, threads) for d in m.detectors]
+        # a set's teachers run in the picked artifact's precision where they ship it
+        teachers = [teacher_from_entry(m.folder, d, threads, a["precision"]) for d in m.detectors]
         return cls(
             _detector(m, a, threads),
             thresholds=np.array(m.thresholds()),
@@ -202,10 +204,7 @@ class Redactor:
             },
             teachers=teachers,
             teacher_tables=[teacher_tables(d) for d in m.detectors],
-            detectors_info=[
-                {k: d[k] for k in ("name", "teacher", "file", "sha256", "licence")}
-                for d in m.detectors
-            ],
+            detectors_info=[member_info(d, a["precision"]) for d in m.detectors],
         )
 
     def detect(self, image: np.ndarray) -> tuple[Detections, dict[str, Any]]:

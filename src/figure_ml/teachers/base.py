@@ -276,6 +276,11 @@ class Teacher:
         """Provenance plus input/output spec: one detector's entry of a manifest or card."""
         return {**self.info.as_dict(), **self.io_spec(), "imgsz": self.imgsz}
 
+    def input_feed(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """The session's input for ``image`` (its pre-processing only): what INT8 calibration
+        feeds the network, exactly as :meth:`detect` would."""
+        raise NotImplementedError
+
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(boxes (N, 4) xyxy float64 in image pixels, scores (N,), class ids (N,))``."""
         raise NotImplementedError

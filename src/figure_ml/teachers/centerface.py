@@ -59,6 +59,9 @@ def dynamic_model(path: str) -> bytes:
     from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
     model = onnx.load(path)
+    if any(d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim):
+        # already dynamic: a copy made from this function's output (an export, INT8)
+        return model.SerializeToString()
     inputs = {
         i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input
     }
@@ -172,6 +175,9 @@ class CenterFace(Teacher):
         x = pad_to_multiple(x, 32)
         blob = np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
         return blob, rw, rh
+
+    def input_feed(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        return {_INPUT: self.preprocess(check_image(image, self.description))[0]}
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image = check_image(image, self.description)

@@ -178,6 +178,9 @@ class PPOCRDet(Teacher):
         x = (x[..., ::-1].astype(np.float32) / 255.0 - 0.5) / 0.5  # RGB -> BGR, as trained
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
+    def input_feed(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        return {self._input: self.preprocess(check_image(image, self.description))}
+
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image = check_image(image, self.description)
         h, w = image.shape[:2]
