@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/teacher_latency.py [--teachers centerface ppocr_det]
         [--sizes 640x480 4032x3024] [--runs 20] [--warmup 3] [--threads 2] [--data DS]
+        [--int8 --calibration DS]
 
 Each teacher's ``detect`` (resize, normalise, onnxruntime on the CPU, decode, suppression,
 boxes back in image pixels) is timed on the same photo: the first image of ``--data`` (a
@@ -10,6 +11,12 @@ canonical dataset, e.g. a synthetic test split) resized to each size, else a sce
 percentiles, the median CPU time of this process (all its threads; on a machine shared with
 other work, CPU time at ``--threads 1`` is the figure least disturbed by the others), the
 network input size each teacher used, the load average and the CPU model.
+
+``--int8`` also times each teacher's INT8 version, quantized here exactly as the export does
+(:func:`figure_ml.export.teacher_int8.quantize_teacher`) from 32 images of the ``val`` split of
+``--calibration`` (a synthetic dataset; never real photos), in the same run: the FP32 / INT8
+ratio is the figure to compare across machines. Whether an INT8 teacher *ships* is decided by
+the export's parity gate, not here.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -66,18 +75,22 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default=None)
+    ap.add_argument("--int8", action="store_true", help="also time each teacher's INT8 version")
+    ap.add_argument("--calibration", help="synthetic dataset whose val images calibrate INT8")
     args = ap.parse_args()
+    if args.int8 and not args.calibration:
+        ap.error("--int8 needs --calibration DS (a synthetic dataset with a val split)")
     logging.basicConfig(level=logging.WARNING)
     base = photo(args.data)
     print(f"cpu: {cpu_model()}  ({os.cpu_count()} logical cpus visible)  threads={args.threads}")
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"load average (1, 5, 15 min) before: {load}")
     print(
-        f"{'teacher':11} {'photo':>10} {'input':>10} {'median ms':>10} {'p10-p90 ms':>14} "
-        f"{'cpu ms':>8}"
+        f"{'teacher':11} {'prec':>5} {'photo':>10} {'input':>10} {'median ms':>10} "
+        f"{'p10-p90 ms':>14} {'cpu ms':>8}"
     )
-    for name in args.teachers:
-        t = make_teacher(name, threads=args.threads)
+    tmp = tempfile.TemporaryDirectory()
+    for name, precision, t in _teachers(args, Path(tmp.name)):
         for size in args.sizes:
             w, h = (int(v) for v in size.split("x"))
             img = cv2.resize(base, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -93,9 +106,27 @@ def main() -> None:
                 cpu.append(1000 * (time.process_time() - c0))
             p10, p50, p90 = np.percentile(ms, [10, 50, 90])
             print(
-                f"{name:11} {size:>10} {f'{shape[3]}x{shape[2]}':>10} {p50:10.1f} "
+                f"{name:11} {precision:>5} {size:>10} {f'{shape[3]}x{shape[2]}':>10} {p50:10.1f} "
                 f"{f'{p10:.1f}-{p90:.1f}':>14} {np.median(cpu):8.1f}"
             )
+
+
+def _teachers(args, tmp: Path):
+    """``(name, precision, teacher)``: each teacher in FP32, then (``--int8``) its INT8 version."""
+    images = None
+    if args.int8:
+        from figure_ml.eval.data import load_eval_data
+
+        val = load_eval_data(args.calibration, "val").items
+        images = [val[i].read()[0] for i in range(0, len(val), max(1, len(val) // 32))][:32]
+    for name in args.teachers:
+        t = make_teacher(name, threads=args.threads)
+        yield name, "fp32", t
+        if images:
+            from figure_ml.export.teacher_int8 import quantize_teacher
+
+            q = quantize_teacher(t, tmp / f"{name}_int8.onnx", images)
+            yield name, "int8", make_teacher(name, threads=args.threads, model_path=str(q))
 
 
 if __name__ == "__main__":
