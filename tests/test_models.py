@@ -77,14 +77,14 @@ def test_reference_is_current_with_the_generator() -> None:
     assert now["digest"] == recorded["digest"], test_reference_is_current_with_the_generator.__doc__
 
 
-def _fake_run(root: Path, status: str = "finished") -> tuple[Path, Path]:
+def _fake_run(root: Path, status: str = "finished", **extra) -> tuple[Path, Path]:
     run, ev = root / "run", root / "eval"
     (run / "weights").mkdir(parents=True)
     ev.mkdir()
     shutil.copy(FIXTURE, run / "weights" / "best.pt")
     (run / "config.yaml").write_text("preset: reference\ntrainer: {epochs: 2, imgsz: 320}\n")
     info = {"status": status, "git_commit": "abc", "dataset_digest": "d" * 64,
-            "experiment": "reference", "seed": 0, "versions": {"torch": "x"}}  # fmt: skip
+            "experiment": "reference", "seed": 0, "versions": {"torch": "x"}, **extra}  # fmt: skip
     (run / "run.json").write_text(json.dumps(info))
     head = "epoch,time,metrics/mAP50(B),metrics/mAP50-95(B)\n"
     (run / "results.csv").write_text(head + "1,100,0.2,0.1\n2,210,0.4,0.2\n")
@@ -118,6 +118,20 @@ def test_ship_writes_the_folder_whole(tmp_path) -> None:
     card = (dest / "MODEL_CARD.md").read_text()
     assert "| face | 10 | 2 (20.0%) | 3 (30.0%) | 7.0%-65.0% |" in card
     assert sorted(x.name for x in (tmp_path / "pkg").iterdir()) == ["reference"]
+    assert p["init_weights"] is None and "from random initialisation" in card
+
+
+def test_a_refreshed_checkpoint_names_its_parent(tmp_path) -> None:
+    """experiment=reference_refresh continues the shipped reference: the provenance and card
+    say which checkpoint it started from."""
+    parent = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
+    run, ev = _fake_run(tmp_path, init_weights=parent, experiment="reference_refresh")
+    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    p = json.loads((dest / "provenance.json").read_text())
+    assert p["init_weights"] == parent and p["recipe"]["experiment"] == "reference_refresh"
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "continued from `reference` (sha256 `ffffffffffffffff…`" in card
+    assert "random initialisation" not in card
 
 
 def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:

@@ -106,12 +106,19 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
 def _card(name: str, p: dict[str, Any]) -> str:
     t, tr = p["test"], p["training"]
     at = t["at_budget"]
+    init = p.get("init_weights")
+    start = (
+        f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, the previous "
+        "checkpoint's own card and provenance are in git history)"
+        if init
+        else "from random initialisation"
+    )
     lines = [
         f"# Shipped checkpoint `{name}`",
         "",
         f"Load it by name: `model.weights={name}` (train: fine-tune from it), "
         f"`weights={name}` (eval, export). YOLO11n, {tr['epochs_done']} epochs at imgsz "
-        f"{p['recipe']['imgsz']} from random initialisation on synthetic data only "
+        f"{p['recipe']['imgsz']} {start} on synthetic data only "
         f"(`experiment={p['recipe']['experiment']}`), best epoch {tr['best_epoch']} "
         f"(val mAP50 {tr['val_map50']:.3f}, mAP50-95 {tr['val_map50_95']:.3f}).",
         "",
@@ -185,6 +192,9 @@ def ship(run_dir: Path, eval_dir: Path, name: str, dest_root: Path | None = None
         "git_commit": info["git_commit"],
         "dataset_digest": info["dataset_digest"],
         "recipe": {"experiment": info["experiment"], **config.get("trainer", {})},
+        # what the run started from: None = random initialisation; else the parent checkpoint
+        # (its name or path and sha256), e.g. the previous reference for reference_refresh
+        "init_weights": info.get("init_weights"),
         "seed": info["seed"],
         "versions": info["versions"],
         "cpu": cpu_model(),
