@@ -41,8 +41,8 @@ def eyes(
             continue
         ew, eh = 0.075 * hh * k, 0.03 * hh
         hd.lay(
-            ellipse(size, (ex, ey - 0.3 * eh), (ew * 1.5, eh * 2.4), 0.05 * hh) * 0.5,
-            (0.5, 0.4, 0.4),
+            ellipse(size, (ex, ey - 0.3 * eh), (ew * 1.6, eh * 2.6), 0.05 * hh) * 0.75,
+            (0.4, 0.3, 0.3),
             None,
             multiply=True,
         )  # eye socket shadow, deepest under the brow ridge

@@ -123,29 +123,41 @@ def scene_kind(rng: np.random.Generator, plan: dict[str, int]) -> str:
     return kind
 
 
+def _face_spot(
+    rng: np.random.Generator, i: int, kind: str, size: float, w: int, h: int
+) -> tuple[float, float]:
+    """Where face ``i`` of a ``kind`` shot is centred: the first face of a portrait near the
+    middle, of a bedside shot anywhere but the margins; a bystander anywhere, 20% of them cut
+    by the frame's left or right edge."""
+    if i == 0 and kind == "portrait":
+        return w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.6)
+    if i == 0 and kind == "bedside":
+        return w * rng.uniform(0.2, 0.8), h * rng.uniform(0.2, 0.8)
+    edge = rng.random() < 0.2
+    cx = w * (rng.choice([0.0, 1.0]) if edge else rng.uniform(0.05, 0.95))
+    return cx, h * rng.uniform(0.05, 0.95)
+
+
 def _face_specs(
     rng: np.random.Generator, plan: dict[str, int], kind: str, fitz: int, w: int, h: int
 ) -> list[tuple]:
-    """Size, tone, centre, roll and lying of each planned face, before placement."""
+    """Size, tone, centre, roll, lying and shot role (index) of each planned face, before
+    placement."""
     unit = float(min(w, h))
     specs = []
     for i in range(plan.get("face", 0)):
         roll, lying = None, False
         if i == 0 and kind == "portrait":
             size = unit * rng.uniform(0.25, 0.7)
-            cx, cy = w * rng.uniform(0.35, 0.65), h * rng.uniform(0.35, 0.6)
         elif i == 0 and kind == "bedside":
             size = unit * rng.uniform(0.15, 0.45)
-            cx, cy = w * rng.uniform(0.2, 0.8), h * rng.uniform(0.2, 0.8)
             roll = float(rng.choice([0.0, 90.0, -90.0, 180.0]) + rng.normal(0, 15))
             lying = True
         else:  # a bystander, a second patient, or the patient at the frame edge
             size = log_uniform(rng, 12, unit * 0.35)
-            edge = rng.random() < 0.2
-            cx = w * (rng.choice([0.0, 1.0]) if edge else rng.uniform(0.05, 0.95))
-            cy = h * rng.uniform(0.05, 0.95)
+        cx, cy = _face_spot(rng, i, kind, size, w, h)
         tone = fitz if i == 0 else int(rng.integers(1, 7))
-        specs.append((size, tone, cx, cy, roll, lying))
+        specs.append((size, tone, cx, cy, roll, lying, i))
     return specs
 
 
@@ -167,7 +179,7 @@ def place_faces(
     placed = []
     limbs = [r for r in regions if r.kind in ("arm", "leg")]
     specs = _face_specs(rng, plan, kind, fitz, w, h)
-    for size, tone, cx, cy, roll, lying in sorted(specs, key=lambda sp: -sp[0]):
+    for size, tone, cx, cy, roll, lying, i in sorted(specs, key=lambda sp: -sp[0]):
         best = None  # a free spot, preferably one no limb runs through (painted before the head)
         for _ in range(12):
             if layout.overlap(face_box(cx, cy, size, roll)) < 0.05:
@@ -176,7 +188,10 @@ def place_faces(
                     best = (crossing, cx, cy)
                 if crossing < 0.02:
                     break
-            cx, cy = w * rng.uniform(0.05, 0.95), h * rng.uniform(0.05, 0.95)
+            # a new spot from the same distribution: a uniform one over the frame would favour
+            # spots whose head-and-body box lies mostly outside it (nothing reserved there), and
+            # so pushed a third of all faces against the frame edge
+            cx, cy = _face_spot(rng, i, kind, size, w, h)
         if best is None:
             continue  # no room left for another head: a hidden face is no training signal
         _, cx, cy = best
