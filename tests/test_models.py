@@ -28,7 +28,11 @@ def test_reference_is_shipped_verified_and_small() -> None:
         assert p[key], key
     assert p["test"]["dataset_digest"] != p["dataset_digest"]  # scored on another seed
     assert (ref.folder / "MODEL_CARD.md").read_text().startswith("# Shipped checkpoint")
-    assert yaml.safe_load((ref.folder / "config.yaml").read_text())["preset"] == "reference"
+    preset = yaml.safe_load((ref.folder / "config.yaml").read_text())["preset"]
+    assert preset in ("reference", "reference_refresh") and preset == p["recipe"]["experiment"]
+    # a refresh continues a previous checkpoint: which one is recorded; a full run starts cold
+    assert bool(p.get("init_weights")) == (preset == "reference_refresh")
+    assert "unknown" not in p["git_commit"] and "dirty" not in p["git_commit"]
     assert models.resolve_weights("reference") == str(ref.weights)
     assert models.resolve_weights("/x/y.pt") == "/x/y.pt" and models.resolve_weights(None) is None
 
