@@ -35,6 +35,7 @@ SMOKE_PARAMS = {
         "long_side_min": 256,
         "long_side_max": 320,
         "seed": 3,
+        "realism_images": 2,
     },
     "train": {"experiment": "smoke", "epochs": 1, "imgsz": 64, "seed": 0},
     "eval": {"bootstrap_resamples": 100, "budget": 0.05},
