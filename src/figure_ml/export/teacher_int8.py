@@ -27,8 +27,8 @@ import numpy as np
 import onnx
 
 from figure_ml import manifest
-from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.config import ExportConfig
+from figure_ml.ensemble import channel_arrays
 from figure_ml.eval.data import EvalData
 from figure_ml.eval.redaction import redaction_stats
 from figure_ml.eval.run import predict_split
@@ -45,18 +45,6 @@ def quantize_teacher(teacher: Any, out_path: Path, images: Sequence[np.ndarray])
     """Write the INT8 (QDQ) version of the model ``teacher`` runs to ``out_path``."""
     model = onnx.load_from_string(teacher.model_bytes())
     return quantize.quantize_qdq(model, out_path, (teacher.input_feed(im) for im in images))
-
-
-def member_arrays(
-    thresholds: dict[str, float], padding: dict[str, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-class arrays of one member's tables: classes it does not detect never count."""
-    thr = np.full(NUM_CLASSES, np.inf)
-    pad = np.zeros(NUM_CLASSES)
-    for c, name in enumerate(CLASS_NAMES):
-        if name in thresholds:
-            thr[c], pad[c] = float(thresholds[name]), float(padding[name])
-    return thr, pad
 
 
 def teacher_int8(
@@ -83,7 +71,8 @@ def teacher_int8(
     q_gts, q_dets, _ = predict_split(q, test, skip_bad=False)
     if [g.image_id for g in q_gts] != [g.image_id for g in gts]:
         raise RuntimeError(f"{name}: the test split changed between two passes")
-    thr, pad = member_arrays(*tables)
+    # one member's tables as per-class arrays: classes it does not detect never count
+    thr, pad = channel_arrays([tables])
     kappa = cfg.kappa
     ref = redaction_stats(gts, fp32_dets, thr, pad, kappa=kappa)
     got = redaction_stats(gts, q_dets, thr, pad, kappa=kappa)
