@@ -191,21 +191,23 @@ def _stats(mask_boxes: list[list[float]]):
 
 
 def test_over_redaction_parity_is_paired_and_bounded_by_its_interval() -> None:
+    from figure_ml.eval.bootstrap import Resamples
     from figure_ml.export.parity import paired_over_redaction_parity
 
+    rs = Resamples.draw(4, 200)
     gt = [10.0, 10, 30, 30]
     ref = _stats([gt] * 4)
     # the same mask: difference 0, passes at any bound >= 0
-    same = paired_over_redaction_parity("a", _stats([gt] * 4), ref, 0.0, n_resamples=200)
+    same = paired_over_redaction_parity("a", _stats([gt] * 4), ref, 0.0, rs)
     assert same.passed and same.point == 0 and same.ci == (0.0, 0.0)
     # one image fully masked: (10000 - 400) px more outside GT of 4 * 9600 -> +25 points
     whole = [0.0, 0, 100, 100]
-    one = paired_over_redaction_parity("a", _stats([whole, gt, gt, gt]), ref, 0.01, n_resamples=200)
+    one = paired_over_redaction_parity("a", _stats([whole, gt, gt, gt]), ref, 0.01, rs)
     assert one.point == pytest.approx(0.25) and not one.passed
     assert one.ci[0] <= 0.25 <= one.ci[1] and one.value == one.ci[1]
     assert one.check == "paired_over_redaction_diff" and "+25.00 points" in one.detail
     # hiding less than FP32 is never a parity failure of this check
-    less = paired_over_redaction_parity("a", ref, _stats([whole] * 4), 0.0, n_resamples=200)
+    less = paired_over_redaction_parity("a", ref, _stats([whole] * 4), 0.0, rs)
     assert less.passed and less.point < 0
     with pytest.raises(ValueError, match="same images"):
-        paired_over_redaction_parity("a", _stats([gt] * 3), ref, 0.0)
+        paired_over_redaction_parity("a", _stats([gt] * 3), ref, 0.0, rs)

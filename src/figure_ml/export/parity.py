@@ -43,25 +43,40 @@ class ParityCheck:
     ci: tuple[float, float] | None = None  # ... and its 95% interval (value = its upper end)
 
 
+def _bounded_difference(
+    name: str, check: str, num: np.ndarray, den: np.ndarray, rs: Resamples, delta: float, ref: str
+) -> ParityCheck:
+    """A paired check: ``sum(num) / sum(den)`` (per-image artifact-minus-FP32 differences over
+    per-image totals) passes when the upper end of its 95% bootstrap interval is <= ``delta``."""
+    point, low, high = ratio_ci(num, den, rs)
+    if not np.isfinite(high):  # an empty denominator (e.g. no area outside GT): no difference
+        point = low = high = 0.0
+    return ParityCheck(
+        name,
+        check,
+        high,
+        delta,
+        high <= delta + 1e-12,
+        f"difference {100 * point:+.2f} points, 95% CI [{100 * low:+.2f}, {100 * high:+.2f}], "
+        f"{ref}",
+        point=point,
+        ci=(low, high),
+    )
+
+
 def paired_miss_parity(
-    name: str,
-    stats: RedactionStats,
-    reference: RedactionStats,
-    delta: float,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
+    name: str, stats: RedactionStats, reference: RedactionStats, delta: float, rs: Resamples
 ) -> list[ParityCheck]:
     """One check per class with GT: upper 95% bound of the paired miss difference <= delta.
 
     ``stats`` and ``reference`` are the same images' GT evaluated at the same operating point
-    with the artifact's and the reference's detections (same GT order, so boxes pair up).
+    with the artifact's and the reference's detections (same GT order, so boxes pair up);
+    ``rs``: bootstrap resamples of those images.
     """
     if not np.array_equal(stats.gt_image, reference.gt_image) or not np.array_equal(
         stats.gt_class, reference.gt_class
     ):
         raise ValueError("parity needs the same images and GT boxes on both sides")
-    rs = Resamples.draw(stats.n_images, n_resamples, seed)
     out = []
     for c, cname in enumerate(CLASS_NAMES):
         sel = stats.gt_class == c
@@ -71,55 +86,28 @@ def paired_miss_parity(
         diff = (~stats.gt_covered[sel]).astype(float) - (~reference.gt_covered[sel]).astype(float)
         num = np.bincount(img, weights=diff, minlength=stats.n_images)
         den = np.bincount(img, minlength=stats.n_images).astype(float)
-        point, low, high = ratio_ci(num, den, rs)
         ref_miss = float((~reference.gt_covered[sel]).mean())
-        out.append(
-            ParityCheck(
-                name,
-                f"paired_miss_diff[{cname}]",
-                high,
-                delta,
-                high <= delta + 1e-12,
-                f"difference {100 * point:+.2f} points, 95% CI [{100 * low:+.2f}, "
-                f"{100 * high:+.2f}], FP32 miss {100 * ref_miss:.2f}% of {int(sel.sum())}",
-                point=point,
-                ci=(low, high),
-            )
-        )
+        ref = f"FP32 miss {100 * ref_miss:.2f}% of {int(sel.sum())}"
+        check = f"paired_miss_diff[{cname}]"
+        out.append(_bounded_difference(name, check, num, den, rs, delta, ref))
     return out
 
 
 def paired_over_redaction_parity(
-    name: str,
-    stats: RedactionStats,
-    reference: RedactionStats,
-    delta: float,
-    *,
-    n_resamples: int = 1000,
-    seed: int = 0,
+    name: str, stats: RedactionStats, reference: RedactionStats, delta: float, rs: Resamples
 ) -> ParityCheck:
     """Upper 95% bound of the paired over-redaction difference (artifact minus reference, in
-    points of the area outside GT) <= ``delta``; same images on both sides."""
+    points of the area outside GT) <= ``delta``; same images on both sides, ``rs`` their
+    bootstrap resamples."""
     # the same areas summed over different grids: equal up to rounding
     a, b = stats.outside_gt, reference.outside_gt
     if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-6):
         raise ValueError("parity needs the same images on both sides")
-    rs = Resamples.draw(stats.n_images, n_resamples, seed)
     diff = stats.mask_outside_gt - reference.mask_outside_gt
-    point, low, high = ratio_ci(diff, stats.outside_gt, rs)
-    if not np.isfinite(high):  # no area outside GT at all: nothing can be over-redacted
-        point = low = high = 0.0
     ref = float(reference.mask_outside_gt.sum() / max(reference.outside_gt.sum(), 1e-12))
-    return ParityCheck(
-        name,
-        "paired_over_redaction_diff",
-        high,
-        delta,
-        high <= delta + 1e-12,
-        f"difference {100 * point:+.2f} points, 95% CI [{100 * low:+.2f}, {100 * high:+.2f}], "
-        f"FP32 over-redaction {100 * ref:.2f}%",
-        point=point,
-        ci=(low, high),
+    ref_text = f"FP32 over-redaction {100 * ref:.2f}%"
+    return _bounded_difference(
+        name, "paired_over_redaction_diff", diff, stats.outside_gt, rs, delta, ref_text
     )
 
 
@@ -134,14 +122,12 @@ def paired_parity(
     classes: Sequence[str] | None = None,
 ) -> list[ParityCheck]:
     """Every paired check of an artifact against FP32: miss per class (only ``classes``, when
-    given: a member's own classes) and over-redaction."""
-    miss = paired_miss_parity(name, stats, reference, miss_delta, n_resamples=n_resamples)
+    given: a member's own classes) and over-redaction, on one set of seeded resamples."""
+    rs = Resamples.draw(stats.n_images, n_resamples, seed=0)
+    miss = paired_miss_parity(name, stats, reference, miss_delta, rs)
     if classes is not None:
         miss = [c for c in miss if c.check in {f"paired_miss_diff[{n}]" for n in classes}]
-    over = paired_over_redaction_parity(
-        name, stats, reference, over_redaction_delta, n_resamples=n_resamples
-    )
-    return [*miss, over]
+    return [*miss, paired_over_redaction_parity(name, stats, reference, over_redaction_delta, rs)]
 
 
 def box_parity(

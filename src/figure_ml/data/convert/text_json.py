@@ -57,6 +57,22 @@ def _resolver(root: Path, dirs: list[Path]):
     return find
 
 
+def _image_record(split: str, img: dict[str, Any], find, where: str) -> Record:
+    """The record of one image entry ``{file_name, width, height, ...}`` of either JSON."""
+    name = str(img["file_name"])
+    return Record(
+        split, name, find(name), where, declared_size=(int(img["width"]), int(img["height"]))
+    )
+
+
+def _drops_illegible(legible: bool, keep_illegible: bool, report: Report, where: str) -> bool:
+    """True (and counted) when an illegible line is to be dropped (``keep_illegible=false``)."""
+    if legible or keep_illegible:
+        return False
+    report.skip_object("illegible text dropped (keep_illegible=false)", where, quiet=True)
+    return True
+
+
 # --- TextOCR --------------------------------------------------------------------------------
 
 
@@ -81,23 +97,14 @@ def textocr(
         for img_id, img in data["imgs"].items():
             where = f"{path.name}: image {img_id}"
             try:
-                rec = Record(
-                    split,
-                    str(img["file_name"]),
-                    find(str(img["file_name"])),
-                    where,
-                    declared_size=(int(img["width"]), int(img["height"])),
-                )
+                rec = _image_record(split, img, find, where)
                 for ann_id in data["imgToAnns"].get(img_id, []):
                     ann = data["anns"][ann_id]
                     legible = ann.get("utf8_string") != "."
                     box = xywh_box(ann["bbox"], f"{where} annotation {ann_id}")
                     if text is None:
                         continue
-                    if not legible and not keep_illegible:
-                        report.skip_object(
-                            "illegible text dropped (keep_illegible=false)", where, quiet=True
-                        )
+                    if _drops_illegible(legible, keep_illegible, report, where):
                         continue
                     rec.boxes.append(Box(box, text, {"legible": legible}))
             except (KeyError, TypeError, ValueError) as exc:
@@ -140,23 +147,14 @@ def coco_text(
         if split not in splits:
             continue
         try:
-            rec = Record(
-                split,
-                str(img["file_name"]),
-                find(str(img["file_name"])),
-                where,
-                declared_size=(int(img["width"]), int(img["height"])),
-            )
+            rec = _image_record(split, img, find, where)
             for ann_id in data["imgToAnns"].get(str(img_id), []):
                 ann = data["anns"][str(ann_id)]
                 box = xywh_box(ann["bbox"], f"{where} annotation {ann_id}")
                 legible = ann.get("legibility", "legible") == "legible"
                 if text is None:
                     continue
-                if not legible and not keep_illegible:
-                    report.skip_object(
-                        "illegible text dropped (keep_illegible=false)", where, quiet=True
-                    )
+                if _drops_illegible(legible, keep_illegible, report, where):
                     continue
                 attrs = {
                     "legible": legible,
