@@ -147,6 +147,38 @@ def test_budget_raises_thresholds_and_says_so():
     assert cal["details"]["face"]["raised_by_budget"]
 
 
+def test_a_budget_bound_class_gets_the_padding_that_misses_least_at_its_own_budget_threshold():
+    # four faces (100x100 photo, 9,700 px outside GT), budget 0.5%:
+    #   A, B: predicted 1 px too tight (8 px) at 0.9 and 0.3 -> covered from padding 0.15
+    #   D: predicted 1.5 px too tight (7 px) at 0.9 -> covered only at padding 0.3
+    #   C: never predicted, so the 0% target is out of reach: face is budget-bound
+    #   a 20 px false positive at 0.2
+    # padding 0.15: A, B spill 8.16 px each, D none; t_B = 0.3 (0.2 adds the FP: 7.1%)
+    #   -> A, B covered, miss 2/4
+    # padding 0.3: A, B spill 63.84 px each, D 25.44 px: at 0.9 already 0.92% > 0.5%, so
+    #   t_B lies above every score and nothing is hidden -> miss 4/4. At the t_B of 0.15
+    #   (0.3) this padding would look best (1/4 missed): the old rule's trap
+    # padding 0.0: nothing covered, 4/4
+    faces = [[10, 10, 20, 20], [60, 60, 70, 70], [80, 10, 90, 20], [10, 60, 20, 70]]
+    g = [gt(faces, [FACE] * 4)]
+    d = [
+        det(
+            [[11, 11, 19, 19], [61, 61, 69, 69], [11.5, 61.5, 18.5, 68.5], [30, 30, 50, 50]],
+            [0.9, 0.3, 0.9, 0.2],
+            [FACE] * 4,
+        )
+    ]
+    cal = calibrate(
+        g, d, dict.fromkeys(CLASS_NAMES, 0.0), [0.0, 0.15, 0.3], max_over_redaction=0.005
+    )
+    assert cal["padding"]["face"] == pytest.approx(0.15)
+    assert cal["thresholds"]["face"] == pytest.approx(0.3)
+    assert cal["details"]["face"]["class_aware_miss_rate"] == pytest.approx(0.5)
+    assert cal["met"]["face"] is False and cal["budget"]["over_redaction"] <= 0.005
+    # classes without GT are budget-bound too and share the padding (nothing else to choose by)
+    assert cal["padding"]["text"] == pytest.approx(0.15)
+
+
 # --- the operating-point loader -------------------------------------------------------------
 
 

@@ -96,6 +96,65 @@ def _class_over_redaction(
     return pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
 
 
+def _budget_bound_padding(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    covers: dict[float, list[np.ndarray]],
+    chosen: dict[str, tuple[float, Calibrated | None]],
+    targets: dict[str, float],
+    grid: list[float],
+    *,
+    kappa: float,
+    max_over_redaction: float,
+    floor: float,
+) -> tuple[dict[str, float], float]:
+    """Steps 2-3 of :func:`calibrate`: the paddings that ship and the budget threshold ``t_B``.
+
+    A class is *budget-bound* when no pair met its target or ``t_B`` lifts its threshold above
+    the highest that met it: it ships at ``t_B`` whatever its padding, so what counts for it
+    is its miss rate **at t_B** — and ``t_B`` moves with the padding (a wider box hides more
+    outside GT, so the budget needs a higher threshold; at a fixed ``t_B`` the widest padding
+    would always look best). The budget-bound classes share one padding: the grid value ``r``
+    whose own ``t_B(r)`` (every other class at its padding) gives the lowest mean of
+    ``miss / max(target, 0.01)`` over them (ties: the smaller padding). Binding can spread (a
+    new ``t_B`` can lift another class above its pair), so this repeats; the bound set only
+    grows, so it settles in at most one round per class. ``chosen`` is updated in place with
+    each bound class's own best pair at the shared padding (``None`` when it meets nothing).
+    """
+
+    def budget_threshold(pads: dict[str, float]) -> float:
+        sweep = GlobalSweep(gts, dets, np.array([pads[n] for n in CLASS_NAMES]), kappa)
+        return max(floor, sweep.lowest_within(max_over_redaction))
+
+    padding = {n: chosen[n][0] for n in CLASS_NAMES}
+    t_b = budget_threshold(padding)
+    bound: set[str] = set()
+    while True:
+        newly = {
+            n
+            for n in CLASS_NAMES
+            if n not in bound and (chosen[n][1] is None or t_b > chosen[n][1].threshold)
+        }
+        if not newly:
+            return padding, t_b
+        bound |= newly
+        scored = []
+        for r in grid:
+            t = budget_threshold({**padding, **dict.fromkeys(bound, r)})
+            miss = [
+                float(miss_rate_at(covers[r][c], t)[0]) / max(targets[n], 0.01)
+                for c, n in enumerate(CLASS_NAMES)
+                if n in bound and len(covers[r][c])
+            ]
+            scored.append((float(np.mean(miss)) if miss else 0.0, r, t))
+        _, r, t_b = min(scored)
+        for c, n in enumerate(CLASS_NAMES):
+            if n in bound:
+                padding[n] = r
+                cal = calibrate_class(covers[r][c], targets[n], floor=floor)
+                chosen[n] = (r, cal if cal.met else None)
+
+
 def calibrate(
     gts: Sequence[GroundTruth],
     dets: Sequence[Detections],
@@ -115,9 +174,11 @@ def calibrate(
        of the pairs that meet the target keep the one whose own predictions over-redact least;
     2. the budget: ``t_B`` = the lowest global threshold whose over-redaction (every class at
        its chosen padding) is ``<= max_over_redaction``; ship ``tau_c = max(tau_c, t_B)``;
-    3. a class whose class-aware miss rate at the shipped ``tau_c`` is above its target is
-       **not met** (``met: false``); when no pair met the target in step 1, its padding is the
-       grid value with the lowest class-aware miss rate at ``t_B``.
+    3. a class the budget binds (no pair met its target, or ``t_B`` lifts it above its pair)
+       ships at ``t_B``, so its padding is chosen for the miss rate *at t_B*, with ``t_B``
+       recomputed for each padding: the budget-bound classes share the grid value that misses
+       least there (:func:`_budget_bound_padding`). A class whose class-aware miss rate at the
+       shipped ``tau_c`` is above its target is **not met** (``met: false``).
 
     Returns ``{"thresholds", "padding", "met", "details", "budget"}``, all keyed by class.
     """
@@ -138,27 +199,17 @@ def calibrate(
                     (_class_over_redaction(gts, dets, c, cal.threshold, rho, kappa), rho, cal)
                 )
         chosen[name] = min(met, key=lambda m: (m[0], m[1]))[1:] if met else (grid[0], None)
-    # the budget, at the chosen paddings. A class that met no target takes the padding that
-    # misses least at t_B, which can move t_B: iterate until the paddings settle, so that t_B
-    # is always computed with the paddings that ship (the budget holds for them on val)
-    padding = {n: chosen[n][0] for n in CLASS_NAMES}
-    for _ in range(4):
-        sweep = GlobalSweep(gts, dets, np.array([padding[n] for n in CLASS_NAMES]), kappa)
-        t_b = max(floor, sweep.lowest_within(max_over_redaction))
-        moved = False
-        for c, name in enumerate(CLASS_NAMES):
-            if chosen[name][1] is None:
-                best = min(grid, key=lambda r, c=c: (float(miss_rate_at(covers[r][c], t_b)[0]), r))
-                moved |= best != padding[name]
-                padding[name] = best
-        if not moved:
-            break
-    else:  # did not settle: ship the smallest paddings for unmet classes (budget recomputed)
-        for name in CLASS_NAMES:
-            if chosen[name][1] is None:
-                padding[name] = grid[0]
-        sweep = GlobalSweep(gts, dets, np.array([padding[n] for n in CLASS_NAMES]), kappa)
-        t_b = max(floor, sweep.lowest_within(max_over_redaction))
+    padding, t_b = _budget_bound_padding(
+        gts,
+        dets,
+        covers,
+        chosen,
+        targets,
+        grid,
+        kappa=kappa,
+        max_over_redaction=max_over_redaction,
+        floor=floor,
+    )
     thresholds: dict[str, float] = {}
     pads: dict[str, float] = {}
     met_flags: dict[str, bool] = {}
