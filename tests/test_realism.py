@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from figure_ml.config import SynthConfig
-from figure_ml.data.realism import CARD_HEADING, card_section, found, realism_score, update_card
+from figure_ml.data.realism import (
+    CARD_HEADING,
+    card_section,
+    face_conditions,
+    found,
+    realism_score,
+    update_card,
+)
 from figure_ml.data.synth import generate
 
 
@@ -14,6 +21,20 @@ def test_found_needs_iou_half():
     assert found(g, d).tolist() == [True, True]
     assert found(g, np.array([[50, 50, 54, 60]], float)).tolist() == [False, False]  # 40/100
     assert found(g, np.zeros((0, 4))).tolist() == [False, False]
+
+
+def test_face_conditions_name_every_hard_case_and_plain_is_none_of_them():
+    box, inner = np.array([0.0, 40, 60, 100]), np.array([20.0, 20, 60, 70])
+    plain = {"roll_deg": 10, "yaw_deg": -30, "wearing": ["glasses"], "occluded": "none",
+             "visible_share": 0.9, "face_px": 40}  # fmt: skip
+    assert face_conditions(plain, inner, 200, 100) == ["plain"]
+    assert face_conditions(plain, box, 200, 100) == ["cut by the edge"]  # touches x = 0
+    hard = {**plain, "roll_deg": -120, "yaw_deg": 60, "wearing": ["mask"], "occluded": "blanket",
+            "visible_share": 0.5, "face_px": 20}  # fmt: skip
+    assert face_conditions(hard, inner, 200, 100) == [
+        "rolled > 45°", "profile (yaw > 45°)", "masked", "under a blanket", "< 80% visible",
+        "small (< 32 px)",
+    ]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +63,17 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
         s = score[cname]
         assert sum(t["n"] for t in s["skin_tone"].values()) == s["all"]["n"]
         assert 0 <= s["all"]["found"] <= s["all"]["n"]
+    # every face is under at least one condition (plain when none), no condition has more
+    cond = score["face"]["condition"]
+    assert sum(r["n"] for r in cond.values()) >= n[0] >= max(r["n"] for r in cond.values())
+    assert all(r["found"] <= r["n"] for r in cond.values())
     card = tmp_path / "DATASET_CARD.md"
     card.write_text("# card\n\n## Other\n\ntext\n")
     update_card(card, card_section(score))
     update_card(card, card_section(score))  # replaced, not appended twice
     text = card.read_text()
     assert text.count(CARD_HEADING) == 1 and "## Other" in text and "centerface" in text
+    assert "| plain |" in text
 
 
 def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypatch):
