@@ -286,7 +286,8 @@ class CalibrationConfig:
         default_factory=lambda: {"face": 0.01, "tattoo": 0.03, "wristband": 0.03, "text": 0.03}
     )
     #: paddings tried per class; the (padding, threshold) pair that meets the target with the
-    #: least over-redaction is kept
+    #: least over-redaction is kept, and classes the budget binds share the padding that
+    #: misses least at the budget threshold (eval/calibration.py)
     padding_grid: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.15, 0.2, 0.3])
     #: over-redaction budget of the shipped point: thresholds are raised to the lowest global
     #: threshold whose validation over-redaction is at most this

@@ -107,11 +107,13 @@ def _budget_bound_padding(
     kappa: float,
     max_over_redaction: float,
     floor: float,
-) -> tuple[dict[str, float], float]:
-    """Steps 2-3 of :func:`calibrate`: the paddings that ship and the budget threshold ``t_B``.
+) -> tuple[dict[str, float], float, set[str]]:
+    """Steps 2-3 of :func:`calibrate`: the paddings that ship, the budget threshold ``t_B`` and
+    the classes the budget binds.
 
     A class is *budget-bound* when no pair met its target or ``t_B`` lifts its threshold above
-    the highest that met it: it ships at ``t_B`` whatever its padding, so what counts for it
+    the highest that met it: it ships at ``t_B`` (or at its best pair at the new padding, when
+    one lies above ``t_B``), so what counts for it
     is its miss rate **at t_B** — and ``t_B`` moves with the padding (a wider box hides more
     outside GT, so the budget needs a higher threshold; at a fixed ``t_B`` the widest padding
     would always look best). The budget-bound classes share one padding: the grid value ``r``
@@ -136,7 +138,7 @@ def _budget_bound_padding(
             if n not in bound and (chosen[n][1] is None or t_b > chosen[n][1].threshold)
         }
         if not newly:
-            return padding, t_b
+            return padding, t_b, bound
         bound |= newly
         scored = []
         for r in grid:
@@ -199,7 +201,7 @@ def calibrate(
                     (_class_over_redaction(gts, dets, c, cal.threshold, rho, kappa), rho, cal)
                 )
         chosen[name] = min(met, key=lambda m: (m[0], m[1]))[1:] if met else (grid[0], None)
-    padding, t_b = _budget_bound_padding(
+    padding, t_b, bound = _budget_bound_padding(
         gts,
         dets,
         covers,
@@ -231,6 +233,8 @@ def calibrate(
             "target": float(targets[name]),
             "target_met": ok,
             "raised_by_budget": bool(cal is not None and t_b > cal.threshold),
+            # its padding was chosen for the miss rate at t_B (step 3)
+            "budget_bound": name in bound,
             "n_gt": n_gt,
         }
     final = sweep_at(gts, dets, thresholds, pads, kappa)

@@ -68,7 +68,8 @@ def render_model_card(m: dict[str, Any]) -> str:
         out.append(
             f"Calibrated on the {cal.get('split')} split: per class the (padding, threshold) "
             f"pair that meets the target with the least over-redaction, thresholds then raised "
-            f"so that validation over-redaction stays within {_pct(cal['max_over_redaction'])}."
+            f"so that validation over-redaction stays within {_pct(cal['max_over_redaction'])}; "
+            f"classes that budget binds share the padding that misses least at it."
         )
     out.append("")
     if budget is not None:
