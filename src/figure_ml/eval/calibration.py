@@ -113,8 +113,8 @@ def _budget_bound_padding(
 
     A class is *budget-bound* when no pair met its target or ``t_B`` lifts its threshold above
     the highest that met it: it ships at ``t_B`` (or at its best pair at the new padding, when
-    one lies above ``t_B``), so what counts for it
-    is its miss rate **at t_B** — and ``t_B`` moves with the padding (a wider box hides more
+    one lies above ``t_B``), so what counts for it is its miss rate **at t_B** — and ``t_B``
+    moves with the padding (a wider box hides more
     outside GT, so the budget needs a higher threshold; at a fixed ``t_B`` the widest padding
     would always look best). The budget-bound classes share one padding: the grid value ``r``
     whose own ``t_B(r)`` (every other class at its padding) gives the lowest mean of
@@ -124,13 +124,15 @@ def _budget_bound_padding(
     each bound class's own best pair at the shared padding (``None`` when it meets nothing).
     """
 
-    def budget_threshold(pads: dict[str, float]) -> float:
-        sweep = GlobalSweep(gts, dets, np.array([pads[n] for n in CLASS_NAMES]), kappa)
+    bound: set[str] = set()
+
+    def budget_threshold(shared: float | None = None) -> float:
+        """``t_B`` with every class at its chosen padding, or the bound ones at ``shared``."""
+        pads = [shared if n in bound and shared is not None else chosen[n][0] for n in CLASS_NAMES]
+        sweep = GlobalSweep(gts, dets, np.array(pads), kappa)
         return max(floor, sweep.lowest_within(max_over_redaction))
 
-    padding = {n: chosen[n][0] for n in CLASS_NAMES}
-    t_b = budget_threshold(padding)
-    bound: set[str] = set()
+    t_b = budget_threshold()
     while True:
         newly = {
             n
@@ -138,11 +140,11 @@ def _budget_bound_padding(
             if n not in bound and (chosen[n][1] is None or t_b > chosen[n][1].threshold)
         }
         if not newly:
-            return padding, t_b, bound
+            return {n: chosen[n][0] for n in CLASS_NAMES}, t_b, bound
         bound |= newly
         scored = []
         for r in grid:
-            t = budget_threshold({**padding, **dict.fromkeys(bound, r)})
+            t = budget_threshold(r)
             miss = [
                 float(miss_rate_at(covers[r][c], t)[0]) / max(targets[n], 0.01)
                 for c, n in enumerate(CLASS_NAMES)
@@ -152,7 +154,6 @@ def _budget_bound_padding(
         _, r, t_b = min(scored)
         for c, n in enumerate(CLASS_NAMES):
             if n in bound:
-                padding[n] = r
                 cal = calibrate_class(covers[r][c], targets[n], floor=floor)
                 chosen[n] = (r, cal if cal.met else None)
 
