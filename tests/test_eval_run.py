@@ -237,6 +237,8 @@ def test_results_go_to_mlflow_without_images_or_names(dataset, oracle, tmp_path,
     m = run.data.metrics
     assert m["eval.test.text.miss_rate"] == 1.0
     assert "eval.test.image_leak_rate_ci_high" in m
+    assert m["eval.test.text.over_redaction"] == 0.0  # the oracle predicts no text at all
+    assert "eval.test.face.over_redaction" in m
     assert run.data.tags["figure_ml.kind"] == "evaluation"
     files = {a.path for a in client.list_artifacts(run.info.run_id, "eval/test")}
     assert "eval/test/metrics.json" in files and "eval/test/miss_rate_by_size.png" in files

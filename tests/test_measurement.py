@@ -108,6 +108,30 @@ def test_budget_threshold_hand_computed():
     assert padded.over_redaction(0.3) == pytest.approx((15 * 15 - 100) / 9900)
 
 
+def test_over_redaction_by_class_hand_computed():
+    # 100x100 image, face GT [0,0,10,10] (outside area 9900); a face false positive
+    # [80,0,100,10] (200 px), two text false positives [50,50,60,80] (300 px) and
+    # [20,20,60,60] (1600 px) that overlap on [50,50,60,60] (100 px): text alone hides 1800 px
+    g = [gt([[0, 0, 10, 10]], [FACE])]
+    boxes = [[0, 0, 10, 10], [80, 0, 100, 10], [50, 50, 60, 80], [20, 20, 60, 60]]
+    d = [det(boxes, [0.3, 0.4, 0.2, 0.1], [FACE, FACE, TEXT, TEXT])]
+    m = compute_metrics(g, d, dict.fromkeys(CLASS_NAMES, 0.05), PAD0, n_resamples=20, budget=None)
+    by = m["over_redaction_by_class"]
+    assert by["face"]["value"] == pytest.approx(200 / 9900)
+    assert by["text"]["value"] == pytest.approx(1800 / 9900)
+    assert by["tattoo"]["value"] == 0.0 and by["wristband"]["value"] == 0.0
+    assert m["over_redaction"] == pytest.approx(2000 / 9900)  # no overlap across classes here
+    # a detector set: channel 4 + TEXT is a teacher's text; the model's text boxes are off
+    # (threshold 1), the teacher's [20,20,60,60] at 0.1 counts as text
+    from figure_ml.eval.over_redaction import over_redaction_by_class
+
+    ch = [det([[80, 0, 100, 10], [20, 20, 60, 60]], [0.4, 0.1], [FACE, 4 + TEXT])]
+    thr = np.array([0.05, 1, 1, 1, 1, 1, 1, 0.05])
+    by = over_redaction_by_class(g, ch, thr, np.zeros(8), Resamples.draw(1, 20))
+    assert by["face"]["value"] == pytest.approx(200 / 9900)
+    assert by["text"]["value"] == pytest.approx(1600 / 9900)
+
+
 # --- budgeted calibration with padding ------------------------------------------------------
 
 

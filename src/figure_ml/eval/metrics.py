@@ -4,6 +4,7 @@ Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci,
 miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap50_95}``,
 ``miss_rate`` / ``miss_rate_ci[_exact]`` / ``miss_rate_upper`` (all classes),
 ``image_leak_rate[_ci, _ci_exact, _upper]``, ``over_redaction[_ci]``,
+``over_redaction_by_class.<name>.{value, ci}`` (that class's masks alone),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
 ``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside; and the
@@ -25,7 +26,7 @@ from figure_ml.eval.detection import detection_metrics
 from figure_ml.eval.finding_occlusion import finding_occlusion
 from figure_ml.eval.leak_rate import image_leak_rate
 from figure_ml.eval.miss_rate import miss_rate, overall_miss_rate, per_class_miss_rate
-from figure_ml.eval.over_redaction import over_redaction
+from figure_ml.eval.over_redaction import over_redaction, over_redaction_by_class
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats, subset_images
 from figure_ml.sizes import DEFAULT_INPUT_SIZE, SIZE_BUCKETS
@@ -124,6 +125,9 @@ def compute_metrics(
     stats = redaction_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
     rs = Resamples.draw(len(gts), n_resamples, seed)
     out = redaction_metrics(stats, rs)
+    out["over_redaction_by_class"] = over_redaction_by_class(
+        gts, dets, thr, rho, rs, kappa=kappa, input_size=input_size
+    )
     if budget is not None:
         sweep = GlobalSweep(gts, dets, rho, kappa)
         at = miss_at_budget(sweep, rs, budget)

@@ -123,6 +123,18 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             ["mAP50 / mAP50-95", f"{_num(m.get('map50'))} / {_num(m.get('map50_95'))}", "", ""],
         ],
     )
+    by_class = m.get("over_redaction_by_class")
+    if by_class:
+        out += ["", "## Over-redaction by class (each class's masks alone)", ""]
+        out += [
+            "Which class's predictions hide non-PHI area at the operating point (masks of "
+            "different classes overlap, so these sum to at least the total above).",
+            "",
+        ]
+        out += _table(
+            ["class", "over-redaction", "95% CI"],
+            [[n, _pct(v["value"]), _ci(v["ci"])] for n, v in by_class.items()],
+        )
     out += ["", "## Per class (at the operating thresholds)", ""]
     rows = []
     for name in CLASS_NAMES:

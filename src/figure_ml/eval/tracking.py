@@ -60,6 +60,8 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
     put("at_budget.threshold", (m.get("at_budget") or {}).get("threshold"))
     put("at_budget.over_redaction", (m.get("at_budget") or {}).get("over_redaction"))
     put("image_leak_rate_upper", m.get("image_leak_rate_upper"))
+    for name, v in (m.get("over_redaction_by_class") or {}).items():
+        put(f"{name}.over_redaction", v.get("value"))
     for name in CLASS_NAMES:
         c = m["per_class"][name]
         for key in (

@@ -38,14 +38,20 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
 4. **The budget**, per channel and greedy (members' scores are not on one scale: CenterFace's
    and PP-OCR's scores sit far above a small YOLO's, so one global threshold ``t_B`` as in
    :func:`~figure_ml.eval.calibration.calibrate` would switch the model off to bound the
-   teachers). While the union's pooled val over-redaction (every channel at its chosen
-   padding) is above ``max_over_redaction``: for each channel, its *move* is the smallest
-   value of ``GRID`` (or its ceiling) above its threshold and at most its ceiling that lowers
-   the union's over-redaction; apply the move with the largest
+   teachers). While the union's pooled val over-redaction (every channel at its padding) is
+   above ``max_over_redaction``, each channel offers up to two *moves*: its threshold raised to
+   the smallest value of ``GRID`` (or its ceiling) above it and at most its ceiling that lowers
+   the union's over-redaction; and, for a teacher's channel, its padding lowered to the next
+   smaller value of ``padding_grid``. Apply the move with the largest
    ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the larger drop). Stop when
    within the budget, or when no move lowers it (``budget.met`` false: the members at their
-   ceilings over-redact more than the budget on val). Thresholds only rise; padding does not
-   change.
+   ceilings and smallest paddings over-redact more than the budget on val). Thresholds only
+   rise, paddings only shrink, and the model's padding never changes (the ceiling guarantee
+   of step 0 needs it). Why padding moves: step 3 picks, for a class no combination meets,
+   the combination that misses least — the widest padding, whatever it costs — and a padding
+   chosen before the budget step must not survive it untested (the same trap as the single
+   model's, :func:`~figure_ml.eval.calibration.calibrate`). A wide padding on a text line is
+   a wide strip of photo: shrinking it can keep boxes a threshold raise would drop.
 5. **Met.** A class is met when its union miss rate (step 1) at the shipped thresholds is
    ``<= target_c`` (and it has GT boxes on val).
 """
@@ -178,46 +184,61 @@ def calibrate_union(
     thr, pad = channel_arrays(tables)
     dets = channel_dets(members)
 
-    def union_or(t: np.ndarray) -> float:
-        return pooled_over_redaction(redaction_stats(gts, dets, t, pad, kappa=kappa))
+    def union_or(t: np.ndarray, p: np.ndarray) -> float:
+        return pooled_over_redaction(redaction_stats(gts, dets, t, p, kappa=kappa))
 
-    def class_miss(c: int, t: np.ndarray) -> float:
+    def class_miss(c: int, t: np.ndarray, p: np.ndarray) -> float:
         who = [k for k in range(len(members)) if np.isfinite(t[channel(k, c)])]
         if not who or not len(covers[who[0]][grid[0]][c]):
             return 0.0
-        rho = [pad[channel(k, c)] for k in who]
         return _union_miss(
-            [covers[k][r][c] for k, r in zip(who, rho, strict=True)],
+            [covers[k][float(p[channel(k, c)])][c] for k in who],
             [t[channel(k, c)] for k in who],
         )
 
-    current = union_or(thr)
+    def moves_of(ch: int, t: np.ndarray, p: np.ndarray):
+        """The channel's candidate moves: ``(kind, new value, trial thresholds, trial pads)``,
+        the threshold raises in increasing order, then the padding shrink."""
+        steps = sorted({v for v in GRID if v <= ceiling[ch]} | {min(ceiling[ch], 1.0)})
+        for t_next in (v for v in steps if v > t[ch]):
+            trial = t.copy()
+            trial[ch] = t_next
+            yield "threshold", float(t_next), trial, p
+        smaller = [r for r in sorted(float(r) for r in padding_grid) if r < p[ch] - 1e-12]
+        if ch >= NUM_CLASSES and smaller:  # a teacher's channel; the model's padding is fixed
+            trial = p.copy()
+            trial[ch] = smaller[-1]
+            yield "padding", smaller[-1], t, trial
+
+    current = union_or(thr, pad)
     moves: list[dict[str, Any]] = []
     while current > max_over_redaction + 1e-12:
         best = None
         for ch in np.flatnonzero(np.isfinite(thr)):
             c = int(ch % NUM_CLASSES)
-            steps = sorted({t for t in GRID if t <= ceiling[ch]} | {min(ceiling[ch], 1.0)})
-            for t_next in (t for t in steps if t > thr[ch]):
-                trial = thr.copy()
-                trial[ch] = t_next
-                drop = current - union_or(trial)
+            raised = False
+            for kind, value, t_try, p_try in moves_of(int(ch), thr, pad):
+                if kind == "threshold" and raised:
+                    continue  # only the smallest raise that lowers the over-redaction
+                drop = current - union_or(t_try, p_try)
                 if drop > 1e-12:
-                    rise = class_miss(c, trial) - class_miss(c, thr)
+                    raised |= kind == "threshold"
+                    rise = class_miss(c, t_try, p_try) - class_miss(c, thr, pad)
                     key = (drop / (max(rise, 0.0) + 1e-6), drop)
                     if best is None or key > best[0]:
-                        best = (key, int(ch), float(t_next), current - drop)
-                    break
+                        before = thr[ch] if kind == "threshold" else pad[ch]
+                        best = (key, int(ch), kind, float(before), value, t_try, p_try)
         if best is None:
             break
-        _, ch, t_next, current = best
+        _, ch, kind, before, value, thr, pad = best
+        current = union_or(thr, pad)
         moves.append(
-            {"channel": ch, "from": float(thr[ch]), "to": t_next, "over_redaction": current}
+            {"channel": ch, "kind": kind, "from": before, "to": value, "over_redaction": current}
         )
-        thr[ch] = t_next
-    for k, (t_tab, _) in enumerate(tables):
+    for k, (t_tab, p_tab) in enumerate(tables):
         for n in t_tab:
             t_tab[n] = float(min(1.0, thr[channel(k, CLASS_NAMES.index(n))]))
+            p_tab[n] = float(pad[channel(k, CLASS_NAMES.index(n))])
     met: dict[str, bool] = {}
     for c, name in enumerate(CLASS_NAMES):
         who = [k for k in range(len(members)) if name in tables[k][0]]

@@ -50,10 +50,12 @@ def render_model_card(m: dict[str, Any]) -> str:
     figures = m.get("union") or first
     for c in cal.get("not_met") or []:
         pc = (figures.get("per_class") or {}).get(c, {})
+        at = pc.get("miss_at_budget")  # None for a set: given per member (figure_ml.eval.union)
+        at_budget = f", {_pct(at)} at the {_pct(budget)} over-redaction budget"
         out.append(
             f"- **{c}: target {_pct(targets.get(c))} NOT MET** — "
-            f"{_pct(pc.get('miss_rate'))} missed at the operating point, "
-            f"{_pct(pc.get('miss_at_budget'))} at the {_pct(budget)} over-redaction budget"
+            f"{_pct(pc.get('miss_rate'))} missed at the operating point"
+            + (at_budget if at is not None else "")
         )
     if cal.get("not_met"):
         out.append("")
