@@ -9,7 +9,9 @@ miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
 ``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside; and the
 headline ``budget`` with ``per_class.<name>.miss_at_budget[_ci, _ci_exact, _upper]`` and
-``at_budget.{threshold, over_redaction, over_redaction_ci}`` (DESIGN §4).
+``at_budget.{threshold, over_redaction, over_redaction_ci}`` (DESIGN §4) — absent at the top
+level of a detector set's metrics, which carry them per member (``members.<name>``,
+:mod:`figure_ml.eval.union`).
 """
 
 from __future__ import annotations

@@ -49,7 +49,8 @@ def union_metrics(
     """Metrics of the union (top level) and ``members.<name>`` of each member alone.
 
     ``dets`` carry channel ids; ``tables[k]`` is member ``k``'s ``(thresholds, padding)`` by
-    class name; ``kwargs`` go to :func:`compute_metrics` (kappa, budget, resamples...). The
+    class name; ``kwargs`` go to :func:`compute_metrics` (kappa, budget, resamples...), except
+    that the union itself is scored without a budget (module docstring). The
     top-level ``thresholds`` / ``padding`` are member 0's; ``members`` lists every member's.
     """
     channels = channel_arrays(tables)
@@ -98,7 +99,8 @@ def member_table(metrics: dict[str, Any]) -> list[str]:
         "",
         "— : a set has no miss at the budget: that figure sweeps one global threshold, and the "
         "members' scores are not on one scale; the union is reported at its operating point, "
-        "whose validation over-redaction the calibration bounds.",
+        "whose validation over-redaction the calibration bounds where it can (the calibration "
+        "says when it could not).",
     ]
 
 

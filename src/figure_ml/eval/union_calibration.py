@@ -41,8 +41,8 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    teachers). While the union's pooled val over-redaction (every channel at its padding) is
    above ``max_over_redaction``, each channel offers up to two *moves*: its threshold raised to
    the smallest value of ``GRID`` (or its ceiling) above it and at most its ceiling that lowers
-   the union's over-redaction; and, for a teacher's channel, its padding lowered to the next
-   smaller value of ``padding_grid``. Apply the move with the largest
+   the union's over-redaction; and, for a teacher's channel, its padding lowered to the
+   largest smaller value of ``padding_grid`` that lowers it. Apply the move with the largest
    ``OR drop / (union miss rise of its class + 1e-6)`` (ties: the larger drop). Stop when
    within the budget, or when no move lowers it (``budget.met`` false: the members at their
    ceilings and smallest paddings over-redact more than the budget on val). Thresholds only
@@ -118,7 +118,9 @@ def calibrate_union(
     authors' default); ``model_padding``: the model's padding at that point, kept as is.
 
     Returns ``{"members": [{"thresholds", "padding"} by class name, per member], "met",
-    "details", "budget"}``.
+    "details", "budget"}``; ``budget.moves`` lists the budget step's moves in order
+    (``channel``, ``kind`` "threshold" or "padding", ``from``, ``to``, the union's
+    ``over_redaction`` after it).
     """
     if not padding_grid:
         raise ValueError("padding_grid is empty")
@@ -197,18 +199,21 @@ def calibrate_union(
         )
 
     def moves_of(ch: int, t: np.ndarray, p: np.ndarray):
-        """The channel's candidate moves: ``(kind, new value, trial thresholds, trial pads)``,
-        the threshold raises in increasing order, then the padding shrink."""
+        """The channel's candidate moves, ``(kind, new value, trial thresholds, trial pads)``:
+        threshold raises in increasing order, then (a teacher's channel only: the model's
+        padding is fixed) padding shrinks in decreasing order. The caller keeps the first of
+        each kind that lowers the over-redaction: the smallest step that helps."""
         steps = sorted({v for v in GRID if v <= ceiling[ch]} | {min(ceiling[ch], 1.0)})
         for t_next in (v for v in steps if v > t[ch]):
             trial = t.copy()
             trial[ch] = t_next
             yield "threshold", float(t_next), trial, p
-        smaller = [r for r in sorted(float(r) for r in padding_grid) if r < p[ch] - 1e-12]
-        if ch >= NUM_CLASSES and smaller:  # a teacher's channel; the model's padding is fixed
+        if ch < NUM_CLASSES:
+            return
+        for r in sorted((float(r) for r in padding_grid if r < p[ch] - 1e-12), reverse=True):
             trial = p.copy()
-            trial[ch] = smaller[-1]
-            yield "padding", smaller[-1], t, trial
+            trial[ch] = r
+            yield "padding", r, t, trial
 
     current = union_or(thr, pad)
     moves: list[dict[str, Any]] = []
@@ -216,13 +221,13 @@ def calibrate_union(
         best = None
         for ch in np.flatnonzero(np.isfinite(thr)):
             c = int(ch % NUM_CLASSES)
-            raised = False
+            found: set[str] = set()
             for kind, value, t_try, p_try in moves_of(int(ch), thr, pad):
-                if kind == "threshold" and raised:
-                    continue  # only the smallest raise that lowers the over-redaction
+                if kind in found:
+                    continue  # only the smallest step of each kind that lowers it
                 drop = current - union_or(t_try, p_try)
                 if drop > 1e-12:
-                    raised |= kind == "threshold"
+                    found.add(kind)
                     rise = class_miss(c, t_try, p_try) - class_miss(c, thr, pad)
                     key = (drop / (max(rise, 0.0) + 1e-6), drop)
                     if best is None or key > best[0]:
@@ -231,7 +236,7 @@ def calibrate_union(
         if best is None:
             break
         _, ch, kind, before, value, thr, pad = best
-        current = union_or(thr, pad)
+        current = union_or(thr, pad)  # recomputed rather than current - drop: no drift
         moves.append(
             {"channel": ch, "kind": kind, "from": before, "to": value, "over_redaction": current}
         )
@@ -260,7 +265,7 @@ def calibrate_union(
             "max_over_redaction": float(max_over_redaction),
             "over_redaction": final,
             "met": bool(final <= max_over_redaction + 1e-12),
-            "raises": moves,
+            "moves": moves,
             "padding_grid": sorted(float(r) for r in padding_grid),
             "ceilings": [dict(t) for t in ceilings],
         },

@@ -66,7 +66,17 @@ def render_model_card(m: dict[str, Any]) -> str:
         for c in CLASS_NAMES
     ]
     out += ["", f"kappa (coverage for a box to count as hidden): {m.get('kappa', 0.95)}"]
-    if cal.get("max_over_redaction") is not None:
+    if cal.get("max_over_redaction") is not None and cal.get("source") == "export_union":
+        out.append(
+            f"Calibrated on the {cal.get('split')} split as a detector set: every member's "
+            f"thresholds and padding together so that the union meets the targets, then, while "
+            f"the union's validation over-redaction is above "
+            f"{_pct(cal['max_over_redaction'])}, the member's threshold raise or teacher's "
+            f"padding shrink that gives up the least miss per point of over-redaction; the "
+            f"model never above its own single-model operating point "
+            f"(figure_ml.eval.union_calibration)."
+        )
+    elif cal.get("max_over_redaction") is not None:
         out.append(
             f"Calibrated on the {cal.get('split')} split: per class the (padding, threshold) "
             f"pair that meets the target with the least over-redaction, thresholds then raised "
