@@ -225,18 +225,18 @@ def calibrate_union(
             for kind, value, t_try, p_try in moves_of(int(ch), thr, pad):
                 if kind in found:
                     continue  # only the smallest step of each kind that lowers it
-                drop = current - union_or(t_try, p_try)
+                after = union_or(t_try, p_try)
+                drop = current - after
                 if drop > 1e-12:
                     found.add(kind)
                     rise = class_miss(c, t_try, p_try) - class_miss(c, thr, pad)
                     key = (drop / (max(rise, 0.0) + 1e-6), drop)
                     if best is None or key > best[0]:
                         before = thr[ch] if kind == "threshold" else pad[ch]
-                        best = (key, int(ch), kind, float(before), value, t_try, p_try)
+                        best = (key, int(ch), kind, float(before), value, t_try, p_try, after)
         if best is None:
             break
-        _, ch, kind, before, value, thr, pad = best
-        current = union_or(thr, pad)  # recomputed rather than current - drop: no drift
+        _, ch, kind, before, value, thr, pad, current = best
         moves.append(
             {"channel": ch, "kind": kind, "from": before, "to": value, "over_redaction": current}
         )
@@ -256,7 +256,7 @@ def calibrate_union(
         )
         met[name] = bool(miss <= targets[name] + 1e-12)
         d.update(union_miss=miss, target=float(targets[name]), target_met=met[name])
-    final = pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
+    final = current  # the union's over-redaction at the shipped thresholds and paddings
     return {
         "members": [{"thresholds": t, "padding": p} for t, p in tables],
         "met": met,
