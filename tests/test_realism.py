@@ -7,7 +7,7 @@ from figure_ml.config import SynthConfig
 from figure_ml.data.realism import (
     CARD_HEADING,
     card_section,
-    face_conditions,
+    conditions,
     found,
     realism_score,
     update_card,
@@ -27,13 +27,34 @@ def test_face_conditions_name_every_hard_case_and_plain_is_none_of_them():
     box, inner = np.array([0.0, 40, 60, 100]), np.array([20.0, 20, 60, 70])
     plain = {"roll_deg": 10, "yaw_deg": -30, "wearing": ["glasses"], "occluded": "none",
              "visible_share": 0.9, "face_px": 40}  # fmt: skip
-    assert face_conditions(plain, inner, 200, 100) == ["plain"]
-    assert face_conditions(plain, box, 200, 100) == ["cut by the edge"]  # touches x = 0
+    assert conditions("face", plain, inner, 200, 100) == ["plain"]
+    assert conditions("face", plain, box, 200, 100) == ["cut by the edge"]  # touches x = 0
     hard = {**plain, "roll_deg": -120, "yaw_deg": 60, "wearing": ["mask"], "occluded": "blanket",
             "visible_share": 0.5, "face_px": 20}  # fmt: skip
-    assert face_conditions(hard, inner, 200, 100) == [
+    assert conditions("face", hard, inner, 200, 100) == [
         "rolled > 45°", "profile (yaw > 45°)", "masked", "under a blanket", "< 80% visible",
         "small (< 32 px)",
+    ]  # fmt: skip
+
+
+def test_text_kinds_set_codes_handwriting_screens_tilt_and_small_print_apart():
+    inner = np.array([20.0, 20, 60, 40])
+    printed = {"carrier": "label", "content": "name", "char_px": 12.0, "rotation_deg": -25.0}
+    assert conditions("text", printed, inner, 200, 100) == ["plain"]
+    # upside-down print is level for reading; 150° is 30° off, 149° is 31° off
+    assert conditions("text", {**printed, "rotation_deg": 180.0}, inner, 200, 100) == ["plain"]
+    assert conditions("text", {**printed, "rotation_deg": 150.0}, inner, 200, 100) == ["plain"]
+    assert conditions("text", {**printed, "rotation_deg": 149.0}, inner, 200, 100) == [
+        "turned > 30°"
+    ]
+    # a barcode's char_px is its sheet's capital height, not a print size: never "small"
+    code = {**printed, "content": "barcode", "char_px": 5.0}
+    assert conditions("text", code, inner, 200, 100) == ["barcode or QR code"]
+    small = {**printed, "carrier": "screen", "char_px": 6.5}
+    assert conditions("text", small, inner, 200, 100) == ["on a screen", "small (capitals < 8 px)"]
+    skin = {"carrier": "skin", "content": "mrn", "char_px": 20.0, "rotation_deg": 35.0}
+    assert conditions("text", skin, np.array([0.0, 10, 30, 20]), 200, 100) == [
+        "handwritten on skin", "turned > 30°", "cut by the edge",
     ]  # fmt: skip
 
 
@@ -64,16 +85,17 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
         assert sum(t["n"] for t in s["skin_tone"].values()) == s["all"]["n"]
         assert 0 <= s["all"]["found"] <= s["all"]["n"]
     # every face is under at least one condition (plain when none), no condition has more
-    cond = score["face"]["condition"]
-    assert sum(r["n"] for r in cond.values()) >= n[0] >= max(r["n"] for r in cond.values())
-    assert all(r["found"] <= r["n"] for r in cond.values())
+    for cname, cid in (("face", 0), ("text", 3)):
+        cond = score[cname]["condition"]
+        assert sum(r["n"] for r in cond.values()) >= n[cid] >= max(r["n"] for r in cond.values())
+        assert all(r["found"] <= r["n"] for r in cond.values())
     card = tmp_path / "DATASET_CARD.md"
     card.write_text("# card\n\n## Other\n\ntext\n")
     update_card(card, card_section(score))
     update_card(card, card_section(score))  # replaced, not appended twice
     text = card.read_text()
     assert text.count(CARD_HEADING) == 1 and "## Other" in text and "centerface" in text
-    assert "| plain |" in text
+    assert text.count("| plain |") == 2 and "| barcode or QR code |" in text
 
 
 def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypatch):

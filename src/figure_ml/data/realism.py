@@ -16,6 +16,11 @@ profile (yaw over 45°), masked, under a blanket, less than 80% visible, small (
 tall), cut by the photo's edge (its box touches the border), and **plain**: none of these. The
 generator keeps the hard conditions on purpose (issue 14: never make faces easier), so the
 plain row is the one that says whether an ordinary synthetic face looks real.
+
+Text lines are counted the same way by **kind**: a barcode or QR code (a ``text`` object by
+DESIGN §3, but not a text line PP-OCR is made to find), handwriting on skin, on a screen, turned
+more than 30° from a reading direction, small (capitals under 8 px), cut by the edge, and
+**plain**: printed, level, readable and whole.
 """
 
 from __future__ import annotations
@@ -53,6 +58,26 @@ FACE_CONDITIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
     ("small (< 32 px)", lambda a: float(a.get("face_px", 1e9)) < 32),
 )
 EDGE, PLAIN = "cut by the edge", "plain"
+CODES = frozenset({"barcode", "qr"})
+
+
+def _tilt_deg(rotation: float) -> float:
+    """Degrees from the nearest reading direction (0° or upside-down 180°)."""
+    return abs((rotation + 90.0) % 180.0 - 90.0)
+
+
+#: text kinds, as :data:`FACE_CONDITIONS`
+TEXT_CONDITIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
+    ("barcode or QR code", lambda a: a.get("content") in CODES),
+    ("handwritten on skin", lambda a: a.get("carrier") == "skin"),
+    ("on a screen", lambda a: a.get("carrier") == "screen"),
+    ("turned > 30°", lambda a: _tilt_deg(float(a.get("rotation_deg", 0.0))) > 30),
+    (
+        "small (capitals < 8 px)",
+        lambda a: a.get("content") not in CODES and 0 < float(a.get("char_px", 1e9)) < 8,
+    ),
+)
+CONDITIONS = {"face": FACE_CONDITIONS, "text": TEXT_CONDITIONS}
 
 
 def found(gt_boxes: np.ndarray, det_boxes: np.ndarray, min_iou: float = MIN_IOU) -> np.ndarray:
@@ -64,27 +89,33 @@ def found(gt_boxes: np.ndarray, det_boxes: np.ndarray, min_iou: float = MIN_IOU)
     return iou_matrix(gt_boxes, det_boxes).max(axis=1) >= min_iou
 
 
-def face_conditions(attrs: dict[str, Any], box: np.ndarray, width: int, height: int) -> list[str]:
-    """The conditions of one synthetic face (:data:`FACE_CONDITIONS`, edge), or ``["plain"]``."""
-    out = [name for name, test in FACE_CONDITIONS if test(attrs)]
+def conditions(
+    cname: str, attrs: dict[str, Any], box: np.ndarray, width: int, height: int
+) -> list[str]:
+    """The conditions of one synthetic ``face`` or ``text`` box (:data:`CONDITIONS`, edge), or
+    ``["plain"]``."""
+    out = [name for name, test in CONDITIONS[cname] if test(attrs)]
     x0, y0, x1, y1 = (float(v) for v in box)
     if x0 <= 0.5 or y0 <= 0.5 or x1 >= width - 0.5 or y1 >= height - 0.5:
         out.append(EDGE)
     return out or [PLAIN]
 
 
-def _face_attrs(path: str | Path, split: str) -> list[list[dict[str, Any]]] | None:
-    """Per image of ``split``, the attributes of its face objects in box order; None when the
-    data is not a canonical dataset (a YOLO folder has no attributes)."""
+def _attrs(path: str | Path, split: str) -> dict[str, list[list[dict[str, Any]]]] | None:
+    """Per class of :data:`CONDITIONS` and image of ``split``, the attributes of its objects of
+    that class in box order; None when the data is not a canonical dataset (a YOLO folder has
+    no attributes)."""
     try:
         rows = open_dataset(path).annotations(split)
     except DatasetError:
         return None
-    face = CLASS_IDS["face"]
-    return [
-        [json.loads(o["attrs"] or "{}") for o in row["objects"] if o["category"] == face]
-        for row in rows
-    ]
+    return {
+        cname: [
+            [json.loads(o["attrs"] or "{}") for o in row["objects"] if o["category"] == cid]
+            for row in rows
+        ]
+        for cname, cid in ((c, CLASS_IDS[c]) for c in CONDITIONS)
+    }
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
@@ -95,16 +126,18 @@ def realism_score(
     path: str | Path, split: str = "test", *, limit: int | None = None, threads: int | None = None
 ) -> dict[str, Any]:
     """``{class: {"teacher", "threshold", "all": rate, "skin_tone": {tone: rate}}}`` where
-    each rate is ``{"found", "n", "rate", "ci"}``; faces also have ``"condition": {name:
+    each rate is ``{"found", "n", "rate", "ci"}``; each class also has ``"condition": {name:
     rate}`` when the dataset is canonical."""
     from figure_ml.teachers import make_teacher
 
     data = load_eval_data(path, split)
     items = data.items[:limit] if limit else data.items
-    attrs = _face_attrs(path, split)
+    attrs = _attrs(path, split)
     teachers = {c: make_teacher(t, threads=threads) for c, t in TEACHER_OF.items()}
     counts: dict[str, dict[str, list[int]]] = {c: defaultdict(lambda: [0, 0]) for c in teachers}
-    by_condition: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_condition: dict[str, dict[str, list[int]]] = {
+        c: defaultdict(lambda: [0, 0]) for c in teachers
+    }
     for i, item in enumerate(tqdm(items, desc="realism", unit="img")):
         image, gt = item.read()
         tone = TONE_NAMES.get(gt.skin_tone, str(gt.skin_tone))
@@ -118,11 +151,11 @@ def realism_score(
             for key in ("all", tone):
                 counts[cname][key][0] += int(hit.sum())
                 counts[cname][key][1] += len(g)
-            if cname == "face" and attrs is not None:
-                for a, box, h in zip(attrs[i], g, hit, strict=True):
-                    for cond in face_conditions(a, box, gt.width, gt.height):
-                        by_condition[cond][0] += int(h)
-                        by_condition[cond][1] += 1
+            if attrs is not None:
+                for a, box, h in zip(attrs[cname][i], g, hit, strict=True):
+                    for cond in conditions(cname, a, box, gt.width, gt.height):
+                        by_condition[cname][cond][0] += int(h)
+                        by_condition[cname][cond][1] += 1
     out: dict[str, Any] = {"split": split, "n_images": len(items), "min_iou": MIN_IOU}
     for cname, teacher in teachers.items():
         c = counts[cname]
@@ -133,9 +166,10 @@ def realism_score(
             "all": _rate(*c["all"]),
             "skin_tone": {t: _rate(*v) for t, v in sorted(c.items()) if t != "all"},
         }
-    if attrs is not None and "face" in out:
-        names = [PLAIN, EDGE, *(n for n, _ in FACE_CONDITIONS)]
-        out["face"]["condition"] = {n: _rate(*by_condition[n]) for n in names}
+    if attrs is not None:
+        for cname in teachers:
+            names = [PLAIN, EDGE, *(n for n, _ in CONDITIONS[cname])]
+            out[cname]["condition"] = {n: _rate(*by_condition[cname][n]) for n in names}
     return out
 
 
@@ -167,17 +201,24 @@ def card_section(score: dict[str, Any]) -> str:
             f"| {cname} | {s['teacher']} ({s['teacher_version']}, >= {s['threshold']}) | "
             f"{pct(s['all'])} | " + " | ".join(cells) + " |"
         )
-    cond = score["face"].get("condition")
-    if cond:
-        lines += [
-            "",
-            "Faces by condition (a face counts under each condition it has; *plain*: none of "
-            "them). The hard conditions stay in the data on purpose.",
-            "",
-            "| condition | found by CenterFace |",
-            "|---|---|",
-            *(f"| {name} | {pct(r)} |" for name, r in cond.items()),
-        ]
+    intro = {
+        "face": "Faces by condition (a face counts under each condition it has; *plain*: none "
+        "of them). The hard conditions stay in the data on purpose.",
+        "text": "Text by kind (a box counts under each kind it has; *plain*: printed, level, "
+        "readable and whole). Barcodes and QR codes are `text` objects but not text lines, "
+        "so PP-OCR det is not expected to find them.",
+    }
+    for cname, what in (("face", "condition"), ("text", "kind")):
+        cond = score[cname].get("condition")
+        if cond:
+            lines += [
+                "",
+                intro[cname],
+                "",
+                f"| {what} | found by {score[cname]['teacher']} |",
+                "|---|---|",
+                *(f"| {name} | {pct(r)} |" for name, r in cond.items()),
+            ]
     return "\n".join(lines) + "\n"
 
 
