@@ -22,10 +22,16 @@ def pad_boxes(boxes: np.ndarray, rho: float | np.ndarray) -> np.ndarray:
 
 
 def clip_boxes(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
-    """Clip boxes to the image ``[0, width] x [0, height]`` (empty boxes stay empty)."""
+    """Clip boxes to the image ``[0, width] x [0, height]`` (empty boxes stay empty).
+
+    An inverted box (``x1 < x0`` or ``y1 < y0``, which no detector should emit) collapses to
+    zero width or height: it hides nothing, as in the redactor. Left inverted, it would count
+    negatively in the evaluator's area grids and could make a GT box read as covered."""
     b = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
     b[:, [0, 2]] = b[:, [0, 2]].clip(0, width)
     b[:, [1, 3]] = b[:, [1, 3]].clip(0, height)
+    b[:, 2] = np.maximum(b[:, 2], b[:, 0])
+    b[:, 3] = np.maximum(b[:, 3], b[:, 1])
     return b
 
 

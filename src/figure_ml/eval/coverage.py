@@ -82,7 +82,8 @@ def image_areas(
             [m_area[a:b, c:d].sum() for a, b, c, d in zip(y0, y1, x0, x1, strict=True)]
         )
         area = (gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1])
-        covered = np.where(area > 0, inter / np.where(area > 0, area, 1), 1.0)
+        # a GT box without area is never covered (as in cover_thresholds): never flatters
+        covered = np.where(area > 0, inter / np.where(area > 0, area, 1), 0.0)
     outside = ~in_g
     return ImageAreas(
         gt_covered=covered,
