@@ -185,6 +185,13 @@ def test_union_calibration_never_raises_a_teacher_above_its_default() -> None:
     assert cal["budget"]["met"] is False and cal["budget"]["over_redaction"] > 0
     assert cal["met"]["face"] is False  # the model was raised off its face (0.95)
     assert cal["members"][0]["thresholds"]["face"] == pytest.approx(0.95)
+    # the teacher alone still hides both faces (union miss 0 <= target 0), but only above the
+    # budget: that is not met, as a single model's target that holds only above it is not
+    both = [_det([[10, 10, 50, 50]], [0.7], [FACE]), teacher[1]]
+    cal = _calibrate(gts, model, both, 0.6, 0.0)
+    assert cal["details"]["face"]["union_miss"] == 0.0 and cal["budget"]["met"] is False
+    assert cal["met"]["face"] is False and cal["details"]["face"]["over_budget"] is True
+    assert not any(cal["met"].values())
 
 
 def test_union_misses_no_more_than_the_model_alone_on_other_images() -> None:
@@ -365,6 +372,25 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
     assert lat["total"] == pytest.approx(lat["model"] + lat["centerface"] + lat["ppocr_det"])
     card = (ensemble / "MODEL_CARD.md").read_text()
     assert "Detector set" in card and "**union**" in card and "| centerface |" in card
+    assert "The model's artifacts alone." in card
+    # the val over-redaction the set ships at, and whether the budget holds, in both blocks
+    cal = m.data["calibration"]
+    assert cal["budget_met"] == (cal["over_redaction"] <= cal["max_over_redaction"] + 1e-12)
+    assert u["calibration"]["budget"] == {
+        "max_over_redaction": cal["max_over_redaction"],
+        "over_redaction": cal["over_redaction"],
+        "met": cal["budget_met"],
+    }
+    assert ("Over-redaction budget NOT MET" in card) == (not cal["budget_met"])
+
+
+def test_the_card_says_when_a_set_cannot_get_within_its_budget(ensemble) -> None:
+    from figure_ml.export.card import render_model_card
+
+    data = manifest.load(ensemble).data
+    cal = {**data["calibration"], "budget_met": False, "over_redaction": 0.14}
+    card = render_model_card({**data, "calibration": cal})
+    assert "**Over-redaction budget NOT MET on val: 14.00% > 10.00%**" in card
 
 
 def test_teachers_ship_int8_beside_the_int8_model(ensemble, synth, tmp_path) -> None:

@@ -321,6 +321,21 @@ def test_manifest_eval_reproduces_the_exports_numbers(exported, synth, tmp_path)
     finally:
         blob[-1] ^= 0xFF
         (out / "model_int8.ort").write_bytes(bytes(blob))
+    # the manifest knows which images chose its operating point and refuses to score them
+    cal = m.data["calibration"]
+    assert cal["split"] == "val" and cal["dataset_digest"] == synth.digest
+    assert len(cal["image_fingerprints"]) == len(list(synth.iter_samples("val")))
+    on_val = _run(
+        "figure_ml.eval",
+        f"manifest={out}",
+        f"data.path={synth.path}",
+        "split=val",
+        f"out_dir={tmp_path / 'ev3'}",
+        "tracking=none",
+        cwd=tmp_path,
+    )
+    assert on_val.returncode == 2 and "was calibrated on" in on_val.stderr, on_val.stderr[-1500:]
+    assert not (tmp_path / "ev3").exists()
 
 
 def test_bad_export_inputs(toy, tmp_path):

@@ -20,7 +20,9 @@ from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
+from figure_ml.eval.data import EvalData
 from figure_ml.eval.operating_point import OperatingPoint
+from figure_ml.eval.overlap import calibration_record
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, redaction_stats
 
@@ -239,10 +241,12 @@ def calibrate(
             "n_gt": n_gt,
         }
     final = sweep_at(gts, dets, thresholds, pads, kappa)
+    within = mark_over_budget(final, max_over_redaction, met_flags, details)
     budget = {
         "max_over_redaction": float(max_over_redaction),
         "global_threshold": float(t_b),
         "over_redaction": final,
+        "met": within,
         "padding_grid": grid,
     }
     return {
@@ -252,6 +256,24 @@ def calibrate(
         "details": details,
         "budget": budget,
     }
+
+
+def mark_over_budget(
+    over_redaction: float,
+    max_over_redaction: float,
+    met: dict[str, bool],
+    details: dict[str, dict[str, Any]],
+) -> bool:
+    """Whether the shipped point's validation over-redaction is within the budget. When it is
+    not (a set whose members are all at their ceilings; a single model whose top scores are
+    1.0), no class is met: its target holds only at an over-redaction the budget forbids.
+    Updates ``met`` and ``details`` in place."""
+    within = bool(over_redaction <= max_over_redaction + 1e-12)
+    if not within:
+        for name in met:
+            met[name] = False
+            details.setdefault(name, {}).update(target_met=False, over_budget=True)
+    return within
 
 
 def sweep_at(
@@ -274,10 +296,12 @@ def calibrated_point(
     *,
     kappa: float,
     weights_sha256: str | None,
-    dataset_digest: str | None,
+    data: EvalData,
 ) -> OperatingPoint:
-    """:func:`calibrate` with a :class:`figure_ml.config.CalibrationConfig` ``c``, as the
-    :class:`OperatingPoint` that eval writes to thresholds.json and export ships."""
+    """:func:`calibrate` with a :class:`figure_ml.config.CalibrationConfig` ``c`` on ``data``
+    (whose predictions ``gts``/``dets`` are), as the :class:`OperatingPoint` that eval writes
+    to thresholds.json and export ships; it records which images chose it
+    (:mod:`figure_ml.eval.overlap`)."""
     cal = calibrate(
         gts,
         dets,
@@ -297,7 +321,6 @@ def calibrated_point(
         extra={
             "budget": cal["budget"],
             "details": cal["details"],
-            "split": c.split,
-            "dataset_digest": dataset_digest,
+            **calibration_record(c.split, data),
         },
     )

@@ -14,6 +14,7 @@ import yaml
 from tqdm import tqdm
 
 from figure_ml import atomic, provenance
+from figure_ml import manifest as manifest_mod
 from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.cli import CONFIG_DIR
@@ -24,6 +25,7 @@ from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.gates import GateResult, evaluate_gates, gate_table
 from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
+from figure_ml.eval.overlap import refuse_overlap, refuse_scoring_calibration_images
 from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.report import render_report
@@ -106,27 +108,6 @@ def _out_dir(cfg: EvalConfig) -> Path:
             raise ConfigError(f"out_dir {out} holds other files; refusing to write into it")
         return out
     return Path(cfg.runs_root) / time.strftime("%Y%m%d-%H%M%S")
-
-
-def _item_keys(data: EvalData) -> set[str]:
-    """What identifies an item's file: resolved paths (YOLO) or dataset ids (canonical)."""
-    keys = set()
-    for item in data.items:
-        p = Path(item.name)
-        keys.add(str(p.resolve()) if p.is_absolute() or p.exists() else item.name)
-    return keys
-
-
-def refuse_overlap(calibration: EvalData, scored: EvalData) -> None:
-    """Calibrating on the images that are then scored flatters the model: a usage error."""
-    shared = _item_keys(calibration) & _item_keys(scored)
-    if shared:
-        raise ConfigError(
-            f"calibration split {calibration.description} and scored split "
-            f"{scored.description} share {len(shared)} of their images; the split that "
-            "calibrates must not be the split that is scored (give a dataset with separate "
-            "val and test splits, or data.yaml entries naming different folders)"
-        )
 
 
 @dataclass
@@ -226,7 +207,7 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
             cfg.calibration,
             kappa=cfg.kappa,
             weights_sha256=subject.weights_sha256,
-            dataset_digest=val.digest,
+            data=val,
         )
         log.info(
             "calibrated on %s: thresholds %s padding %s",
@@ -237,6 +218,13 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
     elif cfg.thresholds_file:
         op = load_operating_point(
             cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=subject.weights_sha256
+        )
+        refuse_scoring_calibration_images(op.extra, data, f"thresholds_file {cfg.thresholds_file}")
+    elif cfg.manifest:  # what ships was calibrated at export: never on the images scored now
+        refuse_scoring_calibration_images(
+            manifest_mod.load(cfg.manifest).data.get("calibration") or {},
+            data,
+            f"manifest {cfg.manifest}",
         )
     elif op is None:
         op = OperatingPoint(dict(cfg.thresholds), dict(cfg.padding), cfg.kappa)

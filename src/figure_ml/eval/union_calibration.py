@@ -53,7 +53,8 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    model's, :func:`~figure_ml.eval.calibration.calibrate`). A wide padding on a text line is
    a wide strip of photo: shrinking it can keep boxes a threshold raise would drop.
 5. **Met.** A class is met when its union miss rate (step 1) at the shipped thresholds is
-   ``<= target_c`` (and it has GT boxes on val).
+   ``<= target_c`` (and it has GT boxes on val) and the union is within the budget: a target
+   that holds only above the budget is not met (as for a single model).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from figure_ml.eval.calibration import (
     _class_over_redaction,
     calibrate_class,
     class_cover_thresholds,
+    mark_over_budget,
 )
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, redaction_stats
@@ -257,6 +259,7 @@ def calibrate_union(
         met[name] = bool(miss <= targets[name] + 1e-12)
         d.update(union_miss=miss, target=float(targets[name]), target_met=met[name])
     final = current  # the union's over-redaction at the shipped thresholds and paddings
+    within = mark_over_budget(final, max_over_redaction, met, details)
     return {
         "members": [{"thresholds": t, "padding": p} for t, p in tables],
         "met": met,
@@ -264,7 +267,7 @@ def calibrate_union(
         "budget": {
             "max_over_redaction": float(max_over_redaction),
             "over_redaction": final,
-            "met": bool(final <= max_over_redaction + 1e-12),
+            "met": within,
             "moves": moves,
             "padding_grid": sorted(float(r) for r in padding_grid),
             "ceilings": [dict(t) for t in ceilings],

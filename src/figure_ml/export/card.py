@@ -57,6 +57,12 @@ def render_model_card(m: dict[str, Any]) -> str:
             f"{_pct(pc.get('miss_rate'))} missed at the operating point"
             + (at_budget if at is not None else "")
         )
+    if cal.get("budget_met") is False:
+        out.append(
+            f"- **Over-redaction budget NOT MET on {cal.get('split')}: "
+            f"{_pct(cal.get('over_redaction'))} > {_pct(cal.get('max_over_redaction'))}** — no "
+            "threshold raise or padding shrink lowers it further, so no class counts as met."
+        )
     if cal.get("not_met"):
         out.append("")
     out += ["| class | threshold | padding | target | met |", "|---|---|---|---|---|"]
@@ -109,6 +115,12 @@ def render_model_card(m: dict[str, Any]) -> str:
             )
         out += ["", "![miss vs over-redaction](miss_vs_over_redaction.png)", ""]
     out += ["## PHI-miss rate per artifact at the operating point (95% bootstrap interval)", ""]
+    if m.get("union"):  # the redactor runs the union: say whose figures these are
+        out += [
+            "The model's artifacts alone. What ships is the detector set: its misses and its "
+            "over-redaction (at least these) are under Detector set.",
+            "",
+        ]
     out += ["| artifact | " + " | ".join(CLASS_NAMES) + " | image leak | over-redaction |"]
     out += ["|---|" + "---|" * (len(CLASS_NAMES) + 2)]
     for a in arts:

@@ -125,7 +125,13 @@ def manifest_data(
             "not_met": op.not_met(),
             "targets": op.targets,
             "max_over_redaction": (op.extra.get("budget") or {}).get("max_over_redaction"),
+            # the shipped point's over-redaction on that split, and whether it is within
+            "over_redaction": (op.extra.get("budget") or {}).get("over_redaction"),
+            "budget_met": (op.extra.get("budget") or {}).get("met"),
             "split": op.extra.get("split"),
+            # which images chose it, so that eval refuses to score them with it
+            "dataset_digest": op.extra.get("dataset_digest"),
+            "image_fingerprints": op.extra.get("image_fingerprints"),
         },
         "budget": cfg.budget,
         "artifacts": entries,

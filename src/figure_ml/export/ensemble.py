@@ -28,7 +28,8 @@ from figure_ml.errors import ConfigError
 from figure_ml.eval.calibration import calibrated_point
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.operating_point import OperatingPoint
-from figure_ml.eval.run import predict_split, refuse_overlap
+from figure_ml.eval.overlap import calibration_record, refuse_overlap
+from figure_ml.eval.run import predict_split
 from figure_ml.eval.union import member_table, union_metrics
 from figure_ml.eval.union_calibration import calibrate_union
 from figure_ml.export.latency import cpu_model
@@ -117,9 +118,7 @@ def build_set(
     classes = [CLASS_NAMES, *(t.info.classes for t in teachers)]
     # the model's own operating point on the same split is its ceiling in the set (the union
     # then misses no more than the model alone); a teacher's ceiling is its authors' default
-    alone = calibrated_point(
-        vg, members[0], c, kappa=cfg.kappa, weights_sha256=sha, dataset_digest=val.digest
-    )
+    alone = calibrated_point(vg, members[0], c, kappa=cfg.kappa, weights_sha256=sha, data=val)
     cal = calibrate_union(
         vg,
         members,
@@ -133,7 +132,7 @@ def build_set(
         floor=c.floor,
     )
     m0 = cal["members"][0]
-    extra = {"budget": cal["budget"], "split": c.split, "dataset_digest": val.digest}
+    extra = {"budget": cal["budget"], **calibration_record(c.split, val)}
     op = OperatingPoint(
         m0["thresholds"], m0["padding"], cfg.kappa, cal["met"], dict(c.targets), sha, extra
     )
@@ -229,7 +228,14 @@ def union_block(
             "members": members,
             "latency_ms": _latencies(model_latency, fp32),
             "latency_ms_int8": _latencies(model_int8 or model_latency, int8),
-            "calibration": {"met": s.calibration["met"], "details": s.calibration["details"]},
+            "calibration": {
+                "met": s.calibration["met"],
+                "details": s.calibration["details"],
+                "budget": {
+                    k: s.calibration["budget"][k]
+                    for k in ("max_over_redaction", "over_redaction", "met")
+                },
+            },
         }
     )
 

@@ -22,9 +22,10 @@ from figure_ml.eval.calibration import calibrated_point
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.metrics import compute_metrics
 from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
+from figure_ml.eval.overlap import refuse_overlap, refuse_scoring_calibration_images
 from figure_ml.eval.predictors import OnnxPredictor, TorchPredictor
 from figure_ml.eval.redaction import redaction_stats
-from figure_ml.eval.run import predict_split, refuse_overlap
+from figure_ml.eval.run import predict_split
 from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, quantize
 from figure_ml.export.card import render_model_card
@@ -186,14 +187,14 @@ def _operating_point(
     """From a thresholds file calibrated for these weights, or calibrated now on val."""
     sha = manifest.sha256_file(src.weights)
     if cfg.thresholds_file:
-        return load_operating_point(cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=sha)
+        op = load_operating_point(cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=sha)
+        refuse_scoring_calibration_images(op.extra, test, f"thresholds_file {cfg.thresholds_file}")
+        return op
     c = cfg.calibration
     val = load_eval_data(src.data_path, c.split)
     refuse_overlap(val, test)
     vg, vd, _ = predict_split(fp32_pred, val, skip_bad=False)
-    return calibrated_point(
-        vg, vd, c, kappa=cfg.kappa, weights_sha256=sha, dataset_digest=val.digest
-    )
+    return calibrated_point(vg, vd, c, kappa=cfg.kappa, weights_sha256=sha, data=val)
 
 
 def _derived_artifacts(
