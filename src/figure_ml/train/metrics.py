@@ -47,7 +47,7 @@ class EpochLogger:
             "epoch %d/%d (%.0f s): box_loss %.3f cls_loss %.3f | P %.3f R %.3f mAP50 %.3f "
             "mAP50-95 %.3f",
             report.epoch,
-            self.total,
+            report.epochs or self.total,
             report.train_seconds,
             metrics.get("train/box_loss", math.nan),
             metrics.get("train/cls_loss", math.nan),

@@ -92,6 +92,8 @@ class EpochReport:
     train_seconds: float = 0.0
     #: images in that pass
     train_images: int = 0
+    #: the run's planned epochs as of this one (ultralytics re-plans it when ``time`` is set)
+    epochs: int = 0
 
 
 @dataclass
@@ -224,6 +226,7 @@ class _EpochHooks:
             final=final,
             train_seconds=0.0 if final else self._dt,
             train_images=0 if final else len(getattr(trainer.train_loader, "dataset", ())),
+            epochs=int(getattr(trainer, "epochs", 0) or 0),
         )
         if self.on_epoch is not None:
             self.on_epoch(report)
