@@ -111,10 +111,14 @@ def _attrs(path: str | Path, split: str) -> dict[str, list[list[dict[str, Any]]]
         return None
     return {
         cname: [
-            [json.loads(o["attrs"] or "{}") for o in row["objects"] if o["category"] == cid]
+            [
+                json.loads(o["attrs"] or "{}")
+                for o in row["objects"]
+                if o["category"] == CLASS_IDS[cname]
+            ]
             for row in rows
         ]
-        for cname, cid in ((c, CLASS_IDS[c]) for c in CONDITIONS)
+        for cname in CONDITIONS
     }
 
 

@@ -17,6 +17,8 @@ from figure_ml.errors import ConfigError
 from figure_ml.eval.data import EvalData
 
 FINGERPRINT_HEX = 16
+#: what an operating point keeps of the split that calibrated it (:func:`calibration_record`)
+RECORD_KEYS = ("split", "dataset_digest", "image_fingerprints")
 
 
 def item_keys(data: EvalData) -> set[str]:
@@ -40,11 +42,7 @@ def image_fingerprints(data: EvalData) -> list[str]:
 
 def calibration_record(split: str, data: EvalData) -> dict[str, Any]:
     """What an operating point keeps of the split that calibrated it."""
-    return {
-        "split": split,
-        "dataset_digest": data.digest,
-        "image_fingerprints": image_fingerprints(data),
-    }
+    return dict(zip(RECORD_KEYS, (split, data.digest, image_fingerprints(data)), strict=True))
 
 
 def refuse_overlap(calibration: EvalData, scored: EvalData) -> None:

@@ -14,7 +14,6 @@ import yaml
 from tqdm import tqdm
 
 from figure_ml import atomic, provenance
-from figure_ml import manifest as manifest_mod
 from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.cli import CONFIG_DIR
@@ -219,15 +218,15 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         op = load_operating_point(
             cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=subject.weights_sha256
         )
-        refuse_scoring_calibration_images(op.extra, data, f"thresholds_file {cfg.thresholds_file}")
-    elif cfg.manifest:  # what ships was calibrated at export: never on the images scored now
-        refuse_scoring_calibration_images(
-            manifest_mod.load(cfg.manifest).data.get("calibration") or {},
-            data,
-            f"manifest {cfg.manifest}",
-        )
     elif op is None:
         op = OperatingPoint(dict(cfg.thresholds), dict(cfg.padding), cfg.kappa)
+    if not cfg.calibrate:  # a file's or manifest's point: never score the images that chose it
+        source = (
+            f"thresholds_file {cfg.thresholds_file}"
+            if cfg.thresholds_file
+            else f"manifest {cfg.manifest}"
+        )
+        refuse_scoring_calibration_images(op.extra, data, source)
     gts, dets, skipped_test = predict_split(predictor, data, skip_bad=cfg.skip_bad)
     skipped[cfg.split] = len(skipped_test)
     messages += skipped_test

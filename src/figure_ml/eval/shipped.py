@@ -17,6 +17,7 @@ from typing import Any
 
 from figure_ml import manifest as manifest_mod
 from figure_ml.eval.operating_point import OperatingPoint
+from figure_ml.eval.overlap import RECORD_KEYS
 from figure_ml.eval.predictors import OnnxPredictor, Predictor
 from figure_ml.eval.tiling import TiledPredictor
 from figure_ml.tiling import TilingPolicy
@@ -42,7 +43,8 @@ def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 
 
 
 def operating_point(data: dict[str, Any]) -> OperatingPoint:
-    """The operating point a manifest ships (thresholds, padding, kappa, calibration flags)."""
+    """The operating point a manifest ships (thresholds, padding, kappa, calibration flags, and
+    which images calibrated it)."""
     cal = data.get("calibration") or {}
     return OperatingPoint(
         {k: float(v) for k, v in data["thresholds"].items()},
@@ -51,6 +53,7 @@ def operating_point(data: dict[str, Any]) -> OperatingPoint:
         met=cal.get("met"),
         targets=cal.get("targets"),
         weights_sha256=(data.get("training") or {}).get("weights_sha256"),
+        extra={k: cal[k] for k in RECORD_KEYS if cal.get(k) is not None},
     )
 
 

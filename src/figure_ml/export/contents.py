@@ -15,6 +15,7 @@ from figure_ml.atomic import jsonable
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.eval.operating_point import OperatingPoint
+from figure_ml.eval.overlap import RECORD_KEYS
 from figure_ml.export import latency
 from figure_ml.export.parity import ParityCheck
 from figure_ml.export.sources import ExportSource
@@ -111,6 +112,7 @@ def manifest_data(
 ) -> dict[str, Any]:
     """Everything ``manifest.json`` says besides the schema version (the manifest contract,
     docs/design.md)."""
+    budget = op.extra.get("budget") or {}
     return {
         "name": cfg.name,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -124,14 +126,12 @@ def manifest_data(
             "met": op.met,
             "not_met": op.not_met(),
             "targets": op.targets,
-            "max_over_redaction": (op.extra.get("budget") or {}).get("max_over_redaction"),
+            "max_over_redaction": budget.get("max_over_redaction"),
             # the shipped point's over-redaction on that split, and whether it is within
-            "over_redaction": (op.extra.get("budget") or {}).get("over_redaction"),
-            "budget_met": (op.extra.get("budget") or {}).get("met"),
-            "split": op.extra.get("split"),
-            # which images chose it, so that eval refuses to score them with it
-            "dataset_digest": op.extra.get("dataset_digest"),
-            "image_fingerprints": op.extra.get("image_fingerprints"),
+            "over_redaction": budget.get("over_redaction"),
+            "budget_met": budget.get("met"),
+            # split, dataset digest and image fingerprints: eval refuses to score those images
+            **{k: op.extra.get(k) for k in RECORD_KEYS},
         },
         "budget": cfg.budget,
         "artifacts": entries,
