@@ -14,6 +14,7 @@ from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.findings import FINDINGS
 from figure_ml.data.render.options import SceneOptions
 from figure_ml.data.render.scene import render_scene
+from figure_ml.data.render.text import carrier_centre
 
 SIZES = ((320, 240), (240, 320), (384, 216))
 
@@ -89,7 +90,9 @@ def test_registered_objects_own_pixels(scenes: list[Canvas]) -> None:
             total += 1
             empty += counts[o.instance_id] == 0
     assert total > 30
-    assert empty <= 0.02 * total
+    # a small object now and then ends fully covered by a later one (labels come from pixels, so
+    # it gets no box): 4-5 of ~300 objects over 60 seeds, so 14 scenes allow 3%, not a sliver
+    assert empty <= 0.03 * total
 
 
 def test_phi_keeps_most_of_its_pixels(scenes: list[Canvas]) -> None:
@@ -296,3 +299,18 @@ def test_rollback_restores_image_instances_and_counts() -> None:
     c.rollback()
     assert np.array_equal(c.image, image) and np.array_equal(c.instances, inst)
     assert c.pixels([0, obj.instance_id]) == {0: 40 * 30 - 100, obj.instance_id: 100}
+
+
+@pytest.mark.parametrize("rot", [0.0, 30.0, 90.0, 170.0])
+def test_framed_carriers_stay_inside_the_frame(rot: float) -> None:
+    """A carrier not chosen to run off the frame keeps its turned bounding box inside it."""
+    rng = np.random.default_rng(0)
+    w, h, sw, sh = 640, 480, 200.0, 60.0
+    c, s = abs(np.cos(np.radians(rot))), abs(np.sin(np.radians(rot)))
+    half_w, half_h = (c * sw + s * sh) / 2, (s * sw + c * sh) / 2
+    for _ in range(200):
+        cx, cy = carrier_centre(rng, w, h, sw, sh, rot, may_cut=False)
+        assert half_w <= cx <= w - half_w and half_h <= cy <= h - half_h
+    # wider than the frame: centred on that axis rather than thrown anywhere
+    cx, _ = carrier_centre(rng, w, h, 900.0, 60.0, 0.0, may_cut=False)
+    assert cx == w / 2

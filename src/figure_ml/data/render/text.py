@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import cv2
 import faker as faker_mod
+import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.carriers import Sheet, place_sheet, sheet_with_lines
@@ -22,6 +23,32 @@ from figure_ml.data.render.glyphs import (
 from figure_ml.data.render.phi_content import phi_line
 from figure_ml.data.render.primitives import Layout, rotate_patch
 from figure_ml.data.render.skin import SkinRegion
+
+#: share of printed carriers allowed to run off the frame. A carrier centred anywhere (as before
+#: 2026-12) left 87 of 250 test text lines cut by the edge: labels in real photos are mostly
+#: framed whole, and a sliver of a line at the border teaches neither reading nor restraint.
+EDGE_CUT_SHARE = 0.2
+
+
+def carrier_centre(
+    rng: np.random.Generator, w: int, h: int, sw: float, sh: float, rot: float, may_cut: bool
+) -> tuple[float, float]:
+    """A centre for an ``sw x sh`` carrier turned by ``rot`` degrees in a ``w x h`` frame.
+
+    Unless ``may_cut``, the centre keeps the turned carrier's bounding box inside the frame
+    where it fits (a carrier wider than the frame is centred on that axis).
+    """
+    if may_cut:
+        return float(rng.uniform(0, w)), float(rng.uniform(0, h))
+    c, s = abs(np.cos(np.radians(rot))), abs(np.sin(np.radians(rot)))
+    half_w, half_h = (c * sw + s * sh) / 2, (s * sw + c * sh) / 2
+    return _inside(rng, w, half_w), _inside(rng, h, half_h)
+
+
+def _inside(rng: np.random.Generator, extent: int, half: float) -> float:
+    """A coordinate in ``[half, extent - half]``, or the middle when that range is empty."""
+    lo, hi = half, extent - half
+    return float(rng.uniform(lo, hi)) if hi > lo else extent / 2
 
 
 def add_printed(
@@ -88,17 +115,17 @@ def add_printed(
             sheet = sheet_with_lines(fk, rng, fonts, carrier, n, cap, color, code_kind)
         # keep the whole carrier in a sane share of the frame, then choose where it goes
         scale = min(1.0, 0.9 * min(w, h) / max(sheet.w, sheet.h))
-        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        may_cut = rng.random() < EDGE_CUT_SHARE
         box = None
         for attempt in range(20):
             sw, sh = sheet.w * scale, sheet.h * scale
+            cx, cy = carrier_centre(rng, w, h, sw, sh, rot, may_cut)
             cand = (cx - sw / 2, cy - sh / 2, cx + sw / 2, cy + sh / 2)
             if layout.overlap(cand) < 0.1:
                 box = cand
                 break
             if attempt % 5 == 4:  # no free spot this big: a smaller (farther) carrier
                 scale *= 0.7
-            cx, cy = rng.uniform(0.05, 0.95) * w, rng.uniform(0.05, 0.95) * h
         tries += 1
         if box is None:
             if tries > 6:
