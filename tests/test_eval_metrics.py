@@ -113,7 +113,9 @@ def test_images_without_gt_and_without_predictions():
     mr = per_class_miss_rate(s, rs)
     assert mr["face"]["miss_rate"] == 1.0 and mr["face"]["n_gt"] == 1
     assert math.isnan(mr["tattoo"]["miss_rate"]) and mr["tattoo"]["n_gt"] == 0
-    assert image_leak_rate(s, rs)["value"] == pytest.approx(1 / 3)
+    # the one image with PHI leaks; the two without PHI cannot, and are not counted
+    leak = image_leak_rate(s, rs)
+    assert leak["value"] == 1.0 and leak["n_images"] == 1 and leak["n_images_without_phi"] == 2
     # image 0 has no GT: its whole 20x20 mask is over-redaction
     assert over_redaction(s, rs)["value"] == pytest.approx(400 / (3 * 10000 - 100))
     assert finding_occlusion(s, rs)["value"] == 0.0 and finding_occlusion(s, rs)["n_images"] == 1
@@ -225,3 +227,18 @@ def test_gates_compare_the_upper_bound():
         evaluate_gates(_metrics(0.04, 0.1), {"max_missrate": {}})
     with pytest.raises(ConfigError, match="logo"):
         evaluate_gates(_metrics(0.04, 0.1), {"max_miss_rate": {"logo": 0.1}})
+
+
+def test_images_without_phi_do_not_dilute_the_leak_rate():
+    """Adding PHI-free photos (covered or not by false alarms) leaves the leak rate unchanged."""
+    g = [gt([[10, 10, 40, 40]], [FACE]), gt([[10, 10, 40, 40]], [FACE])]
+    d = [det([[10, 10, 40, 40]], [0.9], [FACE]), Detections.empty()]
+    rs = Resamples.draw(2, 200, seed=1)
+    base = image_leak_rate(stats_of(g, d), rs)
+    more = image_leak_rate(
+        stats_of(g + [gt([], [])] * 8, d + [Detections.empty()] * 8),
+        Resamples.draw(10, 200, seed=1),
+    )
+    assert base["value"] == more["value"] == 0.5
+    assert base["ci_exact"] == more["ci_exact"] and more["n_images_without_phi"] == 8
+    assert math.isnan(image_leak_rate(stats_of([gt([], [])], [Detections.empty()]), rs)["value"])

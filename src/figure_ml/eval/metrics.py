@@ -3,7 +3,7 @@
 Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci,
 miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap50_95}``,
 ``miss_rate`` / ``miss_rate_ci[_exact]`` / ``miss_rate_upper`` (all classes),
-``image_leak_rate[_ci, _ci_exact, _upper]``, ``over_redaction[_ci]``,
+``image_leak_rate[_ci, _ci_exact, _upper]`` (over ``n_images_with_phi``), ``over_redaction[_ci]``,
 ``over_redaction_by_class.<name>.{value, ci}`` (that class's masks alone),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
@@ -55,6 +55,7 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
         "image_leak_rate_ci_exact": leak["ci_exact"],
         "image_leak_rate_upper": leak["upper"],
         "n_images_leaked": leak["n_leaked"],
+        "n_images_with_phi": leak["n_images"],
         "over_redaction": over["value"],
         "over_redaction_ci": over["ci"],
         "finding_occlusion": occl["value"],
