@@ -6,8 +6,10 @@ import pytest
 from figure_ml.config import SynthConfig
 from figure_ml.data.realism import (
     CARD_HEADING,
+    _Restraint,
     card_section,
     conditions,
+    covered_share,
     found,
     realism_score,
     update_card,
@@ -89,6 +91,12 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
         cond = score[cname]["condition"]
         assert sum(r["n"] for r in cond.values()) >= n[cid] >= max(r["n"] for r in cond.values())
         assert all(r["found"] <= r["n"] for r in cond.values())
+    # restraint: every PHI-free photo of the split is counted once per teacher
+    phi_free = sum(not s["objects"] for s in tiny.iter_samples("test"))
+    for cname in ("face", "text"):
+        r = score[cname]["restraint"]
+        assert r["fired"]["n"] == phi_free and 0 <= r["fired"]["fired"] <= phi_free
+        assert all(k["n"] <= phi_free for k in r["by_negative"].values())
     card = tmp_path / "DATASET_CARD.md"
     card.write_text("# card\n\n## Other\n\ntext\n")
     update_card(card, card_section(score))
@@ -126,3 +134,39 @@ def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypa
     assert generator.identity_config(SynthConfig(realism_images=5)) == generator.identity_config(
         SynthConfig()
     )
+
+
+def test_covered_share_is_the_union_of_boxes_clipped_to_the_photo():
+    # two overlapping 10x10 boxes (union 150 px) and one half outside: 150 + 50 of 100x50
+    boxes = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [95, 40, 105, 50]], float)
+    assert covered_share(boxes, 100, 50) == pytest.approx(200 / 5000)
+    assert covered_share(np.zeros((0, 4)), 100, 50) == 0.0
+
+
+def test_restraint_counts_photos_per_hard_negative():
+    r = _Restraint()
+    r.add(True, 0.2, ["text_like", "scale_bar"])
+    r.add(False, 0.0, ["text_like"])
+    r.add(False, 0.0, [])
+    out = r.result()
+    assert out["fired"]["fired"] == 1 and out["fired"]["n"] == 3
+    assert out["area"] == pytest.approx(0.2 / 3)
+    assert (
+        out["by_negative"]["text_like"]["fired"] == 1 and out["by_negative"]["text_like"]["n"] == 2
+    )
+    assert out["by_negative"]["scale_bar"]["rate"] == 1.0
+    lines = card_section(_score_with(out))
+    assert "| with text_like | 50.0%" in lines and "Restraint" in lines
+
+
+def _score_with(restraint: dict) -> dict:
+    """A minimal realism score whose classes both carry ``restraint``."""
+    rate = {"found": 1, "n": 2, "rate": 0.5, "ci": [0.01, 0.99]}
+    cls = {"teacher_version": "x 1", "threshold": 0.5, "all": rate, "skin_tone": {"I": rate}}
+    return {
+        "split": "test",
+        "n_images": 3,
+        "min_iou": 0.5,
+        "face": {**cls, "teacher": "centerface", "restraint": restraint},
+        "text": {**cls, "teacher": "ppocr_det", "restraint": restraint},
+    }

@@ -27,7 +27,7 @@ BOX_CONVENTIONS = {
 }
 
 
-def _hard_negatives(row: dict[str, Any]) -> list[str]:
+def hard_negatives(row: dict[str, Any]) -> list[str]:
     """Hard negatives the generator recorded for a row (none for other sources)."""
     try:
         params = json.loads(row["meta"].get("params") or "{}")
@@ -53,7 +53,7 @@ def dataset_stats(ds: CanonicalDataset) -> dict[str, Any]:
             per_tone[TONES[r["meta"]["skin_tone"]]] += 1
             per_source[r["meta"]["source"]] += 1
             per_finding.update(f["kind"] for f in r["findings"])
-            per_negative.update(set(_hard_negatives(r)))
+            per_negative.update(set(hard_negatives(r)))
             if not r["objects"]:
                 images_without_phi += 1
                 continue

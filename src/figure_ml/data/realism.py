@@ -21,6 +21,12 @@ Text lines are counted the same way by **kind**: a barcode or QR code (a ``text`
 DESIGN §3, but not a text line PP-OCR is made to find), handwriting on skin, on a screen, turned
 more than 30° from a reading direction, small (capitals under 8 px), cut by the edge, and
 **plain**: printed, level, readable and whole.
+
+**Restraint** is the other side: on the photos without any PHI box, the share on which each
+teacher fires at its default threshold and the mean share of the photo its boxes cover, overall
+and by the hard negatives painted in the photo. A real-photo detector firing on a negative says
+that negative looks like PHI to it, and a student taught to ignore it may learn to ignore real
+PHI of that look too (text at a distance, say).
 """
 
 from __future__ import annotations
@@ -35,9 +41,10 @@ import numpy as np
 from tqdm import tqdm
 
 from figure_ml import atomic
-from figure_ml.boxes import iou_matrix
+from figure_ml.boxes import clip_boxes, iou_matrix
 from figure_ml.classes import CLASS_IDS
 from figure_ml.data.canonical import open_dataset
+from figure_ml.data.card import hard_negatives
 from figure_ml.errors import DatasetError
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.exact import clopper_pearson
@@ -101,14 +108,18 @@ def conditions(
     return out or [PLAIN]
 
 
-def _attrs(path: str | Path, split: str) -> dict[str, list[list[dict[str, Any]]]] | None:
-    """Per class of :data:`CONDITIONS` and image of ``split``, the attributes of its objects of
-    that class in box order; None when the data is not a canonical dataset (a YOLO folder has
-    no attributes)."""
+def _rows(path: str | Path, split: str) -> list[dict[str, Any]] | None:
+    """Annotation rows of ``split``; None when the data is not a canonical dataset (a YOLO
+    folder has no attributes and no record of hard negatives)."""
     try:
-        rows = open_dataset(path).annotations(split)
+        return open_dataset(path).annotations(split)
     except DatasetError:
         return None
+
+
+def _attrs(rows: list[dict[str, Any]]) -> dict[str, list[list[dict[str, Any]]]]:
+    """Per class of :data:`CONDITIONS` and row, the attributes of its objects of that class in
+    box order."""
     return {
         cname: [
             [
@@ -122,29 +133,72 @@ def _attrs(path: str | Path, split: str) -> dict[str, list[list[dict[str, Any]]]
     }
 
 
-def _rate(k: int, n: int) -> dict[str, Any]:
-    return {"found": k, "n": n, "rate": k / n if n else None, "ci": list(clopper_pearson(k, n))}
+def _rate(k: int, n: int, key: str = "found") -> dict[str, Any]:
+    return {key: k, "n": n, "rate": k / n if n else None, "ci": list(clopper_pearson(k, n))}
+
+
+def covered_share(boxes: np.ndarray, width: int, height: int) -> float:
+    """Share of a ``width x height`` photo inside the union of ``boxes`` (xyxy, pixels)."""
+    mask = np.zeros((height, width), bool)
+    for x0, y0, x1, y1 in np.rint(clip_boxes(boxes, width, height)).astype(int):
+        mask[y0:y1, x0:x1] = True
+    return float(mask.mean()) if mask.size else 0.0
+
+
+class _Restraint:
+    """Per teacher: PHI-free photos it fired on, and the share of each photo it covered."""
+
+    def __init__(self) -> None:
+        self.fired: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.area: list[float] = []
+
+    def add(self, fired: bool, share: float, negatives: list[str]) -> None:
+        self.area.append(share)
+        for key in ("all", *negatives):
+            self.fired[key][0] += int(fired)
+            self.fired[key][1] += 1
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "fired": _rate(*self.fired["all"], key="fired"),
+            "area": float(np.mean(self.area)) if self.area else None,
+            "by_negative": {
+                k: _rate(*v, key="fired") for k, v in sorted(self.fired.items()) if k != "all"
+            },
+        }
 
 
 def realism_score(
     path: str | Path, split: str = "test", *, limit: int | None = None, threads: int | None = None
 ) -> dict[str, Any]:
-    """``{class: {"teacher", "threshold", "all": rate, "skin_tone": {tone: rate}}}`` where
-    each rate is ``{"found", "n", "rate", "ci"}``; each class also has ``"condition": {name:
-    rate}`` when the dataset is canonical."""
+    """``{class: {"teacher", "threshold", "all": rate, "skin_tone": {tone: rate},
+    "restraint": {"fired", "area", "by_negative": {kind: fired}}}}`` where each rate is
+    ``{"found", "n", "rate", "ci"}`` (``fired``: the same with the PHI-free photos the teacher
+    fired on); each class also has ``"condition": {name: rate}`` when the dataset is canonical
+    (hard negatives are known only then)."""
     from figure_ml.teachers import make_teacher
 
     data = load_eval_data(path, split)
     items = data.items[:limit] if limit else data.items
-    attrs = _attrs(path, split)
+    rows = _rows(path, split)
+    attrs = _attrs(rows) if rows is not None else None
     teachers = {c: make_teacher(t, threads=threads) for c, t in TEACHER_OF.items()}
     counts: dict[str, dict[str, list[int]]] = {c: defaultdict(lambda: [0, 0]) for c in teachers}
     by_condition: dict[str, dict[str, list[int]]] = {
         c: defaultdict(lambda: [0, 0]) for c in teachers
     }
+    restraint = {c: _Restraint() for c in teachers}
     for i, item in enumerate(tqdm(items, desc="realism", unit="img")):
         image, gt = item.read()
         tone = TONE_NAMES.get(gt.skin_tone, str(gt.skin_tone))
+        if not len(gt.boxes):  # a PHI-free photo: what do the teachers raise on its negatives?
+            negatives = hard_negatives(rows[i]) if rows is not None else []
+            for cname, teacher in teachers.items():
+                det = teacher.predict(image)
+                keep = det.scores >= teacher.default_threshold
+                share = covered_share(det.boxes[keep], gt.width, gt.height)
+                restraint[cname].add(bool(keep.any()), share, negatives)
+            continue
         for cname, teacher in teachers.items():
             g = gt.boxes[gt.classes == CLASS_IDS[cname]]
             if not len(g):
@@ -169,6 +223,7 @@ def realism_score(
             "threshold": teacher.default_threshold,
             "all": _rate(*c["all"]),
             "skin_tone": {t: _rate(*v) for t, v in sorted(c.items()) if t != "all"},
+            "restraint": restraint[cname].result(),
         }
     if attrs is not None:
         for cname in teachers:
@@ -223,7 +278,34 @@ def card_section(score: dict[str, Any]) -> str:
                 "|---|---|",
                 *(f"| {name} | {pct(r)} |" for name, r in cond.items()),
             ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _restraint_lines(score, pct)) + "\n"
+
+
+def _restraint_lines(score: dict[str, Any], pct: Callable[[dict[str, Any]], str]) -> list[str]:
+    """The card's restraint table (module docstring); none when no photo was PHI-free."""
+    rs = {c: score[c].get("restraint") for c in TEACHER_OF}
+    if not all(r and r["fired"]["n"] for r in rs.values()):
+        return []
+    kinds = sorted({k for r in rs.values() for k in r["by_negative"]})
+    area = ", ".join(f"{score[c]['teacher']} {100 * r['area']:.1f}%" for c, r in rs.items())
+    return [
+        "",
+        "Restraint: PHI-free photos on which each teacher fires at its default threshold, "
+        "overall and by the hard negative painted in the photo (a photo counts under each it "
+        f"holds). Mean share of a PHI-free photo its boxes cover: {area}.",
+        "",
+        "| PHI-free photos | " + " | ".join(f"{score[c]['teacher']} fires" for c in rs) + " |",
+        "|---|" + "---|" * len(rs),
+        "| all | " + " | ".join(pct(r["fired"]) for r in rs.values()) + " |",
+        *(
+            f"| with {k} | "
+            + " | ".join(
+                pct(r["by_negative"][k]) if k in r["by_negative"] else "n/a" for r in rs.values()
+            )
+            + " |"
+            for k in kinds
+        ),
+    ]
 
 
 def unavailable_section(reason: str) -> str:
