@@ -115,7 +115,11 @@ def test_images_without_gt_and_without_predictions():
     assert math.isnan(mr["tattoo"]["miss_rate"]) and mr["tattoo"]["n_gt"] == 0
     # the one image with PHI leaks; the two without PHI cannot, and are not counted
     leak = image_leak_rate(s, rs)
-    assert leak["value"] == 1.0 and leak["n_images"] == 1 and leak["n_images_without_phi"] == 2
+    assert (
+        leak["value"] == 1.0
+        and leak["n_images_with_phi"] == 1
+        and leak["n_images_without_phi"] == 2
+    )
     # image 0 has no GT: its whole 20x20 mask is over-redaction
     assert over_redaction(s, rs)["value"] == pytest.approx(400 / (3 * 10000 - 100))
     assert finding_occlusion(s, rs)["value"] == 0.0 and finding_occlusion(s, rs)["n_images"] == 1

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from figure_ml.config import SynthConfig
+from figure_ml.data.card import hard_negatives
 from figure_ml.data.realism import (
     CARD_HEADING,
     _Restraint,
@@ -92,11 +93,15 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
         assert sum(r["n"] for r in cond.values()) >= n[cid] >= max(r["n"] for r in cond.values())
         assert all(r["found"] <= r["n"] for r in cond.values())
     # restraint: every PHI-free photo of the split is counted once per teacher
-    phi_free = sum(not s["objects"] for s in tiny.iter_samples("test"))
+    free_rows = [r for r in tiny.annotations("test") if not r["objects"]]
+    kinds = {k for r in free_rows for k in hard_negatives(r)}
+    assert free_rows and kinds  # the fixture holds a PHI-free photo with hard negatives
     for cname in ("face", "text"):
         r = score[cname]["restraint"]
-        assert r["fired"]["n"] == phi_free and 0 <= r["fired"]["fired"] <= phi_free
-        assert all(k["n"] <= phi_free for k in r["by_negative"].values())
+        assert r["fired"]["n"] == len(free_rows) and 0 <= r["fired"]["fired"] <= len(free_rows)
+        assert set(r["by_negative"]) == kinds
+        for k, rate in r["by_negative"].items():
+            assert rate["n"] == sum(k in hard_negatives(row) for row in free_rows)
     card = tmp_path / "DATASET_CARD.md"
     card.write_text("# card\n\n## Other\n\ntext\n")
     update_card(card, card_section(score))

@@ -314,3 +314,20 @@ def test_framed_carriers_stay_inside_the_frame(rot: float) -> None:
     # wider than the frame: centred on that axis rather than thrown anywhere
     cx, _ = carrier_centre(rng, w, h, 900.0, 60.0, 0.0, may_cut=False)
     assert cx == w / 2
+
+
+def test_few_printed_text_lines_are_cut_by_the_edge() -> None:
+    """Carriers land whole in the frame unless one in five is chosen to run off it: over 30
+    text-only scenes 16 of 170 printed lines touch the border (9%); centred anywhere, as before
+    2026-12, 75 of 164 did (46%)."""
+    cut = n = 0
+    for seed in range(30):
+        c = _render(seed, SceneOptions(classes=("text",), phi_per_image=(3, 6)))
+        h, w = c.instances.shape
+        for o in c.objects:
+            ys, xs = np.nonzero(c.instances == o.instance_id)
+            if o.kind != "phi" or o.attrs.get("carrier") == "skin" or not len(xs):
+                continue
+            n += 1
+            cut += xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1
+    assert n > 100 and cut <= 0.2 * n

@@ -22,11 +22,11 @@ DESIGN §3, but not a text line PP-OCR is made to find), handwriting on skin, on
 more than 30° from a reading direction, small (capitals under 8 px), cut by the edge, and
 **plain**: printed, level, readable and whole.
 
-**Restraint** is the other side: on the photos without any PHI box, the share on which each
-teacher fires at its default threshold and the mean share of the photo its boxes cover, overall
-and by the hard negatives painted in the photo. A real-photo detector firing on a negative says
-that negative looks like PHI to it, and a student taught to ignore it may learn to ignore real
-PHI of that look too (text at a distance, say).
+**Restraint** is the other side: on the photos without any PHI box, the share on which each teacher
+fires at its default threshold, overall and by the hard negatives painted in the photo, and the
+mean share of such a photo its boxes cover (overall only). A real-photo detector firing on a
+negative says that negative looks like PHI to it, and a student taught to ignore it may learn to
+ignore real PHI of that look too (text at a distance, say).
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def realism_score(
             negatives = hard_negatives(rows[i]) if rows is not None else []
             for cname, teacher in teachers.items():
                 det = teacher.predict(image)
-                keep = det.scores >= teacher.default_threshold
+                keep = (det.classes == CLASS_IDS[cname]) & (det.scores >= teacher.default_threshold)
                 share = covered_share(det.boxes[keep], gt.width, gt.height)
                 restraint[cname].add(bool(keep.any()), share, negatives)
             continue

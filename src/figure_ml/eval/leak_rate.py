@@ -2,10 +2,11 @@
 the share with at least one uncovered GT box — the share of photos with PHI that would be
 published with some of it visible.
 
-Images without PHI are left out of the denominator: they cannot leak, so counting them would
-let a test set rich in negatives (the generator makes at least 25%) flatter the rate, and a
-model would look safer the more empty photos it is shown. Their count is reported beside it
-(``n_images_without_phi``). Intervals: bootstrap over all images, as a ratio of leaking images
+Images without PHI are left out of the denominator: they cannot leak, so counting them would let a
+test set rich in negatives (the generator makes 30% by default) flatter the rate, and a model would
+look safer the more empty photos it is shown. (Until 2026-12 they were counted, so older
+runs' rates read lower and do not compare.) Their count is reported beside
+it (``n_images_without_phi``). Intervals: bootstrap over all images, as a ratio of leaking images
 to images with PHI in each resample (``ci``), and Clopper–Pearson on the leaking-image count
 (``ci_exact``); ``upper`` is the larger upper end. With no image holding PHI every figure is
 ``nan``.
@@ -37,6 +38,6 @@ def image_leak_rate(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
         "ci_exact": exact,
         "upper": upper_bound([low, high], exact),
         "n_leaked": n_leaked,
-        "n_images": n_phi,
+        "n_images_with_phi": n_phi,
         "n_images_without_phi": stats.n_images - n_phi,
     }

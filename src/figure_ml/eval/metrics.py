@@ -55,7 +55,7 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
         "image_leak_rate_ci_exact": leak["ci_exact"],
         "image_leak_rate_upper": leak["upper"],
         "n_images_leaked": leak["n_leaked"],
-        "n_images_with_phi": leak["n_images"],
+        "n_images_with_phi": leak["n_images_with_phi"],
         "over_redaction": over["value"],
         "over_redaction_ci": over["ci"],
         "finding_occlusion": occl["value"],

@@ -54,6 +54,8 @@ def summary(m: dict[str, Any]) -> dict[str, Any]:
             "image_leak_rate": m["image_leak_rate"],
             "image_leak_rate_ci": m["image_leak_rate_ci"],
             "image_leak_rate_ci_exact": m["image_leak_rate_ci_exact"],
+            "image_leak_rate_upper": m["image_leak_rate_upper"],
+            "n_images_with_phi": m["n_images_with_phi"],
             "over_redaction": m["over_redaction"],
             "over_redaction_ci": m["over_redaction_ci"],
             "finding_occlusion": m["finding_occlusion"],

@@ -203,6 +203,8 @@ def _brief(m: dict[str, Any]) -> dict[str, Any]:
         "over_redaction": m["over_redaction"],
         "over_redaction_ci": m["over_redaction_ci"],
         "image_leak_rate": m["image_leak_rate"],
+        "image_leak_rate_upper": m["image_leak_rate_upper"],
+        "n_images_with_phi": m["n_images_with_phi"],
         "budget": m.get("budget"),
         "at_budget": m.get("at_budget"),
         "n_images": m["n_images"],

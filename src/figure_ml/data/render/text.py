@@ -36,7 +36,9 @@ def carrier_centre(
     """A centre for an ``sw x sh`` carrier turned by ``rot`` degrees in a ``w x h`` frame.
 
     Unless ``may_cut``, the centre keeps the turned carrier's bounding box inside the frame
-    where it fits (a carrier wider than the frame is centred on that axis).
+    where it fits (a carrier wider than the frame is centred on that axis). :func:`place_sheet`
+    then moves each corner by up to its perspective jitter (12% of the carrier), so a corner
+    may still poke out by that much.
     """
     if may_cut:
         return float(rng.uniform(0, w)), float(rng.uniform(0, h))
