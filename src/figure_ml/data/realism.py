@@ -46,6 +46,7 @@ from figure_ml.classes import CLASS_IDS
 from figure_ml.data.canonical import open_dataset
 from figure_ml.data.card import hard_negatives
 from figure_ml.errors import DatasetError
+from figure_ml.eval.coverage import image_areas
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.exact import clopper_pearson
 from figure_ml.eval.metrics import TONE_NAMES
@@ -138,11 +139,11 @@ def _rate(k: int, n: int, key: str = "found") -> dict[str, Any]:
 
 
 def covered_share(boxes: np.ndarray, width: int, height: int) -> float:
-    """Share of a ``width x height`` photo inside the union of ``boxes`` (xyxy, pixels)."""
-    mask = np.zeros((height, width), bool)
-    for x0, y0, x1, y1 in np.rint(clip_boxes(boxes, width, height)).astype(int):
-        mask[y0:y1, x0:x1] = True
-    return float(mask.mean()) if mask.size else 0.0
+    """Share of a ``width x height`` photo inside the union of ``boxes`` (xyxy, pixels): the
+    evaluator's exact over-redaction of a photo without PHI."""
+    none = np.zeros((0, 4))
+    areas = image_areas(none, clip_boxes(boxes, width, height), none, width, height)
+    return areas.mask_outside_gt / areas.outside_gt if areas.outside_gt else 0.0
 
 
 class _Restraint:
@@ -190,7 +191,6 @@ def realism_score(
     restraint = {c: _Restraint() for c in teachers}
     for i, item in enumerate(tqdm(items, desc="realism", unit="img")):
         image, gt = item.read()
-        tone = TONE_NAMES.get(gt.skin_tone, str(gt.skin_tone))
         if not len(gt.boxes):  # a PHI-free photo: what do the teachers raise on its negatives?
             negatives = hard_negatives(rows[i]) if rows is not None else []
             for cname, teacher in teachers.items():
@@ -199,6 +199,7 @@ def realism_score(
                 share = covered_share(det.boxes[keep], gt.width, gt.height)
                 restraint[cname].add(bool(keep.any()), share, negatives)
             continue
+        tone = TONE_NAMES.get(gt.skin_tone, str(gt.skin_tone))
         for cname, teacher in teachers.items():
             g = gt.boxes[gt.classes == CLASS_IDS[cname]]
             if not len(g):

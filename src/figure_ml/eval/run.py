@@ -220,7 +220,7 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         )
     elif op is None:
         op = OperatingPoint(dict(cfg.thresholds), dict(cfg.padding), cfg.kappa)
-    if not cfg.calibrate:  # a file's or manifest's point: never score the images that chose it
+    if cfg.thresholds_file or cfg.manifest:  # a shipped point: never score the images that chose it
         source = (
             f"thresholds_file {cfg.thresholds_file}"
             if cfg.thresholds_file
