@@ -56,3 +56,31 @@ def test_yolo_folders_are_keyed_by_resolved_path(tmp_path):
     record = calibration_record("val", here)
     with pytest.raises(ConfigError, match="calibrated on 1 of the images"):
         refuse_scoring_calibration_images(record, here, "manifest m.json")
+
+
+def test_the_same_photos_in_another_dataset_or_a_copied_folder_are_refused(tmp_path):
+    """Re-packing the calibration images into a rebuilt dataset (new digest, new ids) or copying
+    a YOLO folder elsewhere must not open a way to score them: their bytes are recognised."""
+    photos = {f"val-{i:06d}": f"jpeg bytes {i}".encode() for i in range(3)}
+
+    def split(digest, ids_to_bytes, name):
+        items = [EvalItem(i, lambda: None, (lambda b=b: b)) for i, b in ids_to_bytes.items()]
+        return EvalData(items, digest, True, f"canonical {name} [val]")
+
+    record = calibration_record("val", split("d1", photos, "d1"))
+    assert len(record["image_content_fingerprints"]) == 3
+    rebuilt = dict(zip(["val-000101", "val-000102", "val-000103"], photos.values(), strict=True))
+    with pytest.raises(ConfigError, match="calibrated on 3 of the images"):
+        refuse_scoring_calibration_images(record, split("d2", rebuilt, "d2"), "manifest m.json")
+    other = {k: v + b"!" for k, v in rebuilt.items()}
+    refuse_scoring_calibration_images(record, split("d2", other, "d2"), "manifest m.json")
+
+    src, copy = tmp_path / "a", tmp_path / "b"
+    for d in (src, copy):
+        d.mkdir()
+        (d / "x.jpg").write_bytes(b"the same photo")
+    f_src, f_copy = src / "x.jpg", copy / "x.jpg"
+    here = EvalData([EvalItem(str(f_src), lambda: None, f_src.read_bytes)], None, False, "yolo")
+    there = EvalData([EvalItem(str(f_copy), lambda: None, f_copy.read_bytes)], None, False, "y")
+    with pytest.raises(ConfigError, match="calibrated on 1 of the images"):
+        refuse_scoring_calibration_images(calibration_record("val", here), there, "manifest m")

@@ -27,6 +27,8 @@ class EvalItem:
 
     name: str  # for error messages only; never logged to a tracker
     read: Callable[[], tuple[np.ndarray, GroundTruth]]
+    #: the encoded image file as stored (what a content fingerprint hashes); None: unknown
+    content: Callable[[], bytes] | None = None
 
 
 @dataclass
@@ -41,8 +43,12 @@ def _canonical(path: Path, split: str) -> EvalData:
     ds = open_dataset(path)
     items = []
     for row in ds.iter_samples(split):
-        items.append(EvalItem(row["id"], _canonical_reader(row)))
+        items.append(EvalItem(row["id"], _canonical_reader(row), _stored_bytes(row["image"])))
     return EvalData(items, ds.digest, ds.is_synthetic, f"canonical {path} [{split}]")
+
+
+def _stored_bytes(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
 
 
 def _canonical_reader(row: dict) -> Callable[[], tuple[np.ndarray, GroundTruth]]:
@@ -99,7 +105,9 @@ def _yolo(path: Path, split: str) -> EvalData:
     files = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"{img_dir}: no images")
-    items = [EvalItem(str(f), _yolo_reader(f, lbl_dir / f"{f.stem}.txt")) for f in files]
+    items = [
+        EvalItem(str(f), _yolo_reader(f, lbl_dir / f"{f.stem}.txt"), f.read_bytes) for f in files
+    ]
     return EvalData(items, None, False, f"yolo {img_dir} [{split}]")
 
 

@@ -2,9 +2,11 @@
 
 Within one run, :func:`refuse_overlap` compares the calibration split with the scored split.
 Across runs, a thresholds file or a manifest carries the **fingerprints** of the images it was
-calibrated on (:func:`image_fingerprints`: a short sha256 per image of what identifies its file,
-never a file name), and :func:`refuse_scoring_calibration_images` refuses to score any of them
-with it — e.g. ``eval manifest=X split=val`` on the dataset whose val split calibrated X.
+calibrated on, two per image and never a file name: a short sha256 of what identifies its file
+(:func:`image_fingerprints`) and of the encoded image itself (:func:`content_fingerprints`), so
+that the same photos re-packed into another dataset, or a YOLO folder copied elsewhere, are
+still recognised. :func:`refuse_scoring_calibration_images` refuses to score any of them with it
+— e.g. ``eval manifest=X split=val`` on the dataset whose val split calibrated X.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from figure_ml.eval.data import EvalData
 
 FINGERPRINT_HEX = 16
 #: what an operating point keeps of the split that calibrated it (:func:`calibration_record`)
-RECORD_KEYS = ("split", "dataset_digest", "image_fingerprints")
+RECORD_KEYS = ("split", "dataset_digest", "image_fingerprints", "image_content_fingerprints")
 
 
 def item_keys(data: EvalData) -> set[str]:
@@ -40,9 +42,21 @@ def image_fingerprints(data: EvalData) -> list[str]:
     )
 
 
+def content_fingerprints(data: EvalData) -> list[str]:
+    """Sorted, per image whose stored bytes are known: the first hex digits of sha256 of the
+    encoded image. Identical files match wherever they live (another dataset, a copied folder);
+    a re-encoded photo does not (the key fingerprints still catch it in its own dataset)."""
+    return sorted(
+        hashlib.sha256(item.content()).hexdigest()[:FINGERPRINT_HEX]
+        for item in data.items
+        if item.content is not None
+    )
+
+
 def calibration_record(split: str, data: EvalData) -> dict[str, Any]:
     """What an operating point keeps of the split that calibrated it."""
-    return dict(zip(RECORD_KEYS, (split, data.digest, image_fingerprints(data)), strict=True))
+    values = (split, data.digest, image_fingerprints(data), content_fingerprints(data))
+    return dict(zip(RECORD_KEYS, values, strict=True))
 
 
 def refuse_overlap(calibration: EvalData, scored: EvalData) -> None:
@@ -62,13 +76,17 @@ def refuse_scoring_calibration_images(
 ) -> None:
     """Refuse to score ``scored`` with an operating point calibrated on any of its images.
 
-    ``calibration`` is the thresholds file's or manifest's record: ``image_fingerprints``, or
-    for files written before they existed, ``dataset_digest`` and ``split`` (refused when both
-    match the scored split's)."""
+    ``calibration`` is the thresholds file's or manifest's record: ``image_fingerprints`` and
+    ``image_content_fingerprints`` (an image matching either is counted once per kind; the
+    larger count is reported), or for files written before they existed, ``dataset_digest`` and
+    ``split`` (refused when both match the scored split's)."""
     prints = calibration.get("image_fingerprints")
-    if prints:
-        shared = set(prints) & set(image_fingerprints(scored))
-        n = len(shared)
+    contents = calibration.get("image_content_fingerprints")
+    if prints or contents:
+        n = max(
+            len(set(prints or ()) & set(image_fingerprints(scored))),
+            len(set(contents or ()) & set(content_fingerprints(scored))) if contents else 0,
+        )
     else:
         digest, split = calibration.get("dataset_digest"), calibration.get("split")
         same = digest is not None and digest == scored.digest
