@@ -17,6 +17,7 @@ from figure_ml import manifest
 from figure_ml.classes import NUM_CLASSES, class_id
 from figure_ml.config import EvalConfig, ExportConfig, SynthConfig, to_typed
 from figure_ml.ensemble import channel_arrays, member_part, to_channels
+from figure_ml.errors import ConfigError
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.union import union_metrics
 from figure_ml.eval.union_calibration import calibrate_union, channel_dets
@@ -437,6 +438,9 @@ def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
 
     got = evaluate(_eval_cfg(synth, tmp_path / "e", 50, manifest=str(ensemble))).metrics
     u = manifest.load(ensemble).data["union"]
+    # scored under another coverage rule than it was calibrated for: refused, not switched
+    with pytest.raises(ConfigError, match=r"kappa 0\.95 differs from kappa=0\.9 of this run"):
+        evaluate(_eval_cfg(synth, tmp_path / "k", 20, manifest=str(ensemble), kappa=0.9))
     for c, pc in u["per_class"].items():
         assert got["per_class"][c]["miss_rate"] == pytest.approx(pc["miss_rate"]), c
         # the union has no global-threshold budget figure (scores of its members are not on

@@ -128,6 +128,12 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         from figure_ml.eval.shipped import manifest_predictor
 
         pred, op, info = manifest_predictor(cfg.manifest, cfg.manifest_artifact)
+        if abs(op.kappa - float(cfg.kappa)) > 1e-12:  # as a thresholds file: no silent switch
+            raise ConfigError(
+                f"manifest {cfg.manifest}: kappa {op.kappa} differs from kappa={cfg.kappa} of "
+                "this run; its thresholds were calibrated for one coverage rule and would be "
+                f"scored under another (run with kappa={op.kappa} to score it as shipped)"
+            )
         info |= {"predictor": pred.description, "imgsz": pred.imgsz, "strategy": "manifest"}
         return Subject(predictor or pred, op, info, op.weights_sha256)
     weights = Path(str(resolve_weights(cfg.weights)))
