@@ -4,6 +4,11 @@ The redaction mask ``M`` is a union of axis-aligned rectangles, so every area DE
 is exact on the *compressed grid* of the image: the cells between consecutive distinct x and
 y edges of all boxes involved. Inside one cell every box either covers it entirely or not at
 all, so areas are sums of cell areas — no rasterisation, no resolution error.
+
+Two masks, each on the side that never flatters: a GT box's coverage counts the continuous
+rectangles (the redactor hides at least that), while over-redaction and finding occlusion count
+the pixels the redactor really hides — every pixel a rectangle touches
+(:func:`figure_ml.boxes.snap_to_pixels`), up to a pixel more per side.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from figure_ml.boxes import snap_to_pixels
+
 
 @dataclass(frozen=True)
 class ImageAreas:
     """Areas of one image (pixels^2) under one redaction mask ``M``.
 
-    ``gt_covered``: per GT box, ``area(g ∩ M) / area(g)``; ``mask_outside_gt``: area of ``M``
-    outside every GT box; ``outside_gt``: image area outside every GT box; ``findings``: area of
-    the union of findings; ``findings_masked``: area of ``M ∩ union(F)``.
+    ``gt_covered``: per GT box, ``area(g ∩ M) / area(g)``; ``mask_outside_gt``: area of the
+    hidden pixels of ``M`` outside every GT box; ``outside_gt``: image area outside every GT box;
+    ``findings``: area of the union of findings; ``findings_masked``: area of the hidden pixels
+    of ``M`` inside ``union(F)``.
     """
 
     gt_covered: np.ndarray
@@ -67,13 +75,16 @@ def image_areas(
     """Areas of one image. All boxes ``(N, 4)`` xyxy, already padded and clipped to the image."""
     gt = np.asarray(gt, np.float64).reshape(-1, 4)
     mask = np.asarray(mask, np.float64).reshape(-1, 4)
+    hidden = snap_to_pixels(mask, width, height)
     findings = np.asarray(findings, np.float64).reshape(-1, 4)
-    allb = np.concatenate([gt, mask, findings])
+    allb = np.concatenate([gt, mask, hidden, findings])
     xs = np.unique(np.concatenate([[0.0, width], allb[:, 0], allb[:, 2]]))
     ys = np.unique(np.concatenate([[0.0, height], allb[:, 1], allb[:, 3]]))
     cell = np.outer(np.diff(ys), np.diff(xs))
     in_m, in_g, in_f = _cover_grids([mask, gt, findings], xs, ys)
+    (in_h,) = _cover_grids([hidden], xs, ys)
     m_area = cell * in_m
+    h_area = cell * in_h
     covered = np.zeros(len(gt))
     if len(gt):
         x0, x1 = np.searchsorted(xs, gt[:, 0]), np.searchsorted(xs, gt[:, 2])
@@ -87,10 +98,10 @@ def image_areas(
     outside = ~in_g
     return ImageAreas(
         gt_covered=covered,
-        mask_outside_gt=float(m_area[outside].sum()),
+        mask_outside_gt=float(h_area[outside].sum()),
         outside_gt=float(cell[outside].sum()),
         findings=float(cell[in_f].sum()),
-        findings_masked=float(m_area[in_f].sum()),
+        findings_masked=float(h_area[in_f].sum()),
     )
 
 

@@ -1,8 +1,9 @@
 """How a redacted rectangle is hidden: solid fill (default), pixelate, blur.
 
 Rectangles are float ``x0, y0, x1, y1`` in image pixels (pixel ``i`` spans ``[i, i + 1)``).
-Every pixel that the rectangle touches is hidden (``floor(x0) .. ceil(x1) - 1``), so the hidden
-area is always a superset of the continuous rectangle the evaluator counts as the mask.
+Every pixel that the rectangle touches is hidden (``floor(x0) .. ceil(x1) - 1``). The evaluator
+counts exactly these pixels as over-redaction and finding occlusion, and only the continuous
+rectangle as coverage of a GT box (never more than what is hidden).
 
 Only **fill** is irreversible. Pixelate keeps a coarse average of each block and blur keeps a
 low-pass copy: both can leak text (blurred or mosaicked text has been read back by
@@ -15,22 +16,22 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
+from figure_ml.boxes import snap_to_pixels
+
 STYLES = ("fill", "pixelate", "blur")
 #: solid fill colour (RGB); black is what reviewers expect and what the tests check
 FILL_COLOUR = (0, 0, 0)
 
 
 def pixel_rects(rects: np.ndarray, width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Integer pixel slices ``(x0, y0, x1, y1)`` (end exclusive) covering each rectangle."""
-    out = []
-    for x0, y0, x1, y1 in np.asarray(rects, np.float64).reshape(-1, 4):
-        if not (x1 > x0 and y1 > y0):
-            continue  # an empty box hides nothing (the evaluator gives it zero area too)
-        a, b = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
-        c, d = min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1)))
-        if c > a and d > b:
-            out.append((a, b, c, d))
-    return out
+    """Integer pixel slices ``(x0, y0, x1, y1)`` (end exclusive) covering each rectangle: every
+    pixel it touches (:func:`figure_ml.boxes.snap_to_pixels`, which the evaluator's
+    over-redaction counts too)."""
+    return [
+        (int(a), int(b), int(c), int(d))
+        for a, b, c, d in snap_to_pixels(rects, width, height)
+        if c > a and d > b  # an empty box hides nothing (the evaluator gives it zero area too)
+    ]
 
 
 def _pixelate(region: np.ndarray) -> np.ndarray:
