@@ -150,6 +150,19 @@ def test_over_redaction_counts_the_pixels_the_redactor_hides():
     assert not stats.gt_covered[0]
 
 
+def test_half_hidden_thumbnails_show_beside_the_pooled_ratio():
+    # a PHI-free 100x100 photo half hidden and a PHI-free 1000x1000 photo 1% hidden: pooled
+    # (15,000 of 1,010,000 px) reads 1.49%, the per-image mean 25.5% and the worst 50%
+    small = GroundTruth("small", 100, 100, np.zeros((0, 4)), [])
+    large = GroundTruth("large", 1000, 1000, np.zeros((0, 4)), [])
+    d = [det([[0, 0, 100, 50]], [0.9], [TEXT]), det([[0, 0, 100, 100]], [0.9], [TEXT])]
+    m = compute_metrics([small, large], d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, budget=None)
+    assert m["over_redaction"] == pytest.approx(15_000 / 1_010_000)
+    spread = m["over_redaction_per_image"]
+    assert spread["mean"] == pytest.approx(0.255) and spread["max"] == pytest.approx(0.5)
+    assert spread["p90"] == pytest.approx(0.01 + 0.9 * 0.49)  # numpy's linear interpolation
+
+
 # --- budgeted calibration with padding ------------------------------------------------------
 
 

@@ -3,7 +3,8 @@
 Stable keys (users' CI reads them): ``per_class.<name>.{miss_rate, miss_rate_ci,
 miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap50_95}``,
 ``miss_rate`` / ``miss_rate_ci[_exact]`` / ``miss_rate_upper`` (all classes),
-``image_leak_rate[_ci, _ci_exact, _upper]`` (over ``n_images_with_phi``), ``over_redaction[_ci]``,
+``image_leak_rate[_ci, _ci_exact, _upper]`` (over ``n_images_with_phi``), ``over_redaction[_ci]``
+(pooled over images) with ``over_redaction_per_image.{mean, p90, max}`` (each image's own share),
 ``over_redaction_by_class.<name>.{value, ci}`` (that class's masks alone),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
@@ -58,6 +59,7 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
         "n_images_with_phi": leak["n_images_with_phi"],
         "over_redaction": over["value"],
         "over_redaction_ci": over["ci"],
+        "over_redaction_per_image": over["per_image"],
         "finding_occlusion": occl["value"],
         "finding_occlusion_ci": occl["ci"],
         "n_images": stats.n_images,

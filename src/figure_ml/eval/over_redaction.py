@@ -15,9 +15,28 @@ from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import RedactionStats, redaction_stats
 
 
+def per_image_shares(stats: RedactionStats) -> np.ndarray:
+    """Each image's own over-redaction (an image with nothing outside its GT boxes: 0)."""
+    den = stats.outside_gt
+    return np.divide(stats.mask_outside_gt, den, out=np.zeros(len(den)), where=den > 0)
+
+
 def over_redaction(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
+    """The pooled ratio with its interval, and beside it the per-image distribution (mean,
+    90th percentile, maximum): the pooled ratio lets large photos outweigh small ones, so a
+    set of half-blacked-out thumbnails next to clean large photos shows up only here."""
     point, low, high = ratio_ci(stats.mask_outside_gt, stats.outside_gt, rs)
-    return {"value": point, "ci": [low, high], "n_images": stats.n_images}
+    share = per_image_shares(stats)
+    spread = (
+        {
+            "mean": float(share.mean()),
+            "p90": float(np.quantile(share, 0.9)),
+            "max": float(share.max()),
+        }
+        if len(share)
+        else None
+    )
+    return {"value": point, "ci": [low, high], "n_images": stats.n_images, "per_image": spread}
 
 
 def over_redaction_by_class(

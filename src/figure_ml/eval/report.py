@@ -16,6 +16,12 @@ def _ci(ci: list[float]) -> str:
     return f"[{_pct(ci[0])}, {_pct(ci[1])}]"
 
 
+def _spread(m: dict) -> str:
+    """Each image's own over-redaction: mean / 90th percentile / worst image."""
+    s = m.get("over_redaction_per_image")
+    return " / ".join(_pct(s[k]) for k in ("mean", "p90", "max")) if s else "n/a"
+
+
 def _num(v: float | None) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -119,6 +125,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             ["PHI-miss rate (all classes)", *_with_intervals(m, "miss_rate")],
             ["image leak rate", *_with_intervals(m, "image_leak_rate")],
             ["over-redaction", *_with_intervals(m, "over_redaction")[:2], ""],
+            ["over-redaction per image: mean / p90 / max", _spread(m), "", ""],
             ["finding occlusion", *_with_intervals(m, "finding_occlusion")[:2], ""],
             ["mAP50 / mAP50-95", f"{_num(m.get('map50'))} / {_num(m.get('map50_95'))}", "", ""],
         ],
