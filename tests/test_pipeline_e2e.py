@@ -364,6 +364,32 @@ def test_bad_export_inputs(toy, tmp_path):
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o2.partial").exists()
 
 
+def test_an_export_without_manifest_leaves_the_previous_export_in_place(tmp_path, monkeypatch):
+    """overwrite=true over a working export, and this export's FP32 fails its parity check (no
+    manifest): the working export stays, and no half-built folder is left beside it."""
+    import figure_ml.export.run as run
+
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    monkeypatch.setattr(run, "resolve_source", lambda cfg: None)
+    monkeypatch.setattr(run, "_export_into", lambda cfg, src, dst: run.ExportResult(dst, None))
+    cfg = to_typed(
+        {
+            "weights": "w.pt",
+            "data": {"path": str(tmp_path)},
+            "out_dir": str(out),
+            "overwrite": True,
+            "tracking": {"backend": "none"},
+        },
+        ExportConfig,
+    )
+    result = export(cfg)
+    assert result.manifest is None and result.out_dir == out
+    assert (out / "manifest.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x"]
+
+
 def test_redactor_runs_the_shipped_model(exported, synth, tmp_path):
     """The redactor CLI with what was shipped, on the synthetic test photos the export was
     scored on (its text miss rate < 0.5 there, so detections are certain): inside every

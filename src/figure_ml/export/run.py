@@ -129,6 +129,13 @@ def export(cfg: ExportConfig) -> ExportResult:
     staging.mkdir(parents=True)
     try:
         result = _export_into(cfg, src, staging)
+        if result.manifest is None and out.exists():
+            # FP32 failed: nothing ships, and a working export already there must not be
+            # replaced by a folder without a manifest
+            log.error("%s kept as it was: this export wrote no manifest", out)
+            shutil.rmtree(staging, ignore_errors=True)
+            result.out_dir = out
+            return result
         if out.exists():
             old = Path(str(out) + ".old")
             shutil.rmtree(old, ignore_errors=True)
