@@ -20,6 +20,7 @@ from omegaconf.errors import InterpolationResolutionError
 
 from figure_ml.cli import CONFIG_DIR
 from figure_ml.config import (
+    AutolabelConfig,
     ConvertConfig,
     EvalConfig,
     ExportConfig,
@@ -36,6 +37,7 @@ VALUES = {
     "eval": EvalConfig,
     "export": ExportConfig,
     "export_yolo": ExportYoloConfig,
+    "autolabel": AutolabelConfig,
 }
 #: primary config -> its dataclass, keys compared (defaults come from groups)
 KEYS_ONLY = {"train": TrainConfig, "mix": MixConfig}
