@@ -10,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.figure_ml-installed
 
-.PHONY: demo test test-fast lint install clean-demo
+.PHONY: demo test test-fast lint install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
