@@ -101,7 +101,8 @@ def test_outputs_and_known_miss_rates(dataset, oracle, tmp_path):
         assert low <= pc["miss_rate"] <= high
     assert m["per_class"]["text"]["miss_rate"] == 1.0
     assert m["thresholds"] == {"face": 0.25, "tattoo": 0.25, "wristband": 0.25, "text": 0.25}
-    assert set(m["slices"]) == {"size", "skin_tone", "source"} and "synth" in m["slices"]["source"]
+    assert set(m["slices"]) == {"size", "skin_tone", "source", "restraint"}
+    assert "synth" in m["slices"]["source"]
     assert m["dataset"]["digest"] == dataset.digest
     for f in (
         "report.md",

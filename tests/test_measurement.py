@@ -163,6 +163,29 @@ def test_half_hidden_thumbnails_show_beside_the_pooled_ratio():
     assert spread["p90"] == pytest.approx(0.01 + 0.9 * 0.49)  # numpy's linear interpolation
 
 
+def test_restraint_slices_over_redaction_of_phi_free_photos_by_hard_negative():
+    # three 100x100 photos: PHI-free with a ruler (a 20x10 false positive: 2%), PHI-free with a
+    # ruler and a glove (nothing predicted), and one with a face and a ruler (not PHI-free, so
+    # not in the slice whatever it shows)
+    from figure_ml.eval.report import render_report
+
+    none = np.zeros((0, 4))
+    ruler = GroundTruth("a", 100, 100, none, [], hard_negatives=("ruler",))
+    both = GroundTruth("b", 100, 100, none, [], hard_negatives=("glove", "ruler"))
+    face = GroundTruth("c", 100, 100, [[0, 0, 10, 10]], [FACE], hard_negatives=("ruler",))
+    d = [
+        det([[0, 0, 20, 10]], [0.9], [TEXT]),
+        det(none, [], []),
+        det([[0, 0, 10, 10], [50, 50, 100, 100]], [0.9, 0.9], [FACE, FACE]),
+    ]
+    m = compute_metrics([ruler, both, face], d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, budget=None)
+    r = m["slices"]["restraint"]
+    assert set(r) == {"glove", "ruler"}
+    assert r["ruler"]["n_images"] == 2 and r["ruler"]["value"] == pytest.approx(200 / 20_000)
+    assert r["glove"]["n_images"] == 1 and r["glove"]["value"] == 0.0
+    assert "Restraint: photos without PHI, by hard negative" in render_report(m, title="t")
+
+
 # --- budgeted calibration with padding ------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from figure_ml.data.canonical import is_canonical, open_dataset
+from figure_ml.data.card import hard_negatives
 from figure_ml.data.schema import FINDING_KINDS
 from figure_ml.data.yolo_folder import IMAGE_SUFFIXES, iter_label_lines, read_data_yaml
 from figure_ml.errors import DatasetError
@@ -72,6 +73,7 @@ def _canonical_reader(row: dict) -> Callable[[], tuple[np.ndarray, GroundTruth]]
             ).reshape(-1, 4),
             source=row["meta"]["source"],
             skin_tone=int(row["meta"]["skin_tone"]),
+            hard_negatives=tuple(hard_negatives(row)),
         )
         return image, gt
 

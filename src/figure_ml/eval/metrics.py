@@ -68,7 +68,9 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
 
 
 def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, Any]]:
-    """Miss rates by GT size bucket; all redaction metrics by skin tone and by source."""
+    """Miss rates by GT size bucket; all redaction metrics by skin tone and by source; and
+    ``restraint``: over-redaction on the photos *without PHI*, by the hard negative painted into
+    them (synthetic data records them) — what the model mistakes for PHI."""
     by_size: dict[str, Any] = {}
     for b, name in enumerate(SIZE_BUCKETS):
         sel = stats.gt_size == b
@@ -91,7 +93,12 @@ def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, A
     for src in sorted(set(stats.source.tolist())):
         keep = stats.source == src
         by_source[src] = redaction_metrics(subset_images(stats, keep), rs.subset(keep))
-    return {"size": by_size, "skin_tone": by_tone, "source": by_source}
+    free = np.bincount(stats.gt_image, minlength=stats.n_images) == 0
+    by_negative: dict[str, Any] = {}
+    for kind in sorted({k for ks in stats.hard_negatives[free] for k in ks}):
+        keep = free & np.array([kind in ks for ks in stats.hard_negatives])
+        by_negative[kind] = over_redaction(subset_images(stats, keep), rs.subset(keep))
+    return {"size": by_size, "skin_tone": by_tone, "source": by_source, "restraint": by_negative}
 
 
 def compute_metrics(

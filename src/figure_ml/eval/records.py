@@ -28,6 +28,8 @@ class GroundTruth:
     findings: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     source: str = "unknown"
     skin_tone: int = 0
+    #: hard negatives the generator painted into the photo (synthetic canonical data only)
+    hard_negatives: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.boxes = _boxes(self.boxes)

@@ -35,6 +35,7 @@ class RedactionStats:
     findings_masked: np.ndarray  # (I,) px^2 of M ∩ union(F)
     source: np.ndarray  # (I,) str
     skin_tone: np.ndarray  # (I,) int
+    hard_negatives: np.ndarray  # (I,) tuple of the hard negatives painted into each photo
 
     @property
     def n_images(self) -> int:
@@ -90,7 +91,14 @@ def redaction_stats(
         findings_masked=per_image[:, 3],
         source=np.array([g.source for g in gts], dtype=object),
         skin_tone=np.array([g.skin_tone for g in gts], np.int64),
+        hard_negatives=_object_array([g.hard_negatives for g in gts]),
     )
+
+
+def _object_array(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)  # tuples stay whole (np.array would unpack them)
+    out[:] = values
+    return out
 
 
 def subset_images(stats: RedactionStats, keep: np.ndarray) -> RedactionStats:
@@ -109,4 +117,5 @@ def subset_images(stats: RedactionStats, keep: np.ndarray) -> RedactionStats:
         findings_masked=stats.findings_masked[keep],
         source=stats.source[keep],
         skin_tone=stats.skin_tone[keep],
+        hard_negatives=stats.hard_negatives[keep],
     )

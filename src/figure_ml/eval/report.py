@@ -212,4 +212,17 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
                 ]
             )
         out += _table(["slice", "GT", "miss rate", "95% CI", "leak rate", "over-redaction"], rows)
+    restraint = m["slices"].get("restraint") or {}
+    if restraint:
+        out += ["", "## Restraint: photos without PHI, by hard negative", ""]
+        out += [
+            "Over-redaction on the photos that hold no PHI and show this hard negative (a photo "
+            "counts under each it shows): what the model takes for PHI.",
+            "",
+        ]
+        rows = [
+            [kind, str(r["n_images"]), _pct(r["value"]), _ci(r["ci"])]
+            for kind, r in sorted(restraint.items(), key=lambda kv: -kv[1]["value"])
+        ]
+        out += _table(["hard negative", "photos", "over-redaction", "95% CI"], rows)
     return "\n".join(out) + "\n"
