@@ -27,8 +27,7 @@ def image_leak_rate(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
     """The leak rate of the images in ``stats`` with its intervals and counts (module docstring)."""
     leaked = np.zeros(stats.n_images)
     leaked[stats.gt_image[~stats.gt_covered]] = 1.0
-    has_phi = np.zeros(stats.n_images)
-    has_phi[stats.gt_image] = 1.0
+    has_phi = stats.images_with_phi.astype(np.float64)
     point, low, high = ratio_ci(leaked, has_phi, rs)
     n_leaked, n_phi = int(leaked.sum()), int(has_phi.sum())
     exact = list(clopper_pearson(n_leaked, n_phi))

@@ -93,7 +93,7 @@ def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, A
     for src in sorted(set(stats.source.tolist())):
         keep = stats.source == src
         by_source[src] = redaction_metrics(subset_images(stats, keep), rs.subset(keep))
-    free = np.bincount(stats.gt_image, minlength=stats.n_images) == 0
+    free = ~stats.images_with_phi
     by_negative: dict[str, Any] = {}
     for kind in sorted({k for ks in stats.hard_negatives[free] for k in ks}):
         keep = free & np.array([kind in ks for ks in stats.hard_negatives])

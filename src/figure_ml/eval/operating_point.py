@@ -78,6 +78,17 @@ def _per_class(p: Path, data: dict, key: str, low: float, high: float) -> dict[s
     return out
 
 
+def require_same_kappa(source: str, recorded: float, kappa: float) -> None:
+    """Refuse an operating point calibrated for another coverage rule than this run's: its
+    thresholds would be scored under a rule they were not chosen for."""
+    if abs(float(recorded) - float(kappa)) > 1e-12:
+        raise ConfigError(
+            f"{source}: kappa {recorded} differs from kappa={kappa} of this run; thresholds "
+            f"calibrated for one coverage rule do not hold for another (kappa={recorded} "
+            "scores it as calibrated)"
+        )
+
+
 def load_operating_point(
     path: str | Path, *, kappa: float | None = None, weights_sha256: str | None = None
 ) -> OperatingPoint:
@@ -100,11 +111,8 @@ def load_operating_point(
     k = data.get("kappa")
     if not isinstance(k, int | float) or not 0 < k <= 1:
         raise ConfigError(f"thresholds_file {p}: kappa {k!r} is not within (0, 1]")
-    if kappa is not None and abs(float(k) - float(kappa)) > 1e-12:
-        raise ConfigError(
-            f"thresholds_file {p}: kappa {k} differs from kappa={kappa} of this run; "
-            "thresholds calibrated for one coverage rule do not hold for another"
-        )
+    if kappa is not None:
+        require_same_kappa(f"thresholds_file {p}", k, kappa)
     sha = data.get("weights_sha256")
     if weights_sha256 is not None and sha != weights_sha256:
         raise ConfigError(

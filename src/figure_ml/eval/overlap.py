@@ -84,8 +84,8 @@ def refuse_scoring_calibration_images(
     contents = calibration.get("image_content_fingerprints")
     if prints or contents:
         n = max(
-            len(set(prints or ()) & set(image_fingerprints(scored))),
-            len(set(contents or ()) & set(content_fingerprints(scored))) if contents else 0,
+            len(set(prints) & set(image_fingerprints(scored))) if prints else 0,
+            len(set(contents) & set(content_fingerprints(scored))) if contents else 0,
         )
     else:
         digest, split = calibration.get("dataset_digest"), calibration.get("split")

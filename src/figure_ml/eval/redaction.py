@@ -41,6 +41,11 @@ class RedactionStats:
     def n_images(self) -> int:
         return len(self.outside_gt)
 
+    @property
+    def images_with_phi(self) -> np.ndarray:
+        """(I,) bool: the image holds at least one GT box."""
+        return np.bincount(self.gt_image, minlength=self.n_images) > 0
+
 
 def redaction_stats(
     gts: Sequence[GroundTruth],

@@ -23,7 +23,11 @@ from figure_ml.eval.calibration import calibrated_point, class_cover_thresholds
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.gates import GateResult, evaluate_gates, gate_table
 from figure_ml.eval.metrics import compute_metrics
-from figure_ml.eval.operating_point import OperatingPoint, load_operating_point
+from figure_ml.eval.operating_point import (
+    OperatingPoint,
+    load_operating_point,
+    require_same_kappa,
+)
 from figure_ml.eval.overlap import refuse_overlap, refuse_scoring_calibration_images
 from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
@@ -128,12 +132,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         from figure_ml.eval.shipped import manifest_predictor
 
         pred, op, info = manifest_predictor(cfg.manifest, cfg.manifest_artifact)
-        if abs(op.kappa - float(cfg.kappa)) > 1e-12:  # as a thresholds file: no silent switch
-            raise ConfigError(
-                f"manifest {cfg.manifest}: kappa {op.kappa} differs from kappa={cfg.kappa} of "
-                "this run; its thresholds were calibrated for one coverage rule and would be "
-                f"scored under another (run with kappa={op.kappa} to score it as shipped)"
-            )
+        require_same_kappa(f"manifest {cfg.manifest}", op.kappa, cfg.kappa)
         info |= {"predictor": pred.description, "imgsz": pred.imgsz, "strategy": "manifest"}
         return Subject(predictor or pred, op, info, op.weights_sha256)
     weights = Path(str(resolve_weights(cfg.weights)))

@@ -134,9 +134,7 @@ def export(cfg: ExportConfig) -> ExportResult:
             # replaced by a folder without a manifest
             log.error("%s kept as it was: this export wrote no manifest", out)
             shutil.rmtree(staging, ignore_errors=True)
-            result.out_dir = out
-            return result
-        if out.exists():
+        elif out.exists():
             old = Path(str(out) + ".old")
             shutil.rmtree(old, ignore_errors=True)
             out.rename(old)
