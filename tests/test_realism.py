@@ -8,10 +8,12 @@ from figure_ml.data.card import hard_negatives
 from figure_ml.data.realism import (
     CARD_HEADING,
     _Restraint,
+    best_match_geometry,
     card_section,
     conditions,
     covered_share,
     found,
+    geometry_summary,
     realism_score,
     update_card,
 )
@@ -24,6 +26,20 @@ def test_found_needs_iou_half():
     assert found(g, d).tolist() == [True, True]
     assert found(g, np.array([[50, 50, 54, 60]], float)).tolist() == [False, False]  # 40/100
     assert found(g, np.zeros((0, 4))).tolist() == [False, False]
+
+
+def test_box_agreement_compares_each_found_box_with_its_best_teacher_box():
+    g = np.array([[0, 0, 10, 10], [50, 50, 60, 60], [100, 100, 110, 110]], float)
+    # the first GT box: a narrower teacher box (IoU 0.8, the best) and a wider one (IoU 0.5);
+    # the second: a taller box shifted down (IoU 50/150 < 0.5: not found); the third: none
+    d = np.array([[1, 0, 9, 10], [0, 0, 10, 20], [50, 55, 60, 75]], float)
+    geo = best_match_geometry(g, d)
+    assert geo.tolist() == [[0.8, 1.0, 0.8]]  # width 8/10, height 10/10, covers 80/100
+    assert best_match_geometry(g, np.zeros((0, 4))).shape == (0, 3)
+    s = geometry_summary([geo, np.array([[1.2, 1.0, 1.0]])])
+    assert s["n"] == 2 and s["width_ratio"]["median"] == pytest.approx(1.0)
+    assert s["covered"]["p10"] == pytest.approx(0.82) and s["covered"]["p90"] == pytest.approx(0.98)
+    assert geometry_summary([])["width_ratio"] is None
 
 
 def test_face_conditions_name_every_hard_case_and_plain_is_none_of_them():
@@ -109,6 +125,11 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
     text = card.read_text()
     assert text.count(CARD_HEADING) == 1 and "## Other" in text and "centerface" in text
     assert text.count("| plain |") == 2 and "| barcode or QR code |" in text
+    # box agreement: over the boxes found, one row per class in the card
+    for cname in ("face", "text"):
+        assert score[cname]["geometry"]["n"] == score[cname]["all"]["found"]
+    assert all(score[c]["all"]["found"] for c in ("face", "text"))  # the fixture finds both
+    assert "Box agreement" in text and text.count("| face | ") == 2
 
 
 def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypatch):

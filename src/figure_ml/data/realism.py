@@ -22,6 +22,13 @@ DESIGN §3, but not a text line PP-OCR is made to find), handwriting on skin, on
 more than 30° from a reading direction, small (capitals under 8 px), cut by the edge, and
 **plain**: printed, level, readable and whole.
 
+**Box agreement** says whether the generator draws its boxes as the teacher's training data
+did (DESIGN §4: faces as WIDER FACE, text lines as PP-OCR's): for each synthetic box the teacher
+found, its best-overlapping teacher box's width and height over the synthetic box's, and the
+share of the synthetic box that teacher box covers; median and 10th–90th percentiles. A width
+ratio well below 1 says the synthetic box runs wider than the teacher's convention, so a teacher
+in the detector set must be padded to cover it.
+
 **Restraint** is the other side: on the photos without any PHI box, the share on which each teacher
 fires at its default threshold, overall and by the hard negatives painted in the photo, and the
 mean share of such a photo its boxes cover (overall only). A real-photo detector firing on a
@@ -95,6 +102,35 @@ def found(gt_boxes: np.ndarray, det_boxes: np.ndarray, min_iou: float = MIN_IOU)
     if not len(det_boxes):
         return np.zeros(len(gt_boxes), bool)
     return iou_matrix(gt_boxes, det_boxes).max(axis=1) >= min_iou
+
+
+def best_match_geometry(gt_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
+    """Per GT box found at IoU >= :data:`MIN_IOU`: ``(width ratio, height ratio, covered share)``
+    of its best-IoU detected box (detected over GT; area(gt ∩ det) / area(gt)); ``(k, 3)``."""
+    if not len(gt_boxes) or not len(det_boxes):
+        return np.zeros((0, 3))
+    iou = iou_matrix(gt_boxes, det_boxes)
+    hit = iou.max(axis=1) >= MIN_IOU
+    g, d = gt_boxes[hit], det_boxes[iou[hit].argmax(axis=1)]
+    gw, gh = g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]
+    iw = np.clip(np.minimum(g[:, 2], d[:, 2]) - np.maximum(g[:, 0], d[:, 0]), 0, None)
+    ih = np.clip(np.minimum(g[:, 3], d[:, 3]) - np.maximum(g[:, 1], d[:, 1]), 0, None)
+    return np.stack([(d[:, 2] - d[:, 0]) / gw, (d[:, 3] - d[:, 1]) / gh, iw * ih / (gw * gh)], 1)
+
+
+def _spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    p10, med, p90 = np.percentile(values, [10, 50, 90])
+    return {"median": float(med), "p10": float(p10), "p90": float(p90)}
+
+
+def geometry_summary(rows: list[np.ndarray]) -> dict[str, Any]:
+    """``{"n", "width_ratio", "height_ratio", "covered"}`` (each a median and p10/p90, None
+    when nothing was found) over the rows of :func:`best_match_geometry`."""
+    g = np.concatenate(rows) if rows else np.zeros((0, 3))
+    keys = ("width_ratio", "height_ratio", "covered")
+    return {"n": len(g), **{k: _spread(g[:, j].tolist()) for j, k in enumerate(keys)}}
 
 
 def conditions(
@@ -189,6 +225,7 @@ def realism_score(
         c: defaultdict(lambda: [0, 0]) for c in teachers
     }
     restraint = {c: _Restraint() for c in teachers}
+    geometry: dict[str, list[np.ndarray]] = {c: [] for c in teachers}
     for i, item in enumerate(tqdm(items, desc="realism", unit="img")):
         image, gt = item.read()
         if not len(gt.boxes):  # a PHI-free photo: what do the teachers raise on its negatives?
@@ -207,6 +244,7 @@ def realism_score(
             det = teacher.predict(image)
             keep = (det.classes == CLASS_IDS[cname]) & (det.scores >= teacher.default_threshold)
             hit = found(g, det.boxes[keep])
+            geometry[cname].append(best_match_geometry(g, det.boxes[keep]))
             for key in ("all", tone):
                 counts[cname][key][0] += int(hit.sum())
                 counts[cname][key][1] += len(g)
@@ -225,6 +263,7 @@ def realism_score(
             "all": _rate(*c["all"]),
             "skin_tone": {t: _rate(*v) for t, v in sorted(c.items()) if t != "all"},
             "restraint": restraint[cname].result(),
+            "geometry": geometry_summary(geometry[cname]),
         }
     if attrs is not None:
         for cname in teachers:
@@ -279,7 +318,33 @@ def card_section(score: dict[str, Any]) -> str:
                 "|---|---|",
                 *(f"| {name} | {pct(r)} |" for name, r in cond.items()),
             ]
-    return "\n".join(lines + _restraint_lines(score, pct)) + "\n"
+    return "\n".join(lines + _geometry_lines(score) + _restraint_lines(score, pct)) + "\n"
+
+
+def _geometry_lines(score: dict[str, Any]) -> list[str]:
+    """The card's box-agreement table (module docstring); none for a score without it."""
+    geo = {c: score[c].get("geometry") for c in TEACHER_OF}
+    if not all(g and g["n"] for g in geo.values()):
+        return []
+
+    def cell(s: dict[str, float]) -> str:
+        return f"{s['median']:.2f} ({s['p10']:.2f}–{s['p90']:.2f})"
+
+    return [
+        "",
+        "Box agreement: for each synthetic box a teacher found, its best-overlapping teacher box "
+        "over the synthetic box (width, height) and the share of the synthetic box it covers; "
+        "median (10th–90th percentile). A width ratio below 1 means the synthetic boxes run "
+        "wider than the teacher's training convention.",
+        "",
+        "| class | found | width ratio | height ratio | covered |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {c} | {g['n']} | {cell(g['width_ratio'])} | {cell(g['height_ratio'])} | "
+            f"{cell(g['covered'])} |"
+            for c, g in geo.items()
+        ),
+    ]
 
 
 def _restraint_lines(score: dict[str, Any], pct: Callable[[dict[str, Any]], str]) -> list[str]:
