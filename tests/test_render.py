@@ -208,8 +208,10 @@ def test_phi_lines_are_single_lines() -> None:
 @pytest.mark.parametrize("wear", ["none", "cap", "mask"])
 def test_face_mask_runs_hairline_to_chin_and_ear_to_ear(style: str, wear: str) -> None:
     """A frontal head's face mask: chin at the oval's lower end (0.5 face heights below the face
-    centre), ears 1.1 half widths (0.37 face heights) out plus their own half width (0.065),
-    top at the hairline (never above the oval's top, 0.5 above the centre)."""
+    centre), ear to ear at the tragus — the ears sit 1.1 half widths (0.37 face heights) out and
+    are face only up to half their own half width (0.065) inward of their centre, so the oval
+    (0.37 out) is the wider and the box spans 0.74 face heights — top at the hairline (never
+    above the oval's top, 0.5 above the centre)."""
     from figure_ml.data.render.head import FACE_Y, compose_head
 
     hh = 100
@@ -219,8 +221,11 @@ def test_face_mask_runs_hairline_to_chin_and_ear_to_ear(style: str, wear: str) -
     cx, cy = hd.size / 2, FACE_Y * hh
     # chin (a mask reaching below it is cut there)
     assert abs((ys.max() + 1) - (cy + 0.5 * hh)) <= 2
-    # ear to ear: 2 * (1.1 * 0.37 + 0.065) = 0.94 face heights
-    assert abs((xs.max() + 1 - xs.min()) - 0.94 * hh) <= 3
+    # to the tragus: max(2 * 0.37, 2 * (1.1 * 0.37 - 0.5 * 0.065)) = 0.75 face heights
+    assert abs((xs.max() + 1 - xs.min()) - 0.75 * hh) <= 3
+    # the outer ear is painted but is not face
+    ear = (hd.alpha >= 0.5) & ~face & (np.abs(np.arange(hd.size) - cx) > 0.42 * hh)[None, :]
+    assert ear[int(cy - 0.1 * hh) : int(cy + 0.05 * hh)].any()
     assert abs((xs.min() + xs.max() + 1) / 2 - cx) <= 2
     # hair is never face; the cranium (up to 0.79 above the centre), a bun or a cap's crown
     # never reach into the box
@@ -239,7 +244,7 @@ def test_face_mask_runs_hairline_to_chin_and_ear_to_ear(style: str, wear: str) -
 
 def test_face_box_turns_with_a_lying_head() -> None:
     """Lying on its side (roll 90), the face box is as wide as a face is tall (hairline to chin)
-    and as tall as it is wide (ear to ear); the gown, pillow and sheet are not face."""
+    and as tall as it is wide (to the tragus); the gown, pillow and sheet are not face."""
     from figure_ml.data.render.face import add_face
     from figure_ml.data.render.primitives import Layout
 
@@ -256,7 +261,7 @@ def test_face_box_turns_with_a_lying_head() -> None:
         boxes[roll] = (xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
     assert set(boxes) == {0.0, 90.0}
     (w0, h0), (w90, h90) = boxes[0.0], boxes[90.0]
-    assert 0.8 * 120 <= h0 <= 1.02 * 120 and abs(w0 - 0.94 * 120) <= 6
+    assert 0.8 * 120 <= h0 <= 1.02 * 120 and abs(w0 - 0.75 * 120) <= 6
     assert abs(w90 - h0) <= 4 and abs(h90 - w0) <= 4
 
 

@@ -17,9 +17,9 @@ TONES = ("unknown", "I", "II", "III", "IV", "V", "VI")
 
 #: DESIGN §4: how each class is boxed, the same for synthetic and converted public data
 BOX_CONVENTIONS = {
-    "face": "ear to ear and hairline (or forehead) to chin, as WIDER FACE draws it; hair, the "
-    "back of the head, a cap and a mask's edge below the chin are not face; profile views and "
-    "occluded faces are boxed by what is visible",
+    "face": "ear to ear and hairline (or forehead) to chin, as WIDER FACE draws it (to the "
+    "tragus: the outer ear is not face); hair, the back of the head, a cap and a mask's edge "
+    "below the chin are not face; profile views and occluded faces are boxed by what is visible",
     "tattoo": "the inked area",
     "wristband": "the band with its print",
     "text": "one axis-aligned box per line or word group of legible text (a barcode or QR code "

@@ -5,7 +5,8 @@ larger and shrunk with area interpolation, so a 12 px face is a believable blur 
 then scaled, rolled and painted here, with the gown-covered body, a pillow and bed sheet.
 
 Ownership (DESIGN §4, as WIDER FACE draws faces): the face object owns the visible face oval
-(hairline or forehead to chin), the ears, and the part of a surgical mask or glasses lying on
+(hairline or forehead to chin, ear to ear at the tragus: the outer ear is not face, see
+:data:`head.EAR_CLAIM`), and the part of a surgical mask or glasses lying on
 them; cranium, scalp hair, a cap, neck and gown are not face. The head's face mask goes through
 the same scaling and roll as its colour, and the generator takes the box from the instance map
 after augmentation, so rotated and lying heads keep hairline-to-chin boxes.

@@ -65,6 +65,27 @@ class HeadLayers:
         if self.extent is not None:
             np.minimum(self.face, self.extent, out=self.face)
 
+    def claim(self, a: Patch) -> None:
+        """Give ``a`` to the face without painting anything (the inverse of :meth:`unclaim`)."""
+        win = self._window(a)
+        if win is not None:
+            x0, y0, x1, y1, al = win
+            fm = self.face[y0:y1, x0:x1]
+            fm *= 1.0 - al
+            fm += al
+
+    def _window(self, a: np.ndarray | Patch) -> tuple[int, int, int, int, np.ndarray] | None:
+        """``(x0, y0, x1, y1, alpha)`` of ``a`` on the patch (an element works on its own window
+        only); None when it lies off the patch."""
+        if not isinstance(a, Patch):
+            return 0, 0, self.size, self.size, a
+        x0, y0 = max(a.x0, 0), max(a.y0, 0)
+        x1 = min(a.x0 + a.a.shape[1], self.size)
+        y1 = min(a.y0 + a.a.shape[0], self.size)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        return x0, y0, x1, y1, a.a[y0 - a.y0 : y1 - a.y0, x0 - a.x0 : x1 - a.x0]
+
     def lay(
         self,
         a: np.ndarray | Patch,
@@ -73,15 +94,10 @@ class HeadLayers:
         multiply: bool = False,
     ) -> None:
         """Composite ``a``/``col``; ``face`` True claims, False un-claims, None leaves ownership."""
-        if isinstance(a, Patch):  # work on the element's window only
-            x0, y0 = max(a.x0, 0), max(a.y0, 0)
-            x1 = min(a.x0 + a.a.shape[1], self.size)
-            y1 = min(a.y0 + a.a.shape[0], self.size)
-            if x1 <= x0 or y1 <= y0:
-                return
-            al = a.a[y0 - a.y0 : y1 - a.y0, x0 - a.x0 : x1 - a.x0]
-        else:
-            x0, y0, x1, y1, al = 0, 0, self.size, self.size, a
+        win = self._window(a)
+        if win is None:
+            return
+        x0, y0, x1, y1, al = win
         c = np.asarray(col, np.float32)
         if c.ndim == 3:
             c = c[y0:y1, x0:x1]
