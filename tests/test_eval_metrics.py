@@ -1,5 +1,6 @@
 """Redaction metrics on hand-computed cases (DESIGN §4), bootstrap, calibration, gates."""
 
+import json
 import math
 
 import numpy as np
@@ -160,6 +161,10 @@ def test_calibration_picks_the_highest_passing_threshold():
     assert strict["thresholds"]["text"] == pytest.approx(0.3)
     empty = calibrate(g, [Detections.empty()], targets, [0.0], max_over_redaction=1.0)
     assert not empty["details"]["text"]["target_met"] and not empty["met"]["text"]
+    # a class absent from the split has no miss rate: null (JSON), never NaN; not met
+    face = cal["details"]["face"]
+    assert face["n_gt"] == 0 and face["class_aware_miss_rate"] is None and not face["target_met"]
+    json.dumps(cal["details"], allow_nan=False)
 
 
 boxes_st = st.lists(

@@ -225,8 +225,9 @@ def calibrate(
         tau = t_b if cal is None else max(cal.threshold, t_b)
         # "redact nothing" sits just above the top score; a shipped threshold stays in [0, 1]
         tau = min(tau, 1.0)
-        miss = float(miss_rate_at(covers[rho][c], tau)[0]) if len(covers[rho][c]) else float("nan")
         n_gt = len(covers[rho][c])
+        # a class absent from the calibration split has no miss rate: null, never NaN (JSON)
+        miss = float(miss_rate_at(covers[rho][c], tau)[0]) if n_gt else None
         ok = bool(n_gt and miss <= targets[name] + 1e-12)
         thresholds[name], pads[name], met_flags[name] = float(tau), float(rho), ok
         details[name] = {
