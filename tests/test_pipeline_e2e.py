@@ -86,7 +86,7 @@ def synth(tmp_path_factory):
     return generate(cfg)
 
 
-def _export_args(out, synth, *extra):
+def _export_args(out, synth, *extra, or_delta=0.5):
     # a 24-image test split has about ten boxes a class: one box that INT8 covers and FP32 does
     # not moves the paired interval's upper end by ~30 points, so the bounds are widened to 0.5
     # here so that only a broken quantization fails them (test_broken_quantization_...)
@@ -100,7 +100,7 @@ def _export_args(out, synth, *extra):
         "latency.runs=3",
         "bootstrap_resamples=100",
         "parity.int8_max_delta=0.5",
-        "parity.max_over_redaction_delta=0.5",
+        f"parity.max_over_redaction_delta={or_delta}",
         *extra,
     ]
 
@@ -245,12 +245,17 @@ def _operating_point_file(manifest_dir, path, **changes):
 def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     out = tmp_path / "broken"
     _operating_point_file(exported[0], tmp_path / "t.json")
+    # over-redaction is the robust signal: a scale-corrupted INT8 hides about 35 points more of
+    # each photo than FP32 (upper bound measured on this split), an honest one under 1 point, so
+    # a 10-point bound fails the one and passes the other by a wide margin; the miss rates of
+    # ~10 boxes a class are too noisy to say it alone
     args = _export_args(
         out,
         synth,
         "int8.corrupt_scale_factor=8.0",
         "ort=false",
         f"thresholds_file={tmp_path / 't.json'}",
+        or_delta=0.1,
     )
     r = _run(*args, cwd=tmp_path)
     assert r.returncode == 1, (r.stdout[-2000:], r.stderr[-2000:])
@@ -260,7 +265,7 @@ def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     assert not (out / "model_int8.onnx").exists()
     # ... and said so: in the manifest with the failed check, in the model card
     (x,) = m.data["left_out"]
-    assert x["artifact"] == "int8" and "paired_miss_diff" in x["reason"]
+    assert x["artifact"] == "int8" and "paired_over_redaction_diff" in x["reason"]
     assert "left out: int8" in (out / "MODEL_CARD.md").read_text()
     assert "paired_miss_diff" in r.stdout  # the paired test, with its interval
     assert "95% CI" in r.stdout
