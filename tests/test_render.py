@@ -266,6 +266,35 @@ def test_face_box_turns_with_a_lying_head() -> None:
 
 
 # ---------------------------------------------------------------- negatives
+def test_every_room_element_is_an_image_of_its_region_without_owner() -> None:
+    from figure_ml.data.render.interior import ROOM, ROOM_KINDS, room_surroundings
+
+    assert set(ROOM) == set(ROOM_KINDS)
+    rng = np.random.default_rng(0)
+    for kind, paint in ROOM.items():
+        for h, w in ((37, 90), (120, 41)):
+            img = paint(rng, h, w, 240.0)
+            assert img.shape == (h, w, 3) and img.dtype == np.float32, kind
+            assert np.isfinite(img).all() and img.min() >= 0 and img.max() <= 1, kind
+            assert img.std() > 0.005, kind  # a texture, not a flat fill
+    c = Canvas(200, 150, np.random.default_rng(1))
+    before = c.image.copy()
+    kinds = room_surroundings(c, 3)
+    assert kinds and set(kinds) <= set(ROOM_KINDS)
+    assert not np.array_equal(before, c.image) and not c.instances.any() and not c.objects
+
+
+def test_scenes_show_the_room_and_record_it_as_hard_negatives() -> None:
+    seen: set[str] = set()
+    for seed in range(10):
+        c = Canvas(240, 180, np.random.default_rng(seed))
+        fk = faker.Faker()
+        fk.seed_instance(seed)
+        render_scene(c, fk, SceneOptions(), phi_free=seed % 2 == 0)
+        seen |= {k for k in c.params["hard_negatives"] if k.startswith("room_")}
+    assert len(seen) >= 3, seen
+
+
 def test_phi_free_scenes_hold_every_kind_of_hard_negative() -> None:
     from figure_ml.data.render.negatives import KINDS
 

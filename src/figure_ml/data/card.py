@@ -127,7 +127,8 @@ def render_card(ds: CanonicalDataset, stats: dict[str, Any]) -> str:
         "scale_bar: measuring scales; marker: marker arrows, circles, dots or sticker dots; "
         "text_like: printed patterns without glyphs; poster_faces: drawn faces (pain scales, "
         "smileys); mannequin: headless torsos; jewellery: bracelets and watches; sleeve: a sleeve "
-        "over a forearm; glove: gloved hands.",
+        "over a forearm; glove: gloved hands; room_<kind>: the room at the frame's edges (tiles, "
+        "wood, printed textile, curtain, furniture, window, equipment with a blank screen).",
         "",
         _table(
             ["hard negative", *splits],

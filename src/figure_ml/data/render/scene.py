@@ -24,6 +24,7 @@ from figure_ml.data.render.clutter import foreground_clutter
 from figure_ml.data.render.face import add_face
 from figure_ml.data.render.findings import add_finding
 from figure_ml.data.render.glyphs import font_list, log_uniform
+from figure_ml.data.render.interior import room_surroundings
 from figure_ml.data.render.negatives import add_hard_negatives, mannequin
 from figure_ml.data.render.options import SceneOptions
 from figure_ml.data.render.primitives import Layout
@@ -39,6 +40,8 @@ from figure_ml.data.render.tattoo import add_tattoo
 from figure_ml.data.render.text import add_printed, skin_marking
 from figure_ml.data.render.wristband import add_wristband
 
+#: share of scenes that show some of the room around the patient (see :mod:`interior`)
+ROOM_SHARE = 0.6
 #: clutter that is also a hard negative (see :mod:`negatives`)
 NEGATIVE_CLUTTER = ("ruler", "glove")
 
@@ -101,6 +104,14 @@ def _add_regions(sc: _Scene) -> None:
         _arm(sc)
     if sc.plan.get("tattoo", 0) and not sc.regions:
         _arm(sc, 0.05)
+
+
+def _add_room(sc: _Scene) -> None:
+    """The room at the frame's edges in about 60% of scenes (:mod:`interior`): hard negatives
+    recorded as ``room_<kind>``."""
+    if sc.rng.random() < ROOM_SHARE:
+        kinds = room_surroundings(sc.canvas, int(sc.rng.integers(1, 4)))
+        sc.negatives += [f"room_{k}" for k in kinds]
 
 
 def _add_faces(sc: _Scene) -> None:
@@ -265,6 +276,7 @@ def render_scene(
     kind = scene_kind(rng, plan)
     sc = _Scene(canvas, faker, opts, plan, fitz, kind, Layout(canvas.width, canvas.height))
     canvas.params["background"] = paint_background(canvas)
+    _add_room(sc)
     _add_regions(sc)
     count, face_like = _early_negatives(sc, phi_free)
     _add_faces(sc)
