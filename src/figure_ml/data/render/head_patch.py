@@ -65,7 +65,7 @@ class HeadLayers:
         if self.extent is not None:
             np.minimum(self.face, self.extent, out=self.face)
 
-    def claim(self, a: Patch) -> None:
+    def claim(self, a: np.ndarray | Patch) -> None:
         """Give ``a`` to the face without painting anything (the inverse of :meth:`unclaim`)."""
         win = self._window(a)
         if win is not None:
@@ -107,12 +107,10 @@ class HeadLayers:
         alpha = self.alpha[y0:y1, x0:x1]
         alpha *= 1.0 - al
         alpha += al
-        fm = self.face[y0:y1, x0:x1]
         if face is True:
-            fm *= 1.0 - al
-            fm += al
+            self.claim(a)
         elif face is False:
-            fm *= 1.0 - al
+            self.face[y0:y1, x0:x1] *= 1.0 - al
 
 
 def ellipse(
