@@ -33,9 +33,10 @@ def test_box_agreement_compares_each_found_box_with_its_best_teacher_box():
     # the first GT box: a narrower teacher box (IoU 0.8, the best) and a wider one (IoU 0.5);
     # the second: a taller box shifted down (IoU 50/150 < 0.5: not found); the third: none
     d = np.array([[1, 0, 9, 10], [0, 0, 10, 20], [50, 55, 60, 75]], float)
-    geo = best_match_geometry(g, d)
+    hit, geo = best_match_geometry(g, d)
+    assert hit.tolist() == found(g, d).tolist() == [True, False, False]
     assert geo.tolist() == [[0.8, 1.0, 0.8]]  # width 8/10, height 10/10, covers 80/100
-    assert best_match_geometry(g, np.zeros((0, 4))).shape == (0, 3)
+    assert best_match_geometry(g, np.zeros((0, 4)))[1].shape == (0, 3)
     s = geometry_summary([geo, np.array([[1.2, 1.0, 1.0]])])
     assert s["n"] == 2 and s["width_ratio"]["median"] == pytest.approx(1.0)
     assert s["covered"]["p10"] == pytest.approx(0.82) and s["covered"]["p90"] == pytest.approx(0.98)

@@ -95,27 +95,33 @@ TEXT_CONDITIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
 CONDITIONS = {"face": FACE_CONDITIONS, "text": TEXT_CONDITIONS}
 
 
+def _best_match(gt_boxes: np.ndarray, det_boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per GT box: the highest IoU with a detected box (0 when none) and that box's index."""
+    if not len(gt_boxes) or not len(det_boxes):
+        return np.zeros(len(gt_boxes)), np.zeros(len(gt_boxes), int)
+    iou = iou_matrix(gt_boxes, det_boxes)
+    return iou.max(axis=1), iou.argmax(axis=1)
+
+
 def found(gt_boxes: np.ndarray, det_boxes: np.ndarray, min_iou: float = MIN_IOU) -> np.ndarray:
     """Per GT box: does some detected box overlap it with IoU >= ``min_iou``?"""
-    if not len(gt_boxes):
-        return np.zeros(0, bool)
-    if not len(det_boxes):
-        return np.zeros(len(gt_boxes), bool)
-    return iou_matrix(gt_boxes, det_boxes).max(axis=1) >= min_iou
+    return _best_match(gt_boxes, det_boxes)[0] >= min_iou
 
 
-def best_match_geometry(gt_boxes: np.ndarray, det_boxes: np.ndarray) -> np.ndarray:
-    """Per GT box found at IoU >= :data:`MIN_IOU`: ``(width ratio, height ratio, covered share)``
-    of its best-IoU detected box (detected over GT; area(gt ∩ det) / area(gt)); ``(k, 3)``."""
-    if not len(gt_boxes) or not len(det_boxes):
-        return np.zeros((0, 3))
-    iou = iou_matrix(gt_boxes, det_boxes)
-    hit = iou.max(axis=1) >= MIN_IOU
-    g, d = gt_boxes[hit], det_boxes[iou[hit].argmax(axis=1)]
+def best_match_geometry(
+    gt_boxes: np.ndarray, det_boxes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(found, geometry)``: :func:`found` per GT box, and for each found box ``(width ratio,
+    height ratio, covered share)`` of its best-IoU detected box (detected over GT; area(gt ∩
+    det) / area(gt)), ``(k, 3)`` — one IoU matrix for both."""
+    best, idx = _best_match(gt_boxes, det_boxes)
+    hit = best >= MIN_IOU
+    g, d = gt_boxes[hit], det_boxes[idx[hit]] if len(det_boxes) else np.zeros((0, 4))
     gw, gh = g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]
     iw = np.clip(np.minimum(g[:, 2], d[:, 2]) - np.maximum(g[:, 0], d[:, 0]), 0, None)
     ih = np.clip(np.minimum(g[:, 3], d[:, 3]) - np.maximum(g[:, 1], d[:, 1]), 0, None)
-    return np.stack([(d[:, 2] - d[:, 0]) / gw, (d[:, 3] - d[:, 1]) / gh, iw * ih / (gw * gh)], 1)
+    geo = np.stack([(d[:, 2] - d[:, 0]) / gw, (d[:, 3] - d[:, 1]) / gh, iw * ih / (gw * gh)], 1)
+    return hit, geo.reshape(-1, 3)
 
 
 def _spread(values: list[float]) -> dict[str, float] | None:
@@ -243,8 +249,8 @@ def realism_score(
                 continue
             det = teacher.predict(image)
             keep = (det.classes == CLASS_IDS[cname]) & (det.scores >= teacher.default_threshold)
-            hit = found(g, det.boxes[keep])
-            geometry[cname].append(best_match_geometry(g, det.boxes[keep]))
+            hit, geo = best_match_geometry(g, det.boxes[keep])
+            geometry[cname].append(geo)
             for key in ("all", tone):
                 counts[cname][key][0] += int(hit.sum())
                 counts[cname][key][1] += len(g)
