@@ -183,7 +183,17 @@ def test_restraint_slices_over_redaction_of_phi_free_photos_by_hard_negative():
     assert set(r) == {"glove", "ruler"}
     assert r["ruler"]["n_images"] == 2 and r["ruler"]["value"] == pytest.approx(200 / 20_000)
     assert r["glove"]["n_images"] == 1 and r["glove"]["value"] == 0.0
-    assert "Restraint: photos without PHI, by hard negative" in render_report(m, title="t")
+    # by class: the ruler's false positive is text, not face (the face photo is not PHI-free)
+    by = r["ruler"]["by_class"]
+    assert by["text"]["value"] == pytest.approx(200 / 20_000)
+    assert by["face"]["value"] == 0.0 and by["tattoo"]["value"] == 0.0
+    assert r["glove"]["by_class"]["text"]["value"] == 0.0
+    report = render_report(m, title="t")
+    assert "Restraint: photos without PHI, by hard negative" in report
+    assert (
+        "| ruler | 2 | 1.00% | [0.00%, 2.00%] | 0.00% | 0.00% | 0.00% | 1.00% |" in report
+        and "| face | tattoo | wristband | text |" in report
+    )
 
 
 # --- budgeted calibration with padding ------------------------------------------------------

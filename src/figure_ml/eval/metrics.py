@@ -8,7 +8,8 @@ miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap
 ``over_redaction_by_class.<name>.{value, ci}`` (that class's masks alone),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
-``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside; and the
+``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside,
+``slices.restraint.<hard negative>.{value, ci, n_images, by_class.<name>}``; and the
 headline ``budget`` with ``per_class.<name>.miss_at_budget[_ci, _ci_exact, _upper]`` and
 ``at_budget.{threshold, over_redaction, over_redaction_ci}`` (DESIGN §4) — absent at the top
 level of a detector set's metrics, which carry them per member (``members.<name>``,
@@ -29,7 +30,11 @@ from figure_ml.eval.detection import detection_metrics
 from figure_ml.eval.finding_occlusion import finding_occlusion
 from figure_ml.eval.leak_rate import image_leak_rate
 from figure_ml.eval.miss_rate import miss_rate, overall_miss_rate, per_class_miss_rate
-from figure_ml.eval.over_redaction import over_redaction, over_redaction_by_class
+from figure_ml.eval.over_redaction import (
+    class_alone_stats,
+    over_redaction,
+    over_redaction_by_class,
+)
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats, subset_images
 from figure_ml.sizes import DEFAULT_INPUT_SIZE, SIZE_BUCKETS
@@ -67,10 +72,18 @@ def redaction_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
     }
 
 
-def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, Any]]:
+def slice_metrics(
+    stats: RedactionStats,
+    rs: Resamples,
+    alone: dict[str, RedactionStats] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Miss rates by GT size bucket; all redaction metrics by skin tone and by source; and
     ``restraint``: over-redaction on the photos *without PHI*, by the hard negative painted into
-    them (synthetic data records them) — what the model mistakes for PHI."""
+    them (synthetic data records them) — what the model mistakes for PHI. With ``alone`` (each
+    class's own mask, :func:`~figure_ml.eval.over_redaction.class_alone_stats`) every restraint
+    entry also carries ``by_class.<name>``: the over-redaction of that class's mask alone on
+    those photos — *which* PHI the model takes the negative for (a printed poster face read as
+    a face, a tiled wall read as text)."""
     by_size: dict[str, Any] = {}
     for b, name in enumerate(SIZE_BUCKETS):
         sel = stats.gt_size == b
@@ -98,6 +111,11 @@ def slice_metrics(stats: RedactionStats, rs: Resamples) -> dict[str, dict[str, A
     for kind in sorted({k for ks in stats.hard_negatives[free] for k in ks}):
         keep = free & np.array([kind in ks for ks in stats.hard_negatives])
         by_negative[kind] = over_redaction(subset_images(stats, keep), rs.subset(keep))
+        if alone is not None:
+            by_negative[kind]["by_class"] = {
+                name: over_redaction(subset_images(s, keep), rs.subset(keep))
+                for name, s in alone.items()
+            }
     return {"size": by_size, "skin_tone": by_tone, "source": by_source, "restraint": by_negative}
 
 
@@ -137,9 +155,8 @@ def compute_metrics(
     stats = redaction_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
     rs = Resamples.draw(len(gts), n_resamples, seed)
     out = redaction_metrics(stats, rs)
-    out["over_redaction_by_class"] = over_redaction_by_class(
-        gts, dets, thr, rho, rs, kappa=kappa, input_size=input_size
-    )
+    alone = class_alone_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
+    out["over_redaction_by_class"] = over_redaction_by_class(gts, dets, thr, rho, rs, alone=alone)
     if budget is not None:
         sweep = GlobalSweep(gts, dets, rho, kappa)
         at = miss_at_budget(sweep, rs, budget)
@@ -166,7 +183,7 @@ def compute_metrics(
                 {k: d[k] for k in ("recall", "precision", "ap50", "ap50_95", "n_pred")}
             )
         out["map50"], out["map50_95"] = det["map50"], det["map50_95"]
-    out["slices"] = slice_metrics(stats, rs)
+    out["slices"] = slice_metrics(stats, rs, alone)
     out["thresholds"] = dict(thresholds)
     out["padding"] = dict(padding)
     out["kappa"] = kappa

@@ -39,28 +39,45 @@ def over_redaction(stats: RedactionStats, rs: Resamples) -> dict[str, Any]:
     return {"value": point, "ci": [low, high], "n_images": stats.n_images, "per_image": spread}
 
 
+def class_alone_stats(
+    gts: Sequence[GroundTruth],
+    dets: Sequence[Detections],
+    thresholds: np.ndarray,
+    padding: np.ndarray,
+    **kwargs: Any,
+) -> dict[str, RedactionStats]:
+    """Per class ``c``: the redaction statistics of the mask made by class-``c`` predictions
+    alone (every other class switched off), at the same thresholds and padding.
+    ``thresholds`` / ``padding`` hold one value per class, or per channel of a detector set
+    (channel ``k * NUM_CLASSES + c`` is class ``c``)."""
+    thresholds = np.asarray(thresholds, np.float64)
+    class_of = np.arange(len(thresholds)) % NUM_CLASSES
+    return {
+        name: redaction_stats(
+            gts, dets, np.where(class_of == c, thresholds, np.inf), padding, **kwargs
+        )
+        for c, name in enumerate(CLASS_NAMES)
+    }
+
+
 def over_redaction_by_class(
     gts: Sequence[GroundTruth],
     dets: Sequence[Detections],
     thresholds: np.ndarray,
     padding: np.ndarray,
     rs: Resamples,
+    *,
+    alone: dict[str, RedactionStats] | None = None,
     **kwargs: Any,
 ) -> dict[str, dict[str, Any]]:
     """Per class ``c``: the over-redaction of the mask made by class-``c`` predictions alone
-    (every other class switched off), at the same thresholds and padding — which class's
-    false positives hide the photo. ``thresholds`` / ``padding`` hold one value per class, or
-    per channel of a detector set (channel ``k * NUM_CLASSES + c`` is class ``c``).
+    (:func:`class_alone_stats`; pass them as ``alone`` when already computed) — which class's
+    false positives hide the photo.
 
     Masks of different classes can overlap, so the per-class values sum to *at least* the
     over-redaction of the whole mask, not exactly to it. Same ratio of sums over images and
     bootstrap interval as :func:`over_redaction`.
     """
-    thresholds = np.asarray(thresholds, np.float64)
-    class_of = np.arange(len(thresholds)) % NUM_CLASSES
-    out = {}
-    for c, name in enumerate(CLASS_NAMES):
-        alone = np.where(class_of == c, thresholds, np.inf)
-        stats = redaction_stats(gts, dets, alone, padding, **kwargs)
-        out[name] = over_redaction(stats, rs)
-    return out
+    if alone is None:
+        alone = class_alone_stats(gts, dets, thresholds, padding, **kwargs)
+    return {name: over_redaction(stats, rs) for name, stats in alone.items()}

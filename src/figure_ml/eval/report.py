@@ -217,12 +217,16 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
         out += ["", "## Restraint: photos without PHI, by hard negative", ""]
         out += [
             "Over-redaction on the photos that hold no PHI and show this hard negative (a photo "
-            "counts under each it shows): what the model takes for PHI.",
+            "counts under each it shows): what the model takes for PHI; then each class's mask "
+            "alone on the same photos: which PHI it takes the negative for.",
             "",
         ]
+        by_class = all("by_class" in r for r in restraint.values())
+        classes = list(CLASS_NAMES) if by_class else []
         rows = [
             [kind, str(r["n_images"]), _pct(r["value"]), _ci(r["ci"])]
+            + [_pct(r["by_class"][c]["value"]) for c in classes]
             for kind, r in sorted(restraint.items(), key=lambda kv: -kv[1]["value"])
         ]
-        out += _table(["hard negative", "photos", "over-redaction", "95% CI"], rows)
+        out += _table(["hard negative", "photos", "over-redaction", "95% CI", *classes], rows)
     return "\n".join(out) + "\n"
