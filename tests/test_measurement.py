@@ -132,6 +132,30 @@ def test_over_redaction_by_class_hand_computed():
     assert by["text"]["value"] == pytest.approx(1600 / 9900)
 
 
+def test_over_redaction_splits_margin_at_phi_from_stray_false_alarms():
+    # 100x100 image, face GT [0,0,10,10] (outside area 9900). A face box [0,0,20,10] overruns
+    # the face by 100 px (margin: it touches the GT box); a face box [80,0,100,10] (200 px) and a
+    # text box [50,50,60,60] (100 px) touch no GT box (stray); a text box [5,5,15,25] touches the
+    # face and hides 200 - 25 = 175 px outside it, of which [10,5,15,10] (25 px) the wide face
+    # box already hides
+    from figure_ml.eval.report import render_report
+
+    g = [gt([[0, 0, 10, 10]], [FACE])]
+    boxes = [[0, 0, 20, 10], [80, 0, 100, 10], [50, 50, 60, 60], [5, 5, 15, 25]]
+    d = [det(boxes, [0.9, 0.9, 0.9, 0.9], [FACE, FACE, TEXT, TEXT])]
+    m = compute_metrics(g, d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, n_resamples=20, budget=None)
+    c = m["over_redaction_by_contact"]
+    assert c["at_phi"]["value"] == pytest.approx((100 + 175 - 25) / 9900)
+    assert c["stray"]["value"] == pytest.approx(300 / 9900)
+    assert c["at_phi"]["by_class"]["face"]["value"] == pytest.approx(100 / 9900)
+    assert c["at_phi"]["by_class"]["text"]["value"] == pytest.approx(175 / 9900)
+    assert c["stray"]["by_class"]["face"]["value"] == pytest.approx(200 / 9900)
+    assert c["stray"]["by_class"]["text"]["value"] == pytest.approx(100 / 9900)
+    assert c["stray"]["by_class"]["tattoo"]["value"] == 0.0
+    assert m["over_redaction"] == pytest.approx(550 / 9900)  # the two kinds do not overlap here
+    assert "| face | 3.03% |" in render_report(m, title="t")
+
+
 def test_over_redaction_counts_the_pixels_the_redactor_hides():
     # a PHI-free 100x100 photo with one false positive [10.5,10.5,20.5,20.5]: the redactor
     # fills every pixel it touches, 10..21 x 10..21 = 121 px, not the continuous 100 px; a

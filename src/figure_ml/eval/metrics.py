@@ -6,6 +6,8 @@ miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap
 ``image_leak_rate[_ci, _ci_exact, _upper]`` (over ``n_images_with_phi``), ``over_redaction[_ci]``
 (pooled over images) with ``over_redaction_per_image.{mean, p90, max}`` (each image's own share),
 ``over_redaction_by_class.<name>.{value, ci}`` (that class's masks alone),
+``over_redaction_by_contact.{at_phi, stray}.{value, ci, by_class.<name>}`` (the masks of the
+predictions that touch a GT box — margin — and of those that touch none — false alarms),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
 ``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside,
@@ -34,6 +36,7 @@ from figure_ml.eval.over_redaction import (
     class_alone_stats,
     over_redaction,
     over_redaction_by_class,
+    over_redaction_by_contact,
 )
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats, subset_images
@@ -157,6 +160,9 @@ def compute_metrics(
     out = redaction_metrics(stats, rs)
     alone = class_alone_stats(gts, dets, thr, rho, kappa=kappa, input_size=input_size)
     out["over_redaction_by_class"] = over_redaction_by_class(gts, dets, thr, rho, rs, alone=alone)
+    out["over_redaction_by_contact"] = over_redaction_by_contact(
+        gts, dets, thr, rho, rs, kappa=kappa, input_size=input_size
+    )
     if budget is not None:
         sweep = GlobalSweep(gts, dets, rho, kappa)
         at = miss_at_budget(sweep, rs, budget)

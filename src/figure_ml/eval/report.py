@@ -132,16 +132,30 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
     )
     by_class = m.get("over_redaction_by_class")
     if by_class:
+        contact = m.get("over_redaction_by_contact")
         out += ["", "## Over-redaction by class (each class's masks alone)", ""]
         out += [
             "Which class's predictions hide non-PHI area at the operating point (masks of "
-            "different classes overlap, so these sum to at least the total above).",
+            "different classes overlap, so these sum to at least the total above). *At PHI*: the "
+            "masks of predictions whose box touches a GT box (margin: padding, boxes larger than "
+            "the PHI); *stray*: of predictions that touch none (false alarms).",
             "",
         ]
-        out += _table(
-            ["class", "over-redaction", "95% CI"],
-            [[n, _pct(v["value"]), _ci(v["ci"])] for n, v in by_class.items()],
-        )
+        head = ["class", "over-redaction", "95% CI"]
+        if contact:
+            head += ["at PHI", "stray"]
+        rows = []
+        for n, v in by_class.items():
+            row = [n, _pct(v["value"]), _ci(v["ci"])]
+            if contact:
+                row += [_pct(contact[k]["by_class"][n]["value"]) for k in ("at_phi", "stray")]
+            rows.append(row)
+        if contact:
+            rows.append(
+                ["all", _pct(m["over_redaction"]), _ci(m["over_redaction_ci"])]
+                + [_pct(contact[k]["value"]) for k in ("at_phi", "stray")]
+            )
+        out += _table(head, rows)
     out += ["", "## Per class (at the operating thresholds)", ""]
     rows = []
     for name in CLASS_NAMES:
