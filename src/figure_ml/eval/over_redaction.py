@@ -122,8 +122,6 @@ def over_redaction_by_contact(
     out = {}
     for kind, part in zip(("at_phi", "stray"), split_by_phi_contact(gts, dets), strict=True):
         whole = over_redaction(redaction_stats(gts, part, thresholds, padding, **kwargs), rs)
-        alone = class_alone_stats(gts, part, thresholds, padding, **kwargs)
-        out[kind] = whole | {
-            "by_class": over_redaction_by_class(gts, part, thresholds, padding, rs, alone=alone)
-        }
+        by_class = over_redaction_by_class(gts, part, thresholds, padding, rs, **kwargs)
+        out[kind] = whole | {"by_class": by_class}
     return out

@@ -235,8 +235,8 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
             "alone on the same photos: which PHI it takes the negative for.",
             "",
         ]
-        by_class = all("by_class" in r for r in restraint.values())
-        classes = list(CLASS_NAMES) if by_class else []
+        split = all("by_class" in r for r in restraint.values())
+        classes = list(CLASS_NAMES) if split else []
         rows = [
             [kind, str(r["n_images"]), _pct(r["value"]), _ci(r["ci"])]
             + [_pct(r["by_class"][c]["value"]) for c in classes]
