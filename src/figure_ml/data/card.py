@@ -126,7 +126,8 @@ def render_card(ds: CanonicalDataset, stats: dict[str, Any]) -> str:
         "skin: bare skin (texture); finding: wounds, lesions, rashes, sutures, bruises; ruler and "
         "scale_bar: measuring scales; marker: marker arrows, circles, dots or sticker dots; "
         "text_like: printed patterns without glyphs; poster_faces: drawn faces (pain scales, "
-        "smileys); mannequin: headless torsos; jewellery: bracelets and watches; sleeve: a sleeve "
+        "smileys); mannequin: headless torsos; head_back: a person seen from behind (hair and "
+        "nape, no face); jewellery: bracelets and watches; sleeve: a sleeve "
         "over a forearm; glove: gloved hands; room_<kind>: the room at the frame's edges (tiles, "
         "wood, printed textile, curtain, furniture, window, equipment with a blank screen).",
         "",

@@ -23,6 +23,7 @@ from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.cloth import fabric
 from figure_ml.data.render.hair import HAIRSTYLES
 from figure_ml.data.render.head import FACE_Y, PATCH, compose_head
+from figure_ml.data.render.head_patch import HeadLayers
 from figure_ml.data.render.primitives import Layout, paint_sparse, soft_blur
 from figure_ml.data.render.skin import SkinRegion
 
@@ -139,6 +140,35 @@ def gowned_body(
     canvas.paint(x0, y0, a * 0.5, (0.45, 0.45, 0.5), mode="multiply", occlude=False)
 
 
+def working_size(height_px: float) -> int:
+    """The face height a head is composed at: larger faces are upscaled (cost, not detail)."""
+    return int(np.clip(height_px, 48, 160))
+
+
+def head_on_canvas(
+    hd: HeadLayers, work: int, height_px: float, roll: float, cx: float, cy: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Scale a head composed at face height ``work`` to ``height_px``, roll it and place its
+    face centre at ``(cx, cy)``: returns colour, alpha, face mask and the patch's top-left
+    canvas corner."""
+    rgba = np.dstack([hd.rgb, hd.alpha])
+    fmask = hd.face
+    scale = height_px / work
+    if abs(scale - 1) > 0.02:
+        n = max(8, int(rgba.shape[0] * scale))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        rgba = cv2.resize(rgba, (n, n), interpolation=interp)
+        fmask = cv2.resize(fmask, (n, n), interpolation=interp)
+    mrot = cv2.getRotationMatrix2D((rgba.shape[1] / 2, rgba.shape[0] / 2), roll, 1.0)
+    rgba = cv2.warpAffine(rgba, mrot, rgba.shape[1::-1], flags=cv2.INTER_LINEAR)
+    fmask = cv2.warpAffine(fmask, mrot, rgba.shape[1::-1], flags=cv2.INTER_LINEAR)
+    rgb, alpha = np.clip(rgba[..., :3], 0, 1), np.clip(rgba[..., 3], 0, 1)
+    n = rgba.shape[0]
+    # the patch centre is not the face centre: the face sits FACE_Y hh below the patch top
+    off = mrot[:, :2] @ np.array([0.0, (FACE_Y - PATCH / 2) * n / PATCH])
+    return rgb, alpha, fmask, int(cx - off[0] - n / 2), int(cy - off[1] - n / 2)
+
+
 def _pillow(
     canvas: Canvas, cx: float, cy: float, hh: float, roll: float, regions: Sequence[SkinRegion]
 ) -> None:
@@ -175,24 +205,9 @@ def add_face(
         "blanket": float(rng.uniform(0.25, 0.7)) if rng.random() < 0.15 else 0.0,
         "gown": np.array(GOWN_RGB[rng.integers(len(GOWN_RGB))], np.float32),
     }
-    work = int(np.clip(height_px, 48, 160))  # larger faces are upscaled: cost, not detail
+    work = working_size(height_px)
     hd = compose_head(rng, fitz, work, yaw, style, extras)
-    scale = height_px / work
-    rgba = np.dstack([hd.rgb, hd.alpha])
-    fmask = hd.face
-    if abs(scale - 1) > 0.02:
-        n = max(8, int(rgba.shape[0] * scale))
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-        rgba = cv2.resize(rgba, (n, n), interpolation=interp)
-        fmask = cv2.resize(fmask, (n, n), interpolation=interp)
-    mrot = cv2.getRotationMatrix2D((rgba.shape[1] / 2, rgba.shape[0] / 2), roll, 1.0)
-    rgba = cv2.warpAffine(rgba, mrot, rgba.shape[1::-1], flags=cv2.INTER_LINEAR)
-    fmask = cv2.warpAffine(fmask, mrot, rgba.shape[1::-1], flags=cv2.INTER_LINEAR)
-    rgb, alpha = np.clip(rgba[..., :3], 0, 1), np.clip(rgba[..., 3], 0, 1)
-    n = rgba.shape[0]
-    # the patch centre is not the face centre: the face sits FACE_Y hh below the patch top
-    off = mrot[:, :2] @ np.array([0.0, (FACE_Y - PATCH / 2) * n / PATCH])
-    x0, y0 = int(cx - off[0] - n / 2), int(cy - off[1] - n / 2)
+    rgb, alpha, fmask, x0, y0 = head_on_canvas(hd, work, height_px, roll, cx, cy)
     if (fmask >= 0.5).sum() < 12:
         return []
     worn = [k for k in ("mask", "cap", "glasses") if extras[k]]

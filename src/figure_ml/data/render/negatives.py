@@ -10,6 +10,8 @@ any face-like blob is a face, anything round a wrist is a band). Every renderer 
   lines, pinstripes, dashes, graph paper) but hold no glyphs;
 - ``poster_faces``: drawn faces (a pain-scale chart, a smiley sticker) on paper;
 - ``mannequin``: a headless torso (a mannequin, or a gowned patient with the head out of frame);
+- ``head_back``: a person seen from behind, hair and nape towards the camera
+  (:mod:`back_of_head`);
 - ``jewellery``: bracelets, bead strings and watches on a wrist; ``sleeve``: a sleeve over it.
 
 Gloves, rulers, skin texture and findings (wounds, lesions) are painted elsewhere and recorded
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from figure_ml.data.render.back_of_head import head_from_behind
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.face import GOWN_RGB, gowned_body
 from figure_ml.data.render.negatives_print import poster_faces, scale_bar, text_like
@@ -31,7 +34,16 @@ from figure_ml.data.render.skin import SkinRegion
 from figure_ml.data.render.wrist import sleeve_over, wrap_ring
 
 #: what a hard negative may be; the scene records the names it painted
-KINDS = ("scale_bar", "marker", "text_like", "poster_faces", "mannequin", "jewellery", "sleeve")
+KINDS = (
+    "scale_bar",
+    "marker",
+    "text_like",
+    "poster_faces",
+    "mannequin",
+    "head_back",
+    "jewellery",
+    "sleeve",
+)
 
 METAL_RGB = ((0.85, 0.7, 0.35), (0.78, 0.78, 0.8), (0.7, 0.5, 0.4))
 
@@ -176,8 +188,13 @@ def add_hard_negatives(
     rng = canvas.rng
     names: list[str] = []
     if face_like and count > 0:
-        kind = "poster_faces" if rng.random() < 0.5 else "mannequin"
-        ok = poster_faces(canvas, layout) if kind == "poster_faces" else mannequin(canvas, regions)
+        kind = str(rng.choice(["poster_faces", "mannequin", "head_back"], p=[0.4, 0.3, 0.3]))
+        if kind == "poster_faces":
+            ok = poster_faces(canvas, layout)
+        elif kind == "mannequin":
+            ok = mannequin(canvas, regions)
+        else:
+            ok = head_from_behind(canvas, layout, regions)
         names += [kind] if ok else []
         count -= 1
     skin = [r for r in regions if r.area > 0]
@@ -189,6 +206,7 @@ def add_hard_negatives(
             "text_like": 1.2,
             "poster_faces": 0.5,
             "mannequin": 0.3,
+            "head_back": 0.4,
             "marker": 1.2 if skin else 0.0,
             "jewellery": 1.5 if free else 0.0,
             "sleeve": 0.6 if free else 0.0,
@@ -203,6 +221,8 @@ def add_hard_negatives(
             ok = poster_faces(canvas, layout)
         elif kind == "mannequin":
             ok = mannequin(canvas, regions)
+        elif kind == "head_back":
+            ok = head_from_behind(canvas, layout, regions)
         elif kind == "marker":
             ok = marker(canvas, skin[int(rng.integers(len(skin)))], layout)
         elif kind == "jewellery":

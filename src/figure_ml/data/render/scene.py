@@ -17,6 +17,7 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.data.render.back_of_head import head_from_behind
 from figure_ml.data.render.body_parts import add_closeup, add_limb, add_torso
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.cloth import paint_background
@@ -36,6 +37,7 @@ from figure_ml.data.render.scene_plan import (
     scene_kind,
 )
 from figure_ml.data.render.skin import SkinRegion
+from figure_ml.data.render.surface import surface_grain
 from figure_ml.data.render.tattoo import add_tattoo
 from figure_ml.data.render.text import add_printed, skin_marking
 from figure_ml.data.render.wristband import add_wristband
@@ -168,16 +170,19 @@ def _early_negatives(sc: _Scene, phi_free: bool) -> tuple[int, bool]:
     """Things that look like PHI and are not (see :mod:`negatives`); more in PHI-free scenes.
 
     A shot framed for a face that holds none shows a face-like arrangement instead; a headless
-    mannequin or body is painted before any PHI (it stands behind), the rest after faces and
+    mannequin or a head seen from behind is painted before any PHI (it stands behind), the rest after faces and
     bands (:func:`_late_negatives`): returns how many are left to paint and whether a face-like
     one is still owed.
     """
     rng = sc.rng
     count = int(rng.integers(2, 5)) if phi_free else int(rng.integers(0, 3))
     face_like = sc.kind in ("portrait", "bedside") and not sc.plan.get("face", 0)
-    if face_like and rng.random() < 0.5:
-        if mannequin(sc.canvas, sc.regions):
-            sc.negatives.append("mannequin")
+    if face_like and rng.random() < 0.5:  # one that stands behind the patient
+        if rng.random() < 0.5:
+            kind, ok = "mannequin", mannequin(sc.canvas, sc.regions)
+        else:
+            kind, ok = "head_back", head_from_behind(sc.canvas, sc.layout, sc.regions)
+        sc.negatives += [kind] if ok else []
         face_like, count = False, count - 1
     return count, face_like
 
@@ -286,6 +291,7 @@ def render_scene(
     _add_tattoos(sc)
     _add_text(sc)
     _add_clutter(sc)
+    canvas.params["grain"] = surface_grain(canvas)
     canvas.params["lighting"] = lighting(canvas)
     faces = [o.instance_id for o in sc.made if o.kind == "phi" and o.label == "face"]
     canvas.params["exposure_gain"] = auto_exposure(canvas, faces)
