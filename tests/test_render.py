@@ -365,3 +365,42 @@ def test_few_printed_text_lines_are_cut_by_the_edge() -> None:
             n += 1
             cut += xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1
     assert n > 100 and cut <= 0.2 * n
+
+
+def test_head_from_behind_covers_the_face_and_paints_no_phi() -> None:
+    """DESIGN §4: hair and the back of the head are not face. The negative's hair must cover
+    what would have been face, and nothing it paints may be labelled."""
+    from figure_ml.data.render.back_of_head import _BARE, _hair_over_face, head_from_behind
+    from figure_ml.data.render.head import compose_head
+    from figure_ml.data.render.primitives import Layout
+
+    for style in ("short", "long", "curly", "bun"):
+        hd = compose_head(np.random.default_rng(1), 3, 96, 0.0, style, dict(_BARE))
+        before = float(hd.face.sum())
+        _hair_over_face(np.random.default_rng(2), hd, 3, style, 96)
+        assert float(hd.face.sum()) < 0.2 * before, style  # at most a sliver of jaw shows
+    c = Canvas(320, 240, np.random.default_rng(5))
+    c.image[:] = 0.5
+    layout = Layout(320, 240)
+    assert head_from_behind(c, layout, [])
+    assert not c.objects and not c.instances.any()
+    assert (np.abs(c.image - 0.5).max(axis=2) > 0.05).mean() > 0.02  # a head and body painted
+    assert len(layout.boxes) == 1  # later PHI keeps clear of it
+
+
+def test_surface_grain_textures_every_surface_but_keeps_light_and_labels() -> None:
+    from figure_ml.data.render.surface import surface_grain
+
+    for seed in range(20):
+        c = Canvas(200, 150, np.random.default_rng(seed))
+        c.image[:] = 0.5
+        c.instances[40:80, 50:90] = 1
+        params = surface_grain(c)
+        if params is None:  # a scene left smooth: untouched
+            assert (c.image == 0.5).all()
+            continue
+        assert (c.instances[40:80, 50:90] == 1).all() and c.instances.sum() == 40 * 40
+        assert abs(float(c.image.mean()) - 0.5) < 0.01  # texture, not a change of exposure
+        fine = c.image[..., 0] - cv2.GaussianBlur(c.image[..., 0], (0, 0), 3)
+        assert float(fine.std()) > 0.001 and float(c.image.std()) > 0.004, params
+        assert np.allclose(c.image[..., 0], c.image[..., 1])  # luminance, no colour noise
