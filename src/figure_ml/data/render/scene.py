@@ -170,9 +170,9 @@ def _early_negatives(sc: _Scene, phi_free: bool) -> tuple[int, bool]:
     """Things that look like PHI and are not (see :mod:`negatives`); more in PHI-free scenes.
 
     A shot framed for a face that holds none shows a face-like arrangement instead; a headless
-    mannequin or a head seen from behind is painted before any PHI (it stands behind), the rest after faces and
-    bands (:func:`_late_negatives`): returns how many are left to paint and whether a face-like
-    one is still owed.
+    mannequin or a head seen from behind is painted before any PHI (it stands behind), the
+    rest after faces and bands (:func:`_late_negatives`): returns how many are left to paint
+    and whether a face-like one is still owed.
     """
     rng = sc.rng
     count = int(rng.integers(2, 5)) if phi_free else int(rng.integers(0, 3))
