@@ -28,7 +28,9 @@ BACK_STYLES = ("short", "long", "curly", "bun")
 _BARE = {"mask": False, "cap": False, "glasses": False, "beard": False, "eyes_closed": False}
 
 
-def _hair_over_face(rng: np.random.Generator, hd: HeadLayers, fitz: int, style: str, hh: int):
+def _hair_over_face(
+    rng: np.random.Generator, hd: HeadLayers, fitz: int, style: str, hh: int
+) -> None:
     """Cover the face and cranium with the hair of the back of the head; the nape shows below
     short hair, long hair falls over it."""
     size = hd.size
