@@ -404,3 +404,55 @@ def test_surface_grain_textures_every_surface_but_keeps_light_and_labels() -> No
         fine = c.image[..., 0] - cv2.GaussianBlur(c.image[..., 0], (0, 0), 3)
         assert float(fine.std()) > 0.001 and float(c.image.std()) > 0.004, params
         assert np.allclose(c.image[..., 0], c.image[..., 1])  # luminance, no colour noise
+
+
+def test_document_page_boxes_every_legible_line_alone() -> None:
+    """A photographed page (render/document.py): every line is its own text object, legible in
+    the frame, set line above line (DESIGN §4: one box per line), and the blank paper is not
+    labelled."""
+    from figure_ml.data.render.document import MIN_CAP_PX, add_document
+    from figure_ml.data.render.glyphs import font_list
+    from figure_ml.data.render.primitives import Layout
+
+    fk = faker.Faker()
+    for seed in range(4):
+        c = Canvas(640, 480, np.random.default_rng(seed))
+        c.image[:] = 0.3
+        fk.seed_instance(seed)
+        layout = Layout(640, 480)
+        objs = add_document(c, fk, font_list(()), layout)
+        assert len(objs) >= 8, seed  # letterhead, patient details and body text
+        assert {o.label for o in objs} == {"text"} and len(layout.boxes) == 1
+        assert {o.attrs["carrier"] for o in objs} == {"document"}
+        assert min(o.attrs["char_px"] for o in objs) >= MIN_CAP_PX
+        assert any(o.attrs["content"] == "name" for o in objs)  # the patient block
+        # the paper itself belongs to nobody: labelled pixels are ink only, a small share
+        labelled = c.instances > 0
+        assert 0.01 < labelled.mean() < 0.35
+    # on the flat page, before any turn: each item is one line, no two lines share a row
+    from figure_ml.data.render.document import document_sheet
+
+    sheet = document_sheet(fk, np.random.default_rng(9), font_list(()), 400, 560, 8.0)
+    rects = [
+        cv2.boundingRect((sheet.idx == i).astype(np.uint8)) for i in range(1, 1 + len(sheet.items))
+    ]
+    assert len(rects) >= 15
+    for i, (x, y, w, h) in enumerate(rects):
+        assert h < 3 * 8.0  # one line of 8 px capitals with its descenders
+        for x2, y2, w2, h2 in rects[i + 1 :]:
+            assert min(x + w, x2 + w2) <= max(x, x2) or min(y + h, y2 + h2) <= max(y, y2)
+
+
+def test_a_document_shot_holds_text_only() -> None:
+    from figure_ml.data.render.scene_plan import scene_kind
+
+    seen = 0
+    for seed in range(400):
+        plan = {"face": 1, "tattoo": 1, "wristband": 1, "text": 1}
+        kind = scene_kind(np.random.default_rng(seed), plan)
+        if kind == "document":
+            seen += 1
+            assert plan == {"face": 0, "tattoo": 0, "wristband": 0, "text": 4}
+    assert 2 <= seen <= 40  # a few percent of shots
+    plan = {"face": 0, "tattoo": 2, "wristband": 1}  # no text enabled: never a page
+    assert all(scene_kind(np.random.default_rng(s), dict(plan)) != "document" for s in range(400))

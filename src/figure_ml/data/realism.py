@@ -86,6 +86,7 @@ TEXT_CONDITIONS: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
     ("barcode or QR code", lambda a: a.get("content") in CODES),
     ("handwritten on skin", lambda a: a.get("carrier") == "skin"),
     ("on a screen", lambda a: a.get("carrier") == "screen"),
+    ("on a document page", lambda a: a.get("carrier") == "document"),
     ("turned > 30°", lambda a: _tilt_deg(float(a.get("rotation_deg", 0.0))) > 30),
     (
         "small (capitals < 8 px)",

@@ -22,6 +22,7 @@ from figure_ml.data.render.body_parts import add_closeup, add_limb, add_torso
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.cloth import paint_background
 from figure_ml.data.render.clutter import foreground_clutter
+from figure_ml.data.render.document import add_document
 from figure_ml.data.render.face import add_face
 from figure_ml.data.render.findings import add_finding
 from figure_ml.data.render.glyphs import font_list, log_uniform
@@ -227,6 +228,11 @@ def _add_text(sc: _Scene) -> None:
         n_text -= len(got)
     if n_text > 0:
         fonts = font_list(sc.opts.font_paths)
+        if sc.kind == "document":  # the page is the shot; it holds more lines than planned
+            lines = add_document(sc.canvas, sc.faker, fonts, sc.layout)
+            sc.track(lines)
+            if lines:
+                return
         sc.track(add_printed(sc.canvas, sc.faker, fonts, sc.layout, n_text))
 
 

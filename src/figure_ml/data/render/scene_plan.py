@@ -14,7 +14,10 @@ from figure_ml.data.render.glyphs import log_uniform
 from figure_ml.data.render.primitives import Layout, smooth_noise
 from figure_ml.data.render.skin import SkinRegion
 
-SCENES = ("limb", "closeup", "torso", "portrait", "bedside")
+SCENES = ("limb", "closeup", "torso", "portrait", "bedside", "document")
+#: weight of the document shot beside the others' 1.0 in all (when text is planned). A page
+#: holds 10-40 lines, so even this share makes pages about half of all text lines.
+DOCUMENT_SHARE = 0.04
 LIGHTING = ("even", "directional", "flash", "window")
 
 
@@ -102,14 +105,20 @@ def scene_kind(rng: np.random.Generator, plan: dict[str, int]) -> str:
     """Pick the shot, and move planned faces to other classes where a face cannot be.
 
     Close-ups of skin and trunk shots hold no face; portraits and bedside shots hold at least
-    one when faces are enabled. Totals per class stay balanced on average.
+    one when faces are enabled; a document shot (a photographed page, :mod:`document`) holds
+    text only. Totals per class stay balanced on average, except that a page adds many lines.
     """
     others = [c for c in plan if c != "face"]
-    kinds = ["limb", "closeup", "torso", "portrait", "bedside"]
-    p = [0.3, 0.15, 0.15, 0.2, 0.2]
+    kinds = ["limb", "closeup", "torso", "portrait", "bedside", "document"]
+    paper = DOCUMENT_SHARE if "text" in plan and sum(plan.values()) else 0.0
+    p = [0.3, 0.15, 0.15, 0.2, 0.2, paper]
     if not others:  # faces only: a shot that can hold one
-        kinds, p = kinds[:1] + kinds[3:], [0.3, 0.35, 0.35]
+        kinds, p = ["limb", "portrait", "bedside"], [0.3, 0.35, 0.35]
     kind = str(rng.choice(kinds, p=np.array(p) / sum(p)))
+    if kind == "document":  # a page holds only text: every planned object becomes a line
+        total = sum(plan.values())
+        plan.update(dict.fromkeys(plan, 0), text=total)
+        return kind
     n_face = plan.get("face", 0)
     if kind in ("closeup", "torso") and n_face:
         for _ in range(n_face):
