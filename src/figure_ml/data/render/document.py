@@ -22,13 +22,15 @@ import numpy as np
 from figure_ml.data.fonts import load_font
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.carriers import Sheet, place_sheet
-from figure_ml.data.render.glyphs import text_alpha
+from figure_ml.data.render.glyphs import log_uniform, text_alpha
 from figure_ml.data.render.phi_content import label_lines, phi_line
 from figure_ml.data.render.primitives import Layout
 
 #: smallest capital height of a page's line, in frame pixels: smaller print is not legible in
 #: a phone photo, and an illegible grey line is not text (DESIGN §4)
 MIN_CAP_PX = 6.0
+#: baseline to baseline, in capital heights, as word processors set body text
+LINE_PITCH = 1.9
 #: what a page's headings and form fields are called (the values are patient detail or prose)
 HEADINGS = (
     "Clinical history",
@@ -63,16 +65,16 @@ def _wrap(words: list[str], font_path: str, cap: float, width: float) -> tuple[s
 class _Page:
     """Lines set top to bottom on a sheet, each one text object."""
 
-    def __init__(self, sheet: Sheet, cap: float, margin: int) -> None:
-        self.sheet, self.cap, self.margin = sheet, cap, margin
+    def __init__(self, sheet: Sheet, margin: int) -> None:
+        self.sheet, self.margin = sheet, margin
         self.y = margin
-        self.pitch = cap * 1.9  # baseline to baseline of body text, as word processors set it
 
     def room(self, cap: float) -> bool:
+        """Whether a line of ``cap`` px capitals (with descenders) still fits above the margin."""
         return self.y + cap * 1.6 < self.sheet.h - self.margin
 
-    def line(self, text: str, font: str, cap: float, content: str, x: int | None = None) -> int:
-        """Set ``text`` at the current line (left margin unless ``x``); returns its width."""
+    def line(self, text: str, font: str, cap: float, content: str, x: int | None = None) -> None:
+        """Set ``text`` at the current line (left margin unless ``x``)."""
         x = self.margin if x is None else x
         # a line longer than the measure loses its last words, as a form field's box cuts it
         text, _ = _wrap(text.split(), font, cap, self.sheet.w - self.margin - x)
@@ -89,10 +91,10 @@ class _Page:
                 "chars": len(text),
             },
         )
-        return a.shape[1]
 
     def advance(self, cap: float, extra: float = 0.0) -> None:
-        self.y += cap * 1.9 + extra
+        """Move down one line of ``cap`` px capitals plus ``extra`` px."""
+        self.y += cap * LINE_PITCH + extra
 
 
 def document_sheet(
@@ -107,7 +109,7 @@ def document_sheet(
     sheet = Sheet(height, width, PAPER[rng.integers(len(PAPER))], 0)
     font = fonts[rng.integers(len(fonts))]
     bold = fonts[rng.integers(len(fonts))]
-    page = _Page(sheet, cap, int(cap * rng.uniform(2.0, 4.0)))
+    page = _Page(sheet, int(cap * rng.uniform(2.0, 4.0)))
     text_w = width - 2 * page.margin
     # letterhead, then the patient block (sometimes two columns, as on lab forms)
     head_cap = cap * rng.uniform(1.3, 2.0)
@@ -151,7 +153,9 @@ def document_sheet(
     return sheet
 
 
-def add_document(canvas: Canvas, fk: faker_mod.Faker, fonts: tuple[str, ...], layout: Layout):
+def add_document(
+    canvas: Canvas, fk: faker_mod.Faker, fonts: tuple[str, ...], layout: Layout
+) -> list:
     """A page filling much of the frame, nearly square to the camera; returns its text objects.
 
     Most are framed whole, like a scan or a careful photo; a quarter run off one edge.
@@ -163,7 +167,7 @@ def add_document(canvas: Canvas, fk: faker_mod.Faker, fonts: tuple[str, ...], la
     page_w = page_h * (0.71 if portrait_page else 1.41)
     if page_w > w * 1.1:
         page_w, page_h = w * rng.uniform(0.6, 1.1), page_h * (w / page_w)
-    cap = max(MIN_CAP_PX, float(np.exp(rng.uniform(np.log(6), np.log(18)))))
+    cap = log_uniform(rng, 6, 18)
     # at least a letterhead, patient details and some body text, about 40 characters a line
     cap = max(MIN_CAP_PX, min(cap, page_h / 14, page_w / 28))
     sheet = document_sheet(fk, rng, fonts, int(page_w), int(page_h), cap)
