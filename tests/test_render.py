@@ -11,9 +11,13 @@ import pytest
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.data.render.canvas import Canvas
+from figure_ml.data.render.document import MIN_CAP_PX, add_document, document_sheet
 from figure_ml.data.render.findings import FINDINGS
+from figure_ml.data.render.glyphs import font_list
 from figure_ml.data.render.options import SceneOptions
+from figure_ml.data.render.primitives import Layout
 from figure_ml.data.render.scene import render_scene
+from figure_ml.data.render.scene_plan import scene_kind
 from figure_ml.data.render.text import carrier_centre
 
 SIZES = ((320, 240), (240, 320), (384, 216))
@@ -406,14 +410,9 @@ def test_surface_grain_textures_every_surface_but_keeps_light_and_labels() -> No
         assert np.allclose(c.image[..., 0], c.image[..., 1])  # luminance, no colour noise
 
 
-def test_document_page_boxes_every_legible_line_alone() -> None:
+def test_document_page_labels_every_legible_line_and_no_paper() -> None:
     """A photographed page (render/document.py): every line is its own text object, legible in
-    the frame, set line above line (DESIGN §4: one box per line), and the blank paper is not
-    labelled."""
-    from figure_ml.data.render.document import MIN_CAP_PX, add_document
-    from figure_ml.data.render.glyphs import font_list
-    from figure_ml.data.render.primitives import Layout
-
+    the frame, with the patient block present; the blank paper is not labelled."""
     fk = faker.Faker()
     for seed in range(4):
         c = Canvas(640, 480, np.random.default_rng(seed))
@@ -429,9 +428,13 @@ def test_document_page_boxes_every_legible_line_alone() -> None:
         # the paper itself belongs to nobody: labelled pixels are ink only, a small share
         labelled = c.instances > 0
         assert 0.01 < labelled.mean() < 0.35
-    # on the flat page, before any turn: each item is one line, no two lines share a row
-    from figure_ml.data.render.document import document_sheet
 
+
+def test_document_sheet_boxes_each_line_alone() -> None:
+    """On the flat page, before any turn: each item is one line and no two lines share a row
+    (DESIGN §4: one box per line)."""
+    fk = faker.Faker()
+    fk.seed_instance(3)
     sheet = document_sheet(fk, np.random.default_rng(9), font_list(()), 400, 560, 8.0)
     rects = [
         cv2.boundingRect((sheet.idx == i).astype(np.uint8)) for i in range(1, 1 + len(sheet.items))
@@ -444,8 +447,6 @@ def test_document_page_boxes_every_legible_line_alone() -> None:
 
 
 def test_a_document_shot_holds_text_only() -> None:
-    from figure_ml.data.render.scene_plan import scene_kind
-
     seen = 0
     for seed in range(400):
         plan = {"face": 1, "tattoo": 1, "wristband": 1, "text": 1}

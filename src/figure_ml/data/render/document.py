@@ -19,10 +19,9 @@ from pathlib import Path
 import faker as faker_mod
 import numpy as np
 
-from figure_ml.data.fonts import load_font
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.carriers import Sheet, place_sheet
-from figure_ml.data.render.glyphs import log_uniform, text_alpha
+from figure_ml.data.render.glyphs import font_for_cap, log_uniform, text_alpha
 from figure_ml.data.render.phi_content import label_lines, phi_line
 from figure_ml.data.render.primitives import Layout
 
@@ -53,7 +52,7 @@ def _wrap(words: list[str], font_path: str, cap: float, width: float) -> tuple[s
     """The longest run of ``words`` that fits ``width`` px, and the words left over."""
     if not words:
         return "", []
-    font = load_font(font_path, max(4, round(cap / 0.72)))
+    font = font_for_cap(font_path, cap)
     line = words[0]
     k = 1
     while k < len(words) and font.getlength(f"{line} {words[k]}") <= width:

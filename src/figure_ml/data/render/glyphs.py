@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import qrcode
 from barcode import Code128
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from figure_ml.data.fonts import load_font, resolve_font
 
@@ -37,9 +37,14 @@ def font_list(paths: tuple[str, ...]) -> tuple[str, ...]:
     return paths or tuple(str(resolve_font(n)) for n in DEFAULT_FONTS)
 
 
+def font_for_cap(font_path: str, cap_px: float) -> ImageFont.FreeTypeFont:
+    """The font at the em size whose capital letters are about ``cap_px`` tall."""
+    return load_font(font_path, max(4, round(cap_px / 0.72)))
+
+
 def text_alpha(text: str, font_path: str, cap_px: float) -> np.ndarray:
     """Anti-aliased ink of ``text`` whose capital letters are about ``cap_px`` tall."""
-    font = load_font(font_path, max(4, round(cap_px / 0.72)))
+    font = font_for_cap(font_path, cap_px)
     left, top, right, bottom = font.getbbox(text)
     pad = 2
     img = Image.new("L", (max(1, right - left) + 2 * pad, max(1, bottom - top) + 2 * pad), 0)
