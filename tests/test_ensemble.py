@@ -391,7 +391,7 @@ def test_the_card_says_when_a_set_cannot_get_within_its_budget(ensemble) -> None
     data = manifest.load(ensemble).data
     cal = {**data["calibration"], "budget_met": False, "over_redaction": 0.14}
     card = render_model_card({**data, "calibration": cal})
-    assert "**Over-redaction budget NOT MET on val: 14.00% > 10.00%**" in card
+    assert "**Over-redaction budget NOT MET on val: 14.00% > 5.00%**" in card
 
 
 def test_teachers_ship_int8_beside_the_int8_model(ensemble, synth, tmp_path) -> None:

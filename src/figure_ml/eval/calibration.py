@@ -18,7 +18,7 @@ import numpy as np
 
 from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
-from figure_ml.eval.budget import GlobalSweep, pooled_over_redaction
+from figure_ml.eval.budget import DEFAULT_MAX_OVER_REDACTION, GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
 from figure_ml.eval.data import EvalData
 from figure_ml.eval.operating_point import OperatingPoint
@@ -166,7 +166,7 @@ def calibrate(
     targets: dict[str, float],
     padding_grid: Sequence[float],
     *,
-    max_over_redaction: float = 0.10,
+    max_over_redaction: float = DEFAULT_MAX_OVER_REDACTION,
     kappa: float = KAPPA,
     floor: float = 0.01,
 ) -> dict[str, Any]:

@@ -67,7 +67,7 @@ import numpy as np
 
 from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
 from figure_ml.ensemble import channel, channel_arrays, to_channels
-from figure_ml.eval.budget import pooled_over_redaction
+from figure_ml.eval.budget import DEFAULT_MAX_OVER_REDACTION, pooled_over_redaction
 from figure_ml.eval.calibration import (
     _class_over_redaction,
     calibrate_class,
@@ -111,7 +111,7 @@ def calibrate_union(
     padding_grid: Sequence[float],
     *,
     model_padding: dict[str, float],
-    max_over_redaction: float = 0.10,
+    max_over_redaction: float = DEFAULT_MAX_OVER_REDACTION,
     kappa: float = KAPPA,
     floor: float = 0.01,
 ) -> dict[str, Any]:
