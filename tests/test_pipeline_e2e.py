@@ -209,7 +209,7 @@ def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
     assert box["check"] == "box_iou_vs_pt" and box["passed"] and box["value"] >= 0.99
     # the fixture really detects (a model with random weights misses every box); it is weak
     # (mAP50 0.22, an older generator) and its point may hide only 5% of the photo, so the bar
-    # is the share of all boxes it finds (it misses 83% at the 5% budget, under 80% at 10%)
+    # is the share of all boxes it finds (83% missed at a point calibrated at 5%, under 80% at 10%)
     per = names["fp32"]["metrics"]["per_class"].values()
     missed = sum(c["n_missed"] for c in per) / sum(c["n_gt"] for c in per)
     assert missed < 0.9
