@@ -55,7 +55,7 @@ def test_reference_loads_offline_by_name_and_finds_a_face() -> None:
     from figure_ml.eval.predictors import make_predictor
 
     img, face_box, _ = phi_scene()
-    pred = make_predictor(Path(models.resolve_weights("reference")), imgsz=416, conf=0.05)
+    pred = make_predictor(Path(models.resolve_weights("reference")), conf=0.05)  # its own size
     det = pred.predict(np.asarray(img))
     faces = det.boxes[det.classes == class_id("face")]
     assert len(faces) and iou_matrix(np.array([face_box]), faces).max() > 0.5
