@@ -141,12 +141,21 @@ _TILING = {"mode": "auto", "tile": 640, "overlap": 0.2, "min_long_side": 1600, "
         ({"tiling": {**_TILING, "overlap": 0.6}}, "tiling/overlap"),
         ({"tiling": {**_TILING, "tile": 0}}, "tiling/tile"),
         ({"tiling": {**_TILING, "merge_iou": 1.5}}, "tiling/merge_iou"),
+        ({"tiling": {**_TILING, "tile_long_side": -1}}, "tiling/tile_long_side"),
     ],
 )
 def test_out_of_range_numbers_are_refused(tmp_path, change, field):
     _write_raw(tmp_path, _data(tmp_path, **change))
     with pytest.raises(ManifestError, match=field):
         manifest.load(tmp_path)
+
+
+def test_tile_long_side_is_optional(tmp_path):
+    """Manifests written before ``tiling.tile_long_side`` existed load as full resolution."""
+    _write_raw(tmp_path, _data(tmp_path, tiling=_TILING))
+    assert "tile_long_side" not in manifest.load(tmp_path).data["tiling"]
+    _write_raw(tmp_path, _data(tmp_path, tiling={**_TILING, "tile_long_side": 2048}))
+    assert manifest.load(tmp_path).data["tiling"]["tile_long_side"] == 2048
 
 
 def test_reader_checks_ranges_without_the_schema(tmp_path, monkeypatch):

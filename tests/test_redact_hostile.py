@@ -237,7 +237,8 @@ def test_out_that_is_a_file_is_a_usage_error(manifest_path, tmp_path, capsys):
 
 def test_tiling_policy_refuses_impossible_values(manifest_path):
     for bad in ({"tile": 0}, {"overlap": 1.0}, {"overlap": float("nan")}, {"mode": "x"},
-                {"min_long_side": -1}, {"merge_iou": 2.0}):  # fmt: skip
+                {"min_long_side": -1}, {"merge_iou": 2.0}, {"tile_long_side": -1},
+                {"tile_long_side": 1.5}):  # fmt: skip
         with pytest.raises(ConfigError):
             TilingPolicy(**bad)
     with pytest.raises(ConfigError, match="tile"):

@@ -160,6 +160,21 @@ def test_large_photo_is_tiled_automatically(tmp_path):
     assert len(on.detections) > len(off.detections) == 2
 
 
+def test_tiles_from_a_shrunk_copy_when_the_manifest_says_so(tmp_path):
+    """``tiling.tile_long_side`` (or ``--tile-long-side``): tiles are cut from the photo shrunk
+    to that long side: 200 x 120 shrunk to 100 x 60 needs 2 tiles of 64 px, not 12."""
+    path = make_manifest(tmp_path / "m", min_long_side=150, tile_long_side=100)
+    image = noise_image(6, 200, 120)
+    shrunk = Redactor.from_manifest(path).redact_full(image)
+    assert shrunk.strategy["tiles"] == 2 and shrunk.strategy["tile_long_side"] == 100
+    full = Redactor.from_manifest(path, tile_long_side=0).redact_full(image)
+    assert full.strategy["tiles"] == 12 and "tile_long_side" not in full.strategy
+    with pytest.raises(SystemExit) as exc:  # argparse: a usage error before anything runs
+        main(["--manifest", str(path), "--out", str(tmp_path / "o"), "--tile-long-side", "-1",
+              str(tmp_path)])  # fmt: skip
+    assert exc.value.code == 2 and not (tmp_path / "o").exists()
+
+
 def test_library_refuses_non_rgb_arrays(manifest_path):
     red = Redactor.from_manifest(manifest_path)
     with pytest.raises(BadInputError, match="uint8 RGB"):

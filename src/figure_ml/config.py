@@ -585,6 +585,8 @@ class TilingConfig:
     overlap: float = 0.2
     min_long_side: int = 1600
     merge_iou: float = 0.5
+    #: tiles come from the photo shrunk to at most this long side; 0: full resolution
+    tile_long_side: int = 0
 
 
 @dataclass

@@ -53,6 +53,7 @@ RANGES: list[tuple[str, float, float | None, bool]] = [
     ("tiling/overlap", 0.0, 0.5, True),
     ("tiling/min_long_side", 0, None, True),
     ("tiling/merge_iou", 0.0, 1.0, True),
+    ("tiling/tile_long_side", 0, None, True),
 ]
 
 

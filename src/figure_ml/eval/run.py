@@ -150,6 +150,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
             overlap=t.overlap,
             min_long_side=t.min_long_side,
             merge_iou=t.merge_iou,
+            tile_long_side=t.tile_long_side,
         )
         predictor = TiledPredictor(predictor, policy)
     sha = sha256_file(weights)

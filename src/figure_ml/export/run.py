@@ -182,6 +182,7 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
             "overlap": cfg.tiling.overlap,
             "min_long_side": cfg.tiling.min_long_side,
             "merge_iou": cfg.tiling.merge_iou,
+            "tile_long_side": cfg.tiling.tile_long_side,
         },
     }
 

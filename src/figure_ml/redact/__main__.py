@@ -93,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"tile overlap, share of a tile, 0..{OVERLAP_MAX} (default: manifest)",
     )
     p.add_argument("--min-long-side", type=_int_in(0), help="auto tiles above this long side, px")
+    p.add_argument(
+        "--tile-long-side",
+        type=_int_in(0),
+        help="cut tiles from the photo shrunk to this long side, px; 0: full resolution "
+        "(default: manifest)",
+    )
     p.add_argument("--artifact", help="artifact name in the manifest (default: first ONNX)")
     p.add_argument(
         "--precision",
@@ -172,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
             tile=args.tile,
             overlap=args.overlap,
             min_long_side=args.min_long_side,
+            tile_long_side=args.tile_long_side,
             threads=args.threads,
             max_megapixels=args.max_megapixels,
         )

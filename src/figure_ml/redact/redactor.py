@@ -49,7 +49,7 @@ from figure_ml.redact.checks import (
     per_class,
 )
 from figure_ml.redact.styles import STYLES, apply_style
-from figure_ml.tiling import TILE_MODES, TilingPolicy, detect_tiled, tile_windows
+from figure_ml.tiling import TILE_MODES, TilingPolicy, detect_tiled
 
 log = logging.getLogger(__name__)
 
@@ -161,19 +161,21 @@ class Redactor:
         tile: int | None = None,
         overlap: float | None = None,
         min_long_side: int | None = None,
+        tile_long_side: int | None = None,
         threads: int | None = None,
         max_megapixels: float = MAX_MEGAPIXELS,
     ) -> Redactor:
         """Load a manifest (file or folder) and its ONNX artifact, verified by SHA-256.
 
         ``artifact`` names one (default: the first ONNX, or the first of ``precision``).
-        ``tiles`` (``auto``/``on``/``off``) and ``tile``/``overlap``/``min_long_side``
-        override the manifest's tiling policy. The graph's input size and type, output layout
-        and class count must match the manifest (:class:`ManifestError` otherwise).
+        ``tiles`` (``auto``/``on``/``off``) and ``tile``/``overlap``/``min_long_side``/
+        ``tile_long_side`` override the manifest's tiling policy. The graph's input size and
+        type, output layout and class count must match the manifest (:class:`ManifestError`
+        otherwise).
         ``max_megapixels``: larger photos are refused by :meth:`redact_encoded`.
         """
         # every setting is checked before any file is read
-        overrides = _overrides(tiles, tile, overlap, min_long_side)
+        overrides = _overrides(tiles, tile, overlap, min_long_side, tile_long_side)
         replace(TilingPolicy(), **overrides)  # raises ConfigError on an impossible value
         if threads is not None and not (isinstance(threads, int) and threads >= 1):
             raise ConfigError(f"threads must be an integer >= 1, got {threads!r}")
@@ -216,13 +218,15 @@ class Redactor:
         strategy: dict[str, Any] = {"name": "tiled" if tiled else "whole"}
         if tiled:
             p = self.policy
-            n = len(tile_windows(w, h, p.tile, p.overlap))
+            n = len(p.windows(w, h))
             if n > MAX_TILES:
                 raise BadInputError(
                     f"{w}x{h} would need {n} tiles of {p.tile} px (limit {MAX_TILES});"
                     " use a larger --tile or a smaller --overlap"
                 )
             strategy.update(tile=p.tile, overlap=p.overlap, tiles=n, merge_iou=p.merge_iou)
+            if p.tile_long_side:
+                strategy["tile_long_side"] = p.tile_long_side
         try:
             boxes, scores, classes = detect_tiled(image, self.detector.detect, self.policy)
         except FloatingPointError as exc:  # OnnxDetector.require_finite
@@ -315,8 +319,14 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
     return det
 
 
-def _overrides(mode, tile, overlap, min_long_side) -> dict[str, Any]:
-    given = {"mode": mode, "tile": tile, "overlap": overlap, "min_long_side": min_long_side}
+def _overrides(mode, tile, overlap, min_long_side, tile_long_side) -> dict[str, Any]:
+    given = {
+        "mode": mode,
+        "tile": tile,
+        "overlap": overlap,
+        "min_long_side": min_long_side,
+        "tile_long_side": tile_long_side,
+    }
     return {k: v for k, v in given.items() if v is not None}
 
 
