@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -143,15 +143,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         from figure_ml.eval.tiling import TiledPredictor
         from figure_ml.tiling import TilingPolicy
 
-        t = pcfg.tiling
-        policy = TilingPolicy(
-            mode=t.mode,
-            tile=t.tile or predictor.imgsz,
-            overlap=t.overlap,
-            min_long_side=t.min_long_side,
-            merge_iou=t.merge_iou,
-            tile_long_side=t.tile_long_side,
-        )
+        policy = TilingPolicy(**asdict(pcfg.tiling) | {"tile": pcfg.tiling.tile or predictor.imgsz})
         predictor = TiledPredictor(predictor, policy)
     sha = sha256_file(weights)
     info = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,14 +176,8 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
             "max_det": 300,
             "class_agnostic_nms": False,
         },
-        "tiling": {
-            "mode": cfg.tiling.mode,
-            "tile": cfg.tiling.tile or imgsz,
-            "overlap": cfg.tiling.overlap,
-            "min_long_side": cfg.tiling.min_long_side,
-            "merge_iou": cfg.tiling.merge_iou,
-            "tile_long_side": cfg.tiling.tile_long_side,
-        },
+        # every TilingConfig field, so a new one reaches the manifest without another line
+        "tiling": asdict(cfg.tiling) | {"tile": cfg.tiling.tile or imgsz},
     }
 
 
