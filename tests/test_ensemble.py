@@ -374,6 +374,12 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
     card = (ensemble / "MODEL_CARD.md").read_text()
     assert "Detector set" in card and "**union**" in card and "| centerface |" in card
     assert "The model's artifacts alone." in card
+    # what the redactor runs (the union) has its over-redaction per photo size, and the card
+    # shows the union's: every test photo of this fixture is small
+    (band,) = u["by_photo_size"]
+    assert band == "<=1024px" and u["by_photo_size"][band]["n_images"] == u["n_images"]
+    assert u["by_photo_size"][band]["over_redaction"] == pytest.approx(u["over_redaction"])
+    assert "Measured on <=1024px photos only" in card
     # the val over-redaction the set ships at, and whether the budget holds, in both blocks
     cal = m.data["calibration"]
     assert cal["budget_met"] == (cal["over_redaction"] <= cal["max_over_redaction"] + 1e-12)

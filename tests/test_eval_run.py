@@ -101,8 +101,12 @@ def test_outputs_and_known_miss_rates(dataset, oracle, tmp_path):
         assert low <= pc["miss_rate"] <= high
     assert m["per_class"]["text"]["miss_rate"] == 1.0
     assert m["thresholds"] == {"face": 0.25, "tattoo": 0.25, "wristband": 0.25, "text": 0.25}
-    assert set(m["slices"]) == {"size", "skin_tone", "source", "restraint"}
+    assert set(m["slices"]) == {"size", "skin_tone", "source", "photo_size", "restraint"}
     assert "synth" in m["slices"]["source"]
+    # every test frame is small: one photo-size band, holding them all, and the report says so
+    assert list(m["slices"]["photo_size"]) == ["<=1024px"]
+    assert m["slices"]["photo_size"]["<=1024px"]["n_images"] == m["n_images"]
+    assert "Every photo of this split is <=1024px" in (tmp_path / "eval" / "report.md").read_text()
     assert m["dataset"]["digest"] == dataset.digest
     for f in (
         "report.md",

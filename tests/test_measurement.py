@@ -220,6 +220,53 @@ def test_restraint_slices_over_redaction_of_phi_free_photos_by_hard_negative():
     )
 
 
+def test_photo_size_slices_split_over_redaction_by_the_photos_long_side():
+    # a 1,024 px frame (band edge: <=1024px) hiding 1% of its non-PHI area and a 4,032 px
+    # phone frame hiding 1,000x1,200 px of its own; pooled by pixels the phone frame dominates
+    # (DESIGN §4), and the slices say what each size of photo got
+    from figure_ml.eval.report import render_report
+    from figure_ml.export.card import _photo_size_lines
+    from figure_ml.export.contents import by_photo_size
+    from figure_ml.sizes import photo_band_ids
+
+    assert photo_band_ids([1024, 1025, 2048, 2049, 4032]).tolist() == [0, 1, 1, 2, 2]
+    none = np.zeros((0, 4))
+    small = GroundTruth("s", 1024, 800, none, [])
+    phone = GroundTruth("p", 4032, 3024, [[0, 0, 100, 100]], [FACE])
+    phone_out = 4032 * 3024 - 100 * 100
+    d = [
+        det([[0, 0, 1024, 8]], [0.9], [TEXT]),  # 8 of 800 rows: 1%
+        det([[0, 0, 100, 100], [200, 200, 1200, 1400]], [0.9] * 2, [FACE] * 2),
+    ]
+    m = compute_metrics([small, phone], d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, budget=None)
+    bands = m["slices"]["photo_size"]
+    assert list(bands) == ["<=1024px", ">2048px"]
+    assert bands["<=1024px"]["n_images"] == 1 and bands[">2048px"]["n_images"] == 1
+    assert bands["<=1024px"]["over_redaction"] == pytest.approx(0.01)
+    assert bands[">2048px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)  # 9.85%
+    assert bands[">2048px"]["n_gt"] == 1 and bands[">2048px"]["miss_rate"] == 0.0
+    pooled = (8 * 1024 + 1_200_000) / (1024 * 800 + phone_out)
+    assert m["over_redaction"] == pytest.approx(pooled)
+    report = render_report(m, title="t")
+    assert "## Slices by photo size (long side)" in report
+    assert "| >2048px | 1 | 1 | 0.00% | [0.00%, 0.00%] | 9.85% |" in report
+    assert "| <=1024px | 1 | 0 |" in report
+    summary = by_photo_size(m)
+    assert summary[">2048px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)
+    assert set(summary["<=1024px"]) == {
+        "n_images",
+        "over_redaction",
+        "over_redaction_ci",
+        "miss_rate",
+        "n_gt",
+    }
+    # the card says so when every evaluated photo was of one size
+    one = _photo_size_lines({"<=1024px": summary["<=1024px"]})
+    assert any("Measured on <=1024px photos only" in line for line in one)
+    assert not any("only" in line for line in _photo_size_lines(summary))
+    assert _photo_size_lines({}) == []
+
+
 # --- budgeted calibration with padding ------------------------------------------------------
 
 

@@ -1,8 +1,15 @@
-"""Object size buckets at the model's input scale (DESIGN §4 slices).
+"""Object size buckets at the model's input scale (DESIGN §4 slices), and photo size bands.
 
 A box's *size* is ``sqrt(w * h)`` in pixels after the whole image is resized so that its long
 side equals the model input size (what a letterboxed detector sees). Buckets: ``tiny`` < 16,
 ``small`` < 32, ``medium`` < 96, else ``large``.
+
+A photo's *size band* is set by its long side in pixels: ``<=1024px`` (screenshots, messaging
+copies, the default synthetic frames), ``1025-2048px`` (downscaled shares), ``>2048px`` (camera
+originals: a 12 MP phone photo is 4,032 px). The redactor runs a photo above
+``tiling.min_long_side`` (1,600 px by default) through tiles as well, so the bands also part
+one-pass photos from tiled ones, and an operating point calibrated on one band need not hold
+on another (measured: docs/design.md "Tiling").
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ import numpy as np
 
 SIZE_BUCKETS: tuple[str, ...] = ("tiny", "small", "medium", "large")
 _EDGES = np.array([16.0, 32.0, 96.0])
+
+PHOTO_BANDS: tuple[str, ...] = ("<=1024px", "1025-2048px", ">2048px")
+_PHOTO_EDGES = np.array([1024, 2048])
 
 #: the input size buckets refer to when none is given (ultralytics' default imgsz)
 DEFAULT_INPUT_SIZE = 640
@@ -37,3 +47,9 @@ def size_buckets(
     """Bucket name of each box."""
     ids = size_bucket_ids(box_size_at_input(boxes_xyxy, image_w, image_h, input_size))
     return [SIZE_BUCKETS[i] for i in ids]
+
+
+def photo_band_ids(long_sides: np.ndarray) -> np.ndarray:
+    """Index into :data:`PHOTO_BANDS` of each photo's long side (pixels); an edge belongs to
+    the band below it (1,024 px is ``<=1024px``)."""
+    return np.searchsorted(_PHOTO_EDGES, np.asarray(long_sides, np.int64), side="left")

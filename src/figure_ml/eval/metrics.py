@@ -10,7 +10,8 @@ miss_rate_ci_exact, miss_rate_upper, n_gt, n_missed, recall, precision, ap50, ap
 predictions that touch a GT box — margin — and of those that touch none — false alarms),
 ``finding_occlusion[_ci]`` (null when no image has findings), ``map50``,
 ``map50_95``, ``thresholds.<name>``, ``padding.<name>``, ``kappa``, ``n_images``, and
-``slices.{size, skin_tone, source}.<value>`` with the same redaction keys inside,
+``slices.{size, skin_tone, source, photo_size}.<value>`` with the same redaction keys inside
+(``photo_size``: the band of the photo's long side, :data:`figure_ml.sizes.PHOTO_BANDS`),
 ``slices.restraint.<hard negative>.{value, ci, n_images, by_class.<name>}``; and the
 headline ``budget`` with ``per_class.<name>.miss_at_budget[_ci, _ci_exact, _upper]`` and
 ``at_budget.{threshold, over_redaction, over_redaction_ci}`` (DESIGN §4) — absent at the top
@@ -40,7 +41,7 @@ from figure_ml.eval.over_redaction import (
 )
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats, subset_images
-from figure_ml.sizes import DEFAULT_INPUT_SIZE, SIZE_BUCKETS
+from figure_ml.sizes import DEFAULT_INPUT_SIZE, PHOTO_BANDS, SIZE_BUCKETS, photo_band_ids
 
 TONE_NAMES = {0: "unknown", 1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
 
@@ -80,9 +81,11 @@ def slice_metrics(
     rs: Resamples,
     alone: dict[str, RedactionStats] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Miss rates by GT size bucket; all redaction metrics by skin tone and by source; and
-    ``restraint``: over-redaction on the photos *without PHI*, by the hard negative painted into
-    them (synthetic data records them) — what the model mistakes for PHI. With ``alone`` (each
+    """Miss rates by GT size bucket; all redaction metrics by skin tone, by source and by photo
+    size band (an operating point calibrated on small frames can over-redact phone originals,
+    which the redactor tiles: the pooled figure alone would hide that); and ``restraint``:
+    over-redaction on the photos *without PHI*, by the hard negative painted into them
+    (synthetic data records them) — what the model mistakes for PHI. With ``alone`` (each
     class's own mask, :func:`~figure_ml.eval.over_redaction.class_alone_stats`) every restraint
     entry also carries ``by_class.<name>``: the over-redaction of that class's mask alone on
     those photos — *which* PHI the model takes the negative for (a printed poster face read as
@@ -109,6 +112,12 @@ def slice_metrics(
     for src in sorted(set(stats.source.tolist())):
         keep = stats.source == src
         by_source[src] = redaction_metrics(subset_images(stats, keep), rs.subset(keep))
+    by_photo: dict[str, Any] = {}
+    bands = photo_band_ids(stats.long_side)
+    for b, name in enumerate(PHOTO_BANDS):
+        keep = bands == b
+        if keep.any():
+            by_photo[name] = redaction_metrics(subset_images(stats, keep), rs.subset(keep))
     free = ~stats.images_with_phi
     by_negative: dict[str, Any] = {}
     for kind in sorted({k for ks in stats.hard_negatives[free] for k in ks}):
@@ -119,7 +128,13 @@ def slice_metrics(
                 name: over_redaction(subset_images(s, keep), rs.subset(keep))
                 for name, s in alone.items()
             }
-    return {"size": by_size, "skin_tone": by_tone, "source": by_source, "restraint": by_negative}
+    return {
+        "size": by_size,
+        "skin_tone": by_tone,
+        "source": by_source,
+        "photo_size": by_photo,
+        "restraint": by_negative,
+    }
 
 
 def compute_metrics(

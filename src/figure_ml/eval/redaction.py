@@ -36,6 +36,7 @@ class RedactionStats:
     source: np.ndarray  # (I,) str
     skin_tone: np.ndarray  # (I,) int
     hard_negatives: np.ndarray  # (I,) tuple of the hard negatives painted into each photo
+    long_side: np.ndarray  # (I,) int: the photo's long side in px (figure_ml.sizes.PHOTO_BANDS)
 
     @property
     def n_images(self) -> int:
@@ -97,6 +98,7 @@ def redaction_stats(
         source=np.array([g.source for g in gts], dtype=object),
         skin_tone=np.array([g.skin_tone for g in gts], np.int64),
         hard_negatives=_object_array([g.hard_negatives for g in gts]),
+        long_side=np.array([max(g.width, g.height) for g in gts], np.int64),
     )
 
 
@@ -123,4 +125,5 @@ def subset_images(stats: RedactionStats, keep: np.ndarray) -> RedactionStats:
         source=stats.source[keep],
         skin_tone=stats.skin_tone[keep],
         hard_negatives=stats.hard_negatives[keep],
+        long_side=stats.long_side[keep],
     )

@@ -226,6 +226,7 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
                 ]
             )
         out += _table(["slice", "GT", "miss rate", "95% CI", "leak rate", "over-redaction"], rows)
+    out += _photo_size_lines(m["slices"].get("photo_size") or {})
     restraint = m["slices"].get("restraint") or {}
     if restraint:
         out += ["", "## Restraint: photos without PHI, by hard negative", ""]
@@ -244,3 +245,34 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
         ]
         out += _table(["hard negative", "photos", "over-redaction", "95% CI", *classes], rows)
     return "\n".join(out) + "\n"
+
+
+def _photo_size_lines(bands: dict[str, Any]) -> list[str]:
+    """The photo-size table: over-redaction and miss rate per band of the photo's long side, in
+    band order. Said out loud when the split holds one band only, because the operating point's
+    over-redaction is then known for that size of photo and no other."""
+    if not bands:
+        return []
+    out = ["", "## Slices by photo size (long side)", ""]
+    if len(bands) == 1:
+        (only,) = bands
+        out += [
+            f"Every photo of this split is {only}: its over-redaction is measured for that size "
+            "of photo only (phone originals are 3,000-4,032 px and go through tiles).",
+            "",
+        ]
+    rows = [
+        [
+            name,
+            str(s["n_images"]),
+            str(s["n_gt"]),
+            _pct(s["miss_rate"]),
+            _ci(s["miss_rate_ci"]),
+            _pct(s["over_redaction"]),
+            _ci(s["over_redaction_ci"]),
+        ]
+        for name, s in bands.items()
+    ]
+    return out + _table(
+        ["photo size", "photos", "GT", "miss rate", "95% CI", "over-redaction", "95% CI"], rows
+    )

@@ -21,6 +21,14 @@ from figure_ml.export.parity import ParityCheck
 from figure_ml.export.sources import ExportSource
 
 
+def by_photo_size(m: dict[str, Any]) -> dict[str, Any]:
+    """Over-redaction and miss rate per photo-size band (``slices.photo_size``): which sizes of
+    photo the pooled over-redaction was measured on, and whether it holds on each."""
+    keep = ("n_images", "over_redaction", "over_redaction_ci", "miss_rate", "n_gt")
+    bands = (m.get("slices") or {}).get("photo_size") or {}
+    return {band: {k: b[k] for k in keep} for band, b in bands.items()}
+
+
 def summary(m: dict[str, Any]) -> dict[str, Any]:
     """The per-artifact metrics the manifest carries (no per-image data)."""
     worst = []
@@ -63,6 +71,8 @@ def summary(m: dict[str, Any]) -> dict[str, Any]:
             "budget": m.get("budget"),
             "at_budget": m.get("at_budget"),
             "n_images": m["n_images"],
+            # which photo sizes the over-redaction above was measured on (figure_ml.sizes)
+            "by_photo_size": by_photo_size(m),
             "worst_slices": worst[:5],
         }
     )

@@ -32,6 +32,7 @@ from figure_ml.eval.overlap import calibration_record, refuse_overlap
 from figure_ml.eval.run import predict_split
 from figure_ml.eval.union import member_table, union_metrics
 from figure_ml.eval.union_calibration import calibrate_union
+from figure_ml.export.contents import by_photo_size
 from figure_ml.export.latency import cpu_model
 
 #: photo size the per-member latency is measured on (pre- and post-processing included)
@@ -208,6 +209,7 @@ def _brief(m: dict[str, Any]) -> dict[str, Any]:
         "budget": m.get("budget"),
         "at_budget": m.get("at_budget"),
         "n_images": m["n_images"],
+        "by_photo_size": by_photo_size(m),
     }
 
 
