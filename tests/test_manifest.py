@@ -142,6 +142,9 @@ _TILING = {"mode": "auto", "tile": 640, "overlap": 0.2, "min_long_side": 1600, "
         ({"tiling": {**_TILING, "tile": 0}}, "tiling/tile"),
         ({"tiling": {**_TILING, "merge_iou": 1.5}}, "tiling/merge_iou"),
         ({"tiling": {**_TILING, "tile_long_side": -1}}, "tiling/tile_long_side"),
+        ({"tiling": {**_TILING, "max_box_fraction": 0}}, "tiling/max_box_fraction"),
+        ({"tiling": {**_TILING, "max_box_fraction": 1.5}}, "tiling/max_box_fraction"),
+        ({"tiling": {**_TILING, "drop_cut_boxes": 1}}, "drop_cut_boxes"),
     ],
 )
 def test_out_of_range_numbers_are_refused(tmp_path, change, field):
@@ -156,6 +159,20 @@ def test_tile_long_side_is_optional(tmp_path):
     assert "tile_long_side" not in manifest.load(tmp_path).data["tiling"]
     _write_raw(tmp_path, _data(tmp_path, tiling={**_TILING, "tile_long_side": 2048}))
     assert manifest.load(tmp_path).data["tiling"]["tile_long_side"] == 2048
+
+
+def test_tile_box_filters_are_optional(tmp_path):
+    """Manifests written before ``tiling.max_box_fraction`` / ``drop_cut_boxes`` existed load
+    and run as they always did: every tile box kept."""
+    from figure_ml.tiling import TilingPolicy
+
+    _write_raw(tmp_path, _data(tmp_path, tiling=_TILING))
+    old = TilingPolicy(**manifest.load(tmp_path).data["tiling"])
+    assert old.max_box_fraction == 1.0 and old.drop_cut_boxes is False
+    new = {**_TILING, "max_box_fraction": 0.5, "drop_cut_boxes": True}
+    _write_raw(tmp_path, _data(tmp_path, tiling=new))
+    policy = TilingPolicy(**manifest.load(tmp_path).data["tiling"])
+    assert policy.max_box_fraction == 0.5 and policy.drop_cut_boxes is True
 
 
 def test_reader_checks_ranges_without_the_schema(tmp_path, monkeypatch):

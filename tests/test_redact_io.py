@@ -175,6 +175,23 @@ def test_tiles_from_a_shrunk_copy_when_the_manifest_says_so(tmp_path):
     assert exc.value.code == 2 and not (tmp_path / "o").exists()
 
 
+def test_tile_box_filters_of_the_manifest_are_applied_and_reported(tmp_path):
+    """``tiling.max_box_fraction`` / ``drop_cut_boxes``: the redactor filters each tile's boxes
+    as the manifest says, reports it in the strategy, and never drops a whole-image box."""
+    image = noise_image(6, 200, 120)
+    plain = Redactor.from_manifest(make_manifest(tmp_path / "a", min_long_side=150))
+    filtered = Redactor.from_manifest(
+        make_manifest(tmp_path / "b", min_long_side=150, max_box_fraction=0.05, drop_cut_boxes=True)
+    )
+    a, b = plain.redact_full(image), filtered.redact_full(image)
+    assert "max_box_fraction" not in a.strategy and "drop_cut_boxes" not in a.strategy
+    assert b.strategy["max_box_fraction"] == 0.05 and b.strategy["drop_cut_boxes"] is True
+    assert b.strategy["tiles"] == a.strategy["tiles"] == 12
+    # no box of a 64 px tile is at most 3.2 px long: only the whole-image pass's boxes remain
+    whole = Redactor.from_manifest(make_manifest(tmp_path / "c"), tiles="off").redact_full(image)
+    assert len(b.detections) == len(whole.detections) < len(a.detections)
+
+
 def test_library_refuses_non_rgb_arrays(manifest_path):
     red = Redactor.from_manifest(manifest_path)
     with pytest.raises(BadInputError, match="uint8 RGB"):

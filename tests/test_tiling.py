@@ -65,3 +65,62 @@ def test_tile_long_side_must_be_a_non_negative_integer():
     for bad in (-1, 2.5, True):
         with pytest.raises(ConfigError, match="tile_long_side"):
             TilingPolicy(tile_long_side=bad)
+
+
+def test_tile_boxes_kept_drops_large_boxes_and_boxes_cut_by_an_inner_border():
+    # the middle tile (100, 0, 200, 100) of a 300 x 100 photo: its left and right borders lie
+    # inside the photo, its top and bottom on the photo's edge
+    from figure_ml.tiling import tile_boxes_kept
+
+    window = (100, 0, 200, 100)
+    boxes = np.array(
+        [
+            [40, 40, 60, 60],  # small, inside: kept
+            [10, 10, 70, 40],  # 60 px long > 0.5 of the 100 px tile: dropped by size
+            [1, 40, 20, 60],  # touches the inner left border (x <= 2): cut
+            [80, 40, 98.5, 60],  # within 2 px of the inner right border: cut
+            [40, 0, 60, 20],  # touches the top border, which is the photo's edge: kept
+            [40, 80, 60, 100],  # the bottom, the photo's edge too: kept
+            [20, 20, 70, 70],  # exactly 50 px: at the limit, kept
+        ]
+    )
+    both = TilingPolicy(tile=100, max_box_fraction=0.5, drop_cut_boxes=True)
+    got = tile_boxes_kept(boxes, window, 300, 100, both)
+    assert got.tolist() == [True, False, False, False, True, True, True]
+    size_only = TilingPolicy(tile=100, max_box_fraction=0.5)
+    assert tile_boxes_kept(boxes, window, 300, 100, size_only).tolist() == [
+        True, False, True, True, True, True, True
+    ]  # fmt: skip
+    # the first tile (0, 0, 100, 100): its left border is the photo's edge, its right is not
+    first = tile_boxes_kept(boxes, (0, 0, 100, 100), 300, 100, both)
+    assert first.tolist() == [True, False, True, False, True, True, True]
+    # defaults (and a manifest without the fields) keep every box
+    assert tile_boxes_kept(boxes, window, 300, 100, TilingPolicy(tile=100)).all()
+
+
+def test_detect_tiled_filters_tile_boxes_but_never_the_whole_image_pass():
+    # every 100 px tile sees a cut box on its inner border; the whole-image pass sees a box
+    # far larger than a tile: the whole pass's box stays, the tiles' cut boxes go
+    def detect(image):
+        if image.shape[:2] == (100, 100):
+            return np.array([[90.0, 10, 100, 20]]), np.array([0.9]), np.array([0])
+        return np.array([[0.0, 0, 150, 90]]), np.array([0.8]), np.array([1])
+
+    policy = TilingPolicy(
+        mode="on", tile=100, overlap=0.0, min_long_side=0, max_box_fraction=0.5,
+        drop_cut_boxes=True,
+    )  # fmt: skip
+    boxes, scores, classes = detect_tiled(np.zeros((100, 200, 3), np.uint8), detect, policy)
+    # the first tile's box touches its inner right border (x1 = 100 < 200): dropped; the
+    # second tile's right border is the photo's edge (x1 = 200): its box is kept
+    order = np.argsort(classes)
+    np.testing.assert_allclose(boxes[order], [[190, 10, 200, 20], [0, 0, 150, 90]])
+    assert classes[order].tolist() == [0, 1] and scores[order].tolist() == [0.9, 0.8]
+
+
+def test_tile_box_filter_settings_are_checked():
+    for bad in (0, -0.1, 1.5, float("nan"), True):
+        with pytest.raises(ConfigError, match="max_box_fraction"):
+            TilingPolicy(max_box_fraction=bad)
+    with pytest.raises(ConfigError, match="drop_cut_boxes"):
+        TilingPolicy(drop_cut_boxes="yes")

@@ -587,6 +587,10 @@ class TilingConfig:
     merge_iou: float = 0.5
     #: tiles come from the photo shrunk to at most this long side; 0: full resolution
     tile_long_side: int = 0
+    #: a tile's box longer than this share of the tile is dropped (1.0: keep every box)
+    max_box_fraction: float = 1.0
+    #: drop a tile's box that touches an inner tile border (a cut object)
+    drop_cut_boxes: bool = False
 
 
 @dataclass

@@ -54,6 +54,7 @@ RANGES: list[tuple[str, float, float | None, bool]] = [
     ("tiling/min_long_side", 0, None, True),
     ("tiling/merge_iou", 0.0, 1.0, True),
     ("tiling/tile_long_side", 0, None, True),
+    ("tiling/max_box_fraction", 0.0, 1.0, False),
 ]
 
 

@@ -45,6 +45,15 @@ class TilingPolicy:
     merge_iou: float = 0.5
     #: tiles come from the photo shrunk to at most this long side; 0: full resolution
     tile_long_side: int = 0
+    #: a tile's box whose longer side exceeds this share of the tile is dropped; 1.0 (and a
+    #: manifest without the field) keeps every box. Why: an object half a 512 px tile long
+    #: in a 4,032 px photo reaches 32 px in the whole-image pass, which sees it whole, while
+    #: a tile magnifies skin, cloth and walls 4-8x into large false faces and labels
+    max_box_fraction: float = 1.0
+    #: drop a tile's box that touches an inner tile border: the object is cut there, and the
+    #: overlapping neighbour tile or the whole-image pass sees it whole. False (and a manifest
+    #: without the field) keeps them
+    drop_cut_boxes: bool = False
 
     def __post_init__(self) -> None:
         def bad(what: str, value, allowed: str) -> ConfigError:
@@ -62,6 +71,10 @@ class TilingPolicy:
             raise bad("merge_iou", self.merge_iou, "in [0, 1]")
         if not (_is_int(self.tile_long_side) and self.tile_long_side >= 0):
             raise bad("tile_long_side", self.tile_long_side, "an integer >= 0 (0: full resolution)")
+        if not (_is_num(self.max_box_fraction) and 0 < self.max_box_fraction <= 1):
+            raise bad("max_box_fraction", self.max_box_fraction, "in (0, 1] (1: keep every box)")
+        if not isinstance(self.drop_cut_boxes, bool | np.bool_):
+            raise bad("drop_cut_boxes", self.drop_cut_boxes, "true or false")
 
     def source_size(self, width: int, height: int) -> tuple[int, int, float]:
         """``(width, height, scale)`` of the image the tiles are cut from: the photo itself
@@ -114,10 +127,43 @@ def tile_windows(
     ]
 
 
+#: a box edge this close (px) to an inner tile border counts as touching it
+CUT_MARGIN = 2.0
+
+
+def tile_boxes_kept(
+    boxes: np.ndarray,
+    window: tuple[int, int, int, int],
+    width: int,
+    height: int,
+    policy: TilingPolicy,
+) -> np.ndarray:
+    """Which of a tile's ``boxes`` (tile coordinates) the merge keeps under ``policy``: not
+    longer than ``max_box_fraction`` of the tile's longer side, and, with ``drop_cut_boxes``,
+    not touching a tile border that lies inside the ``width`` x ``height`` image (a border on
+    the image's own edge cuts nothing)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x0, y0, x1, y1 = window
+    tw, th = x1 - x0, y1 - y0
+    side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    keep = side <= policy.max_box_fraction * max(tw, th) + 1e-9
+    if policy.drop_cut_boxes:
+        m = CUT_MARGIN
+        cut = (
+            ((b[:, 0] <= m) & (x0 > 0))
+            | ((b[:, 1] <= m) & (y0 > 0))
+            | ((b[:, 2] >= tw - m) & (x1 < width))
+            | ((b[:, 3] >= th - m) & (y1 < height))
+        )
+        keep &= ~cut
+    return keep
+
+
 def detect_tiled(
     image: np.ndarray, detect: Detect, policy: TilingPolicy
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Whole-image pass plus, when the policy applies, tiled passes merged by class-aware NMS."""
+    """Whole-image pass plus, when the policy applies, tiled passes (each tile's boxes filtered
+    by :func:`tile_boxes_kept`) merged by class-aware NMS."""
     h, w = image.shape[:2]
     boxes, scores, classes = detect(image)
     if not policy.applies(w, h):
@@ -129,9 +175,10 @@ def detect_tiled(
     all_b, all_s, all_c = [boxes], [scores], [classes]
     for x0, y0, x1, y1 in policy.windows(w, h):
         b, s, c = detect(np.ascontiguousarray(src[y0:y1, x0:x1]))
-        all_b.append((b + np.array([x0, y0, x0, y0], np.float64)) / scale)
-        all_s.append(s)
-        all_c.append(c)
+        keep = tile_boxes_kept(b, (x0, y0, x1, y1), sw, sh, policy)
+        all_b.append((b[keep] + np.array([x0, y0, x0, y0], np.float64)) / scale)
+        all_s.append(s[keep])
+        all_c.append(c[keep])
     b, s, c = np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c)
     if not len(s):
         return b, s, c
