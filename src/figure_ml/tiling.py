@@ -46,13 +46,15 @@ class TilingPolicy:
     #: tiles come from the photo shrunk to at most this long side; 0: full resolution
     tile_long_side: int = 0
     #: a tile's box whose longer side exceeds this share of the tile is dropped; 1.0 (and a
-    #: manifest without the field) keeps every box. Why: an object half a 512 px tile long
-    #: in a 4,032 px photo reaches 32 px in the whole-image pass, which sees it whole, while
-    #: a tile magnifies skin, cloth and walls 4-8x into large false faces and labels
+    #: manifest without the field) keeps every box. The idea: an object half a 512 px tile
+    #: long in a 4,032 px photo reaches 32 px in the whole-image pass, while a tile magnifies
+    #: skin, cloth and walls 4-8x into large false alarms. Off by default: on phone-size test
+    #: frames it missed more long text lines, which the whole pass sees only a few px high
+    #: (docs/design.md, Tiling)
     max_box_fraction: float = 1.0
     #: drop a tile's box that touches an inner tile border: the object is cut there, and the
     #: overlapping neighbour tile or the whole-image pass sees it whole. False (and a manifest
-    #: without the field) keeps them
+    #: without the field) keeps them; off by default for the same measurement
     drop_cut_boxes: bool = False
 
     def __post_init__(self) -> None:
