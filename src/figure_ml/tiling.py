@@ -33,6 +33,11 @@ TILE_MIN, TILE_MAX = 32, 8192
 OVERLAP_MAX = 0.5
 
 
+#: the fields a manifest may omit (added after the first manifests); absent, each takes its
+#: default, which keeps the behaviour those manifests were measured with
+OPTIONAL_FIELDS: tuple[str, ...] = ("tile_long_side", "max_box_fraction", "drop_cut_boxes")
+
+
 @dataclass(frozen=True)
 class TilingPolicy:
     """When and how to tile. ``mode``: ``auto`` tiles when the long side exceeds
@@ -93,12 +98,19 @@ class TilingPolicy:
         sw, sh, _ = self.source_size(width, height)
         return tile_windows(sw, sh, self.tile, self.overlap)
 
+    def optional_settings(self) -> dict[str, object]:
+        """The :data:`OPTIONAL_FIELDS` set away from their defaults (what a report names)."""
+        return {k: getattr(self, k) for k in OPTIONAL_FIELDS if getattr(self, k) != _DEFAULTS[k]}
+
     def applies(self, width: int, height: int) -> bool:
         if self.mode == "on":
             return True
         if self.mode == "off":
             return False
         return max(width, height) > self.min_long_side
+
+
+_DEFAULTS = {k: getattr(TilingPolicy, k) for k in OPTIONAL_FIELDS}
 
 
 def _is_int(v) -> bool:
@@ -145,6 +157,8 @@ def tile_boxes_kept(
     not touching a tile border that lies inside the ``width`` x ``height`` image (a border on
     the image's own edge cuts nothing)."""
     b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if policy.max_box_fraction >= 1 and not policy.drop_cut_boxes:
+        return np.ones(len(b), bool)  # the default: no box of a tile is longer than the tile
     x0, y0, x1, y1 = window
     tw, th = x1 - x0, y1 - y0
     side = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])

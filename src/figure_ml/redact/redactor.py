@@ -225,12 +225,7 @@ class Redactor:
                     " use a larger --tile or a smaller --overlap"
                 )
             strategy.update(tile=p.tile, overlap=p.overlap, tiles=n, merge_iou=p.merge_iou)
-            if p.tile_long_side:
-                strategy["tile_long_side"] = p.tile_long_side
-            if p.max_box_fraction < 1:
-                strategy["max_box_fraction"] = p.max_box_fraction
-            if p.drop_cut_boxes:
-                strategy["drop_cut_boxes"] = True
+            strategy.update(p.optional_settings())
         try:
             boxes, scores, classes = detect_tiled(image, self.detector.detect, self.policy)
         except FloatingPointError as exc:  # OnnxDetector.require_finite
