@@ -380,6 +380,7 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
     assert band == "<=1024px" and u["by_photo_size"][band]["n_images"] == u["n_images"]
     assert u["by_photo_size"][band]["over_redaction"] == pytest.approx(u["over_redaction"])
     assert "Measured on <=1024px photos only" in card
+    assert "## Over-redaction by photo size (long side; the detector set)" in card
     # the val over-redaction the set ships at, and whether the budget holds, in both blocks
     cal = m.data["calibration"]
     assert cal["budget_met"] == (cal["over_redaction"] <= cal["max_over_redaction"] + 1e-12)

@@ -107,6 +107,7 @@ def test_outputs_and_known_miss_rates(dataset, oracle, tmp_path):
     assert list(m["slices"]["photo_size"]) == ["<=1024px"]
     assert m["slices"]["photo_size"]["<=1024px"]["n_images"] == m["n_images"]
     assert "Every photo of this split is <=1024px" in (tmp_path / "eval" / "report.md").read_text()
+    assert m["model"]["tiling"] is None  # predictor.strategy=whole: no photo is tiled
     assert m["dataset"]["digest"] == dataset.digest
     for f in (
         "report.md",

@@ -175,6 +175,21 @@ def test_tile_box_filters_are_optional(tmp_path):
     assert policy.max_box_fraction == 0.5 and policy.drop_cut_boxes is True
 
 
+def test_tiling_block_leaves_out_default_options_and_refuses_unknown_fields(tmp_path):
+    """Export writes the optional tiling fields only when set away from their defaults, so a
+    manifest at the defaults is one an app written before them runs as measured; a field the
+    reader does not know changes which pixels are hidden, so it is refused, never ignored."""
+    from figure_ml.tiling import TilingPolicy, manifest_block
+
+    fields = {**_TILING, "tile_long_side": 0, "max_box_fraction": 1.0, "drop_cut_boxes": False}
+    assert manifest_block(fields) == _TILING
+    assert manifest_block({**fields, "drop_cut_boxes": True}) == {**_TILING, "drop_cut_boxes": True}
+    assert TilingPolicy(**manifest_block(fields)) == TilingPolicy(**fields)
+    _write_raw(tmp_path, _data(tmp_path, tiling={**_TILING, "shrink_faces": 0.5}))
+    with pytest.raises(ManifestError, match="shrink_faces"):
+        manifest.load(tmp_path)
+
+
 def test_reader_checks_ranges_without_the_schema(tmp_path, monkeypatch):
     """The ranges hold even if the schema file were edited or its validator lenient."""
     monkeypatch.setattr(manifest, "schema", lambda: {"type": "object"})

@@ -227,9 +227,13 @@ def test_photo_size_slices_split_over_redaction_by_the_photos_long_side():
     from figure_ml.eval.report import render_report
     from figure_ml.export.card import _photo_size_lines
     from figure_ml.export.contents import by_photo_size
-    from figure_ml.sizes import photo_band_ids
+    from figure_ml.sizes import TILED_ABOVE, photo_band_ids
+    from figure_ml.tiling import TilingPolicy
 
-    assert photo_band_ids([1024, 1025, 2048, 2049, 4032]).tolist() == [0, 1, 1, 2, 2]
+    assert photo_band_ids([1024, 1025, 1600, 1601, 4032]).tolist() == [0, 1, 1, 2, 2]
+    # the top band is what the redactor tiles by default
+    assert TilingPolicy().min_long_side == TILED_ABOVE == 1600
+    assert TilingPolicy().applies(1601, 900) and not TilingPolicy().applies(1600, 900)
     none = np.zeros((0, 4))
     small = GroundTruth("s", 1024, 800, none, [])
     phone = GroundTruth("p", 4032, 3024, [[0, 0, 100, 100]], [FACE])
@@ -240,31 +244,49 @@ def test_photo_size_slices_split_over_redaction_by_the_photos_long_side():
     ]
     m = compute_metrics([small, phone], d, dict.fromkeys(CLASS_NAMES, 0.5), PAD0, budget=None)
     bands = m["slices"]["photo_size"]
-    assert list(bands) == ["<=1024px", ">2048px"]
-    assert bands["<=1024px"]["n_images"] == 1 and bands[">2048px"]["n_images"] == 1
+    assert list(bands) == ["<=1024px", ">1600px"]
+    assert bands["<=1024px"]["n_images"] == 1 and bands[">1600px"]["n_images"] == 1
     assert bands["<=1024px"]["over_redaction"] == pytest.approx(0.01)
-    assert bands[">2048px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)  # 9.85%
-    assert bands[">2048px"]["n_gt"] == 1 and bands[">2048px"]["miss_rate"] == 0.0
+    assert bands[">1600px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)  # 9.85%
+    assert bands[">1600px"]["n_gt"] == 1 and bands[">1600px"]["miss_rate"] == 0.0
     pooled = (8 * 1024 + 1_200_000) / (1024 * 800 + phone_out)
     assert m["over_redaction"] == pytest.approx(pooled)
     report = render_report(m, title="t")
     assert "## Slices by photo size (long side)" in report
-    assert "| >2048px | 1 | 1 | 0.00% | [0.00%, 0.00%] | 9.85% |" in report
+    assert "| >1600px | 1 | 1 | 0.00% | [0.00%, 0.00%] | 9.85% |" in report
     assert "| <=1024px | 1 | 0 |" in report
     summary = by_photo_size(m)
-    assert summary[">2048px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)
+    assert summary[">1600px"]["over_redaction"] == pytest.approx(1_200_000 / phone_out)
     assert set(summary["<=1024px"]) == {
         "n_images",
         "over_redaction",
         "over_redaction_ci",
-        "miss_rate",
         "n_gt",
+        "n_missed",
+        "miss_rate",
+        "miss_rate_ci",
+        "miss_rate_ci_exact",
     }
-    # the card says so when every evaluated photo was of one size
-    one = _photo_size_lines({"<=1024px": summary["<=1024px"]})
-    assert any("Measured on <=1024px photos only" in line for line in one)
-    assert not any("only" in line for line in _photo_size_lines(summary))
-    assert _photo_size_lines({}) == []
+    # the card gives each band's misses with their interval, and says whose figures they are
+    card = _photo_size_lines(summary, "artifact fp32")
+    assert "## Over-redaction by photo size (long side; artifact fp32)" in card
+    assert "| >1600px | 1 | 9.85% | [9.85%, 9.85%] | 1 | 0 | 0.00% | [0.00%, 0.00%] |" in card
+    # ... and says so when every evaluated photo was of one size, naming what is missing only
+    # when it is (a split of phone originals alone lacks the small frames, not the phones)
+    one = " ".join(_photo_size_lines({"<=1024px": summary["<=1024px"]}, "x"))
+    assert "Measured on <=1024px photos only. Phone originals" in one
+    phones = " ".join(_photo_size_lines({">1600px": summary[">1600px"]}, "x"))
+    assert "Measured on >1600px photos only." in phones and "Phone originals" not in phones
+    assert not any("only" in line for line in _photo_size_lines(summary, "x"))
+    # the report says whether the top band was tiled as the redactor tiles it
+    whole = render_report(m | {"model": {"tiling": None}}, title="t")
+    assert "one whole-image pass, but the redactor tiles photos above 1,600 px" in whole
+    tiled = render_report(
+        m | {"model": {"tiling": {"mode": "auto", "min_long_side": 1600}}}, title="t"
+    )
+    assert "Photos above 1600 px ran through tiles as well." in tiled
+    assert "whole-image pass" not in tiled and "through tiles" not in report
+    assert _photo_size_lines({}, "x") == []
 
 
 # --- budgeted calibration with padding ------------------------------------------------------

@@ -51,6 +51,18 @@ def test_tiles_of_a_shrunk_copy_map_back_to_photo_pixels():
     assert scores.tolist() == [0.9, 0.9] and classes.tolist() == [0, 0]
 
 
+def test_shrunk_copy_boxes_map_back_per_axis():
+    # 400 x 199 photo shrunk to long side 200: the copy is 200 x 100 (99.5 rounded), so x
+    # scales back by 400/200 = 2 and y by 199/100 = 1.99, not by the long side's 2: the tile
+    # box (10, 10, 20, 20) is (20, 19.9, 40, 39.8) in the photo, and nothing passes its edge
+    policy = TilingPolicy(mode="on", tile=100, overlap=0.0, min_long_side=0, tile_long_side=200)
+    boxes, _, _ = detect_tiled(np.zeros((199, 400, 3), np.uint8), _fake_detect([]), policy)
+    np.testing.assert_allclose(
+        boxes[np.argsort(boxes[:, 0])], [[20, 19.9, 40, 39.8], [220, 19.9, 240, 39.8]]
+    )
+    assert boxes[:, 3].max() <= 199 and boxes[:, 2].max() <= 400
+
+
 def test_full_resolution_tiles_are_unchanged_by_default():
     policy = TilingPolicy(mode="on", tile=100, overlap=0.0, min_long_side=0)
     calls: list = []
@@ -124,3 +136,17 @@ def test_tile_box_filter_settings_are_checked():
             TilingPolicy(max_box_fraction=bad)
     with pytest.raises(ConfigError, match="drop_cut_boxes"):
         TilingPolicy(drop_cut_boxes="yes")
+
+
+def test_tiling_of_records_how_large_photos_ran():
+    from types import SimpleNamespace
+
+    from figure_ml.eval.tiling import TiledPredictor, tiling_of
+
+    inner = SimpleNamespace(imgsz=512, description="onnx:m")
+    tiled = TiledPredictor(inner, TilingPolicy(tile=512, min_long_side=2000))
+    assert tiling_of(tiled) == {"mode": "auto", "min_long_side": 2000}
+    assert tiling_of(inner) is None
+    assert tiling_of(TiledPredictor(inner, TilingPolicy(tile=512, mode="off"))) is None
+    # a detector set: the trained model's (member 0) tiling; its teachers run whole photos
+    assert tiling_of(SimpleNamespace(predictors=[tiled, inner])) == tiling_of(tiled)

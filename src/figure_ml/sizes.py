@@ -5,11 +5,13 @@ side equals the model input size (what a letterboxed detector sees). Buckets: ``
 ``small`` < 32, ``medium`` < 96, else ``large``.
 
 A photo's *size band* is set by its long side in pixels: ``<=1024px`` (screenshots, messaging
-copies, the default synthetic frames), ``1025-2048px`` (downscaled shares), ``>2048px`` (camera
-originals: a 12 MP phone photo is 4,032 px). The redactor runs a photo above
-``tiling.min_long_side`` (1,600 px by default) through tiles as well, so the bands also part
-one-pass photos from tiled ones, and an operating point calibrated on one band need not hold
-on another (measured: docs/design.md "Tiling").
+copies, the default synthetic frames), ``1025-1600px`` (downscaled shares), ``>1600px`` (camera
+originals: a 12 MP phone photo is 4,032 px). The upper edge is the redactor's default
+``tiling.min_long_side``: with the default tiling, photos of the top band run through tiles as
+well and the others in one pass, so the bands part one-pass photos from tiled ones, and an
+operating point calibrated on one band need not hold on another (measured: docs/design.md
+"Tiling"). A team that moves ``min_long_side`` moves that split, not the bands: they stay
+fixed so that figures of different runs compare.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import numpy as np
 SIZE_BUCKETS: tuple[str, ...] = ("tiny", "small", "medium", "large")
 _EDGES = np.array([16.0, 32.0, 96.0])
 
-PHOTO_BANDS: tuple[str, ...] = ("<=1024px", "1025-2048px", ">2048px")
-_PHOTO_EDGES = np.array([1024, 2048])
+PHOTO_BANDS: tuple[str, ...] = ("<=1024px", "1025-1600px", ">1600px")
+#: long side (px) above which the redactor tiles by default: TilingPolicy.min_long_side's
+#: default (tiling.py; a test keeps them equal), and the top band's lower edge
+TILED_ABOVE = 1600
+_PHOTO_EDGES = np.array([1024, TILED_ABOVE])
 
 #: the input size buckets refer to when none is given (ultralytics' default imgsz)
 DEFAULT_INPUT_SIZE = 640

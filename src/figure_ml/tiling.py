@@ -113,6 +113,15 @@ class TilingPolicy:
 _DEFAULTS = {k: getattr(TilingPolicy, k) for k in OPTIONAL_FIELDS}
 
 
+def manifest_block(fields: dict[str, object]) -> dict[str, object]:
+    """The manifest's ``tiling`` block from every policy field: the :data:`OPTIONAL_FIELDS` at
+    their defaults are left out. Why: a manifest at the defaults then reads exactly as the
+    first manifests did, so an app written before a field existed runs it as measured; a field
+    set away from its default is written, and the schema makes a reader that does not know it
+    refuse the manifest instead of tiling differently from what was measured."""
+    return {k: v for k, v in fields.items() if k not in _DEFAULTS or v != _DEFAULTS[k]}
+
+
 def _is_int(v) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
 
@@ -188,11 +197,16 @@ def detect_tiled(
     src = image
     if scale != 1.0:
         src = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)  # AREA: no aliasing
+    # back to the photo per axis: the shrunk size is rounded, so one factor would be off by up
+    # to a pixel on the short side (4000x2999 at 1024: 2999/768, not 4000/1024)
+    back = np.array([w / sw, h / sh, w / sw, h / sh])
+    limit = np.array([w, h, w, h], np.float64)
     all_b, all_s, all_c = [boxes], [scores], [classes]
     for x0, y0, x1, y1 in policy.windows(w, h):
         b, s, c = detect(np.ascontiguousarray(src[y0:y1, x0:x1]))
         keep = tile_boxes_kept(b, (x0, y0, x1, y1), sw, sh, policy)
-        all_b.append((b[keep] + np.array([x0, y0, x0, y0], np.float64)) / scale)
+        mapped = (b[keep] + np.array([x0, y0, x0, y0], np.float64)) * back
+        all_b.append(np.clip(mapped, 0, limit))
         all_s.append(s[keep])
         all_c.append(c[keep])
     b, s, c = np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c)

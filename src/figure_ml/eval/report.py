@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.sizes import PHOTO_BANDS, TILED_ABOVE
 
 
 def _pct(v: float | None) -> str:
@@ -226,7 +227,8 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
                 ]
             )
         out += _table(["slice", "GT", "miss rate", "95% CI", "leak rate", "over-redaction"], rows)
-    out += _photo_size_lines(m["slices"].get("photo_size") or {})
+    model = m.get("model") or {}
+    out += _photo_size_lines(m["slices"].get("photo_size") or {}, model.get("tiling", ...))
     restraint = m["slices"].get("restraint") or {}
     if restraint:
         out += ["", "## Restraint: photos without PHI, by hard negative", ""]
@@ -247,20 +249,33 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
     return "\n".join(out) + "\n"
 
 
-def _photo_size_lines(bands: dict[str, Any]) -> list[str]:
+def _photo_size_lines(bands: dict[str, Any], tiling: Any = ...) -> list[str]:
     """The photo-size table: over-redaction and miss rate per band of the photo's long side, in
     band order. Said out loud when the split holds one band only, because the operating point's
-    over-redaction is then known for that size of photo and no other."""
+    over-redaction is then known for that size of photo and no other, and when the top band was
+    not tiled (``tiling`` None: ``metrics.json`` → ``model.tiling``; ``...``: not recorded),
+    because the redactor tiles it by default and would hide other pixels."""
     if not bands:
         return []
     out = ["", "## Slices by photo size (long side)", ""]
+    top = PHOTO_BANDS[-1]
     if len(bands) == 1:
         (only,) = bands
         out += [
             f"Every photo of this split is {only}: its over-redaction is measured for that size "
-            "of photo only (phone originals are 3,000-4,032 px and go through tiles).",
+            "of photo only"
+            + ("." if only == top else " (phone originals are 3,000-4,032 px and are tiled).")
+        ]
+        out += [""]
+    if top in bands and tiling is None:
+        out += [
+            f"This evaluation ran every photo in one whole-image pass, but the redactor tiles "
+            f"photos above {TILED_ABOVE:,} px by default: the {top} row is not what it would hide "
+            "(evaluate with `predictor.strategy=tiled`, or through a manifest).",
             "",
         ]
+    elif top in bands and isinstance(tiling, dict):
+        out += [f"Photos above {tiling['min_long_side']} px ran through tiles as well.", ""]
     rows = [
         [
             name,

@@ -32,6 +32,7 @@ from figure_ml.eval.overlap import refuse_overlap, refuse_scoring_calibration_im
 from figure_ml.eval.predictors import Predictor, make_predictor
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.report import render_report
+from figure_ml.eval.tiling import tiling_of
 from figure_ml.manifest import sha256_file
 from figure_ml.models import resolve_weights
 
@@ -250,7 +251,7 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         "synthetic": data.synthetic,
         "n_skipped": skipped,
     }
-    metrics["model"] = subject.info
+    metrics["model"] = subject.info | {"tiling": tiling_of(subject.predictor)}
     metrics["operating_point"] = {
         "source": _op_source(cfg, op),
         "met": op.met,

@@ -24,3 +24,14 @@ class TiledPredictor:
 
     def predict(self, image: np.ndarray) -> Detections:
         return Detections(*detect_tiled(image, self._detect, self.policy))
+
+
+def tiling_of(predictor: object) -> dict[str, object] | None:
+    """How ``predictor`` treats large photos, for the record (``metrics.json`` → ``model.tiling``):
+    its policy's ``mode`` and ``min_long_side``, or None when it never tiles. For a detector set
+    it is the trained model's (member 0; the teachers run on the whole photo)."""
+    inner = getattr(predictor, "predictors", [predictor])[0]
+    policy = getattr(inner, "policy", None)
+    if not isinstance(policy, TilingPolicy) or policy.mode == "off":
+        return None
+    return {"mode": policy.mode, "min_long_side": policy.min_long_side}

@@ -24,7 +24,16 @@ from figure_ml.export.sources import ExportSource
 def by_photo_size(m: dict[str, Any]) -> dict[str, Any]:
     """Over-redaction and miss rate per photo-size band (``slices.photo_size``): which sizes of
     photo the pooled over-redaction was measured on, and whether it holds on each."""
-    keep = ("n_images", "over_redaction", "over_redaction_ci", "miss_rate", "n_gt")
+    keep = (
+        "n_images",
+        "over_redaction",
+        "over_redaction_ci",
+        "n_gt",
+        "n_missed",
+        "miss_rate",
+        "miss_rate_ci",
+        "miss_rate_ci_exact",
+    )
     bands = (m.get("slices") or {}).get("photo_size") or {}
     return {band: {k: b[k] for k in keep} for band, b in bands.items()}
 
@@ -32,7 +41,7 @@ def by_photo_size(m: dict[str, Any]) -> dict[str, Any]:
 def summary(m: dict[str, Any]) -> dict[str, Any]:
     """The per-artifact metrics the manifest carries (no per-image data)."""
     worst = []
-    for key in ("size", "skin_tone", "source"):
+    for key in ("size", "skin_tone", "source", "photo_size"):
         for name, s in (m["slices"].get(key) or {}).items():
             if s.get("n_gt"):
                 worst.append(

@@ -117,7 +117,8 @@ def quantize_qdq(
             # onnxruntime's U8S8 kernels use VPMADDUBSW, whose int16 sums saturate with full
             # 8-bit weights (onnxruntime's quantization docs). Measured on such an EPYC: INT8
             # PP-OCR over-redacted +14 points more than FP32 on the test scene and failed its
-            # parity gate; with the reduced range it passes, on VNNI machines as before.
+            # parity gate; with the reduced range it passes. VNNI machines get 7-bit weights
+            # too (one artifact for every CPU); every INT8 artifact is re-scored at export.
             reduce_range=True,
         )
     return out_path

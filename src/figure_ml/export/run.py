@@ -32,6 +32,7 @@ from figure_ml.export.card import render_model_card
 from figure_ml.export.contents import artifact_entry, left_out, manifest_data
 from figure_ml.export.parity import ParityCheck, box_parity, paired_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
+from figure_ml.tiling import manifest_block
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +177,9 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
             "max_det": 300,
             "class_agnostic_nms": False,
         },
-        # every TilingConfig field, so a new one reaches the manifest without another line
-        "tiling": asdict(cfg.tiling) | {"tile": cfg.tiling.tile or imgsz},
+        # every TilingConfig field, so a new one reaches the manifest without another line,
+        # less the optional ones at their defaults (tiling.manifest_block says why)
+        "tiling": manifest_block(asdict(cfg.tiling) | {"tile": cfg.tiling.tile or imgsz}),
     }
 
 
