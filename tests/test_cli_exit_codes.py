@@ -16,6 +16,7 @@ CLIS = [
     "figure_ml.data.autolabel",
     "figure_ml.train",
     "figure_ml.eval",
+    "figure_ml.eval.compare",
     "figure_ml.export",
 ]
 

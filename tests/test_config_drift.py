@@ -21,6 +21,7 @@ from omegaconf.errors import InterpolationResolutionError
 from figure_ml.cli import CONFIG_DIR
 from figure_ml.config import (
     AutolabelConfig,
+    CompareConfig,
     ConvertConfig,
     EvalConfig,
     ExportConfig,
@@ -38,6 +39,7 @@ VALUES = {
     "export": ExportConfig,
     "export_yolo": ExportYoloConfig,
     "autolabel": AutolabelConfig,
+    "compare": CompareConfig,
 }
 #: primary config -> its dataclass, keys compared (defaults come from groups)
 KEYS_ONLY = {"train": TrainConfig, "mix": MixConfig}

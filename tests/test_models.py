@@ -125,17 +125,81 @@ def test_ship_writes_the_folder_whole(tmp_path) -> None:
     assert p["init_weights"] is None and "from random initialisation" in card
 
 
-def test_a_refreshed_checkpoint_names_its_parent(tmp_path) -> None:
+PARENT = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
+
+
+def _fake_comparison(root: Path, run: Path, verdict: str = "better", **dataset) -> Path:
+    """A comparison.json as python -m figure_ml.eval.compare writes it (val of seed 204)."""
+    out = root / "cmp"
+    out.mkdir()
+    row = {"name": "all", "n_gt": 825, "missed_candidate": 30, "missed_baseline": 41,
+           "only_candidate": 5, "only_baseline": 16, "difference": -11 / 825,
+           "ci": [-0.024, -0.004], "ci_exact": [-0.025, -0.003], "lower": -0.025,
+           "upper": -0.003}  # fmt: skip
+    c = {
+        "verdict": verdict,
+        "budget": 0.05,
+        "n_images": 300,
+        "candidate": {"spec": "best.pt", "sha256": models.sha256_file(run / "weights/best.pt")},
+        "baseline": {"spec": "reference", "sha256": PARENT["sha256"]},
+        "dataset": {"digest": "c" * 64, "split": "val", **dataset},
+        "all": row,
+        "per_class": {"face": row | {"name": "face"}},
+        "over_redaction": {"candidate": 0.049, "baseline": 0.05, "difference": -0.001},
+    }
+    (out / "comparison.json").write_text(json.dumps(c))
+    return out
+
+
+def test_a_refreshed_checkpoint_names_its_parent_and_how_it_beat_it(tmp_path) -> None:
     """experiment=reference_refresh continues the shipped reference: the provenance and card
-    say which checkpoint it started from."""
-    parent = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
-    run, ev = _fake_run(tmp_path, init_weights=parent, experiment="reference_refresh")
-    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    say which checkpoint it started from and the paired val comparison that chose it."""
+    run, ev = _fake_run(tmp_path, init_weights=PARENT, experiment="reference_refresh")
+    cmp = _fake_comparison(tmp_path, run)
+    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg", val_comparison=cmp)
     p = json.loads((dest / "provenance.json").read_text())
-    assert p["init_weights"] == parent and p["recipe"]["experiment"] == "reference_refresh"
+    assert p["init_weights"] == PARENT and p["recipe"]["experiment"] == "reference_refresh"
+    assert p["selection"]["verdict"] == "better" and p["selection"]["all"]["missed_baseline"] == 41
     card = (dest / "MODEL_CARD.md").read_text()
     assert "continued from `reference` (sha256 `ffffffffffffffff…`" in card
     assert "random initialisation" not in card
+    assert "missed 30 of 825 PHI boxes against the parent's 41, difference -1.33 points " in card
+    assert "(95% CI [-2.50, -0.30])" in card
+
+
+def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
+    """The rule that kept the parent when a continuation led a val split by 5 of 825 boxes:
+    without a comparison, or with one that is not a win on a fair split, nothing ships."""
+    pkg = tmp_path / "pkg"
+
+    def attempt(name: str, verdict: str = "better", accept_tie: bool = False, **dataset):
+        run, ev = _fake_run(tmp_path / name, init_weights=PARENT)
+        cmp = _fake_comparison(tmp_path / name, run, verdict, **dataset)
+        return ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp, accept_tie=accept_tie)
+
+    run, ev = _fake_run(tmp_path / "none", init_weights=PARENT)
+    with pytest.raises(BadInputError, match=r"continued 'reference'.*--val-comparison"):
+        ship_mod.ship(run, ev, "reference", dest_root=pkg)
+    with pytest.raises(BadInputError, match=r"verdict 'no_difference' \(missed at the 5% "):
+        attempt("tie", "no_difference")
+    with pytest.raises(BadInputError, match="verdict 'worse'"):
+        attempt("worse", "worse", accept_tie=True)
+    with pytest.raises(BadInputError, match="the training dataset"):
+        attempt("train", digest="d" * 64)
+    with pytest.raises(BadInputError, match="the split --eval-dir scores"):
+        attempt("test", digest="e" * 64, split="test")
+    run, ev = _fake_run(tmp_path / "other", init_weights=PARENT)
+    cmp = _fake_comparison(tmp_path / "other", run)
+    c = json.loads((cmp / "comparison.json").read_text())
+    c["baseline"]["sha256"] = "0" * 64
+    (cmp / "comparison.json").write_text(json.dumps(c))
+    with pytest.raises(BadInputError, match="not the parent 'reference'"):
+        ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
+    assert not (pkg / "reference").exists()
+    dest = attempt("accepted", "no_difference", accept_tie=True)
+    p = json.loads((dest / "provenance.json").read_text())
+    assert p["selection"]["accepted_tie"] is True
+    assert "a tie accepted because the parent had to go" in (dest / "MODEL_CARD.md").read_text()
 
 
 def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:

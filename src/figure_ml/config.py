@@ -277,6 +277,50 @@ class PredictorConfig:
 
 
 @dataclass
+class CompareConfig:
+    """``python -m figure_ml.eval.compare``: is ``candidate`` better than ``baseline``? Both are
+    scored on the same split at their own over-redaction-budget threshold and the GT boxes
+    compared in pairs (figure_ml.eval.paired). Choose on a val split, never on test."""
+
+    #: the model that would replace the baseline: a .pt/.onnx file or a shipped name
+    candidate: str = "???"
+    #: the model it must beat, e.g. ``reference`` (the shipped checkpoint) or a parent .pt
+    baseline: str = "???"
+    data: EvalDataConfig = field(default_factory=EvalDataConfig)
+    split: str = "val"
+    out_dir: str = "???"
+    #: predictions of both models (strategy: whole only)
+    predictor: PredictorConfig = field(default_factory=PredictorConfig)
+    #: one padding per class for both models, so the only difference is the detector
+    padding: dict[str, float] = field(default_factory=lambda: _per_class(0.1))
+    kappa: float = 0.95
+    budget: float = 0.05
+    bootstrap_resamples: int = 1000
+    bootstrap_seed: int = 0
+    skip_bad: bool = False
+
+    def validate(self) -> None:
+        for name in ("candidate", "baseline", "out_dir"):
+            if getattr(self, name) in ("???", "", None):
+                raise ConfigError(f"{name}=... is required")
+        if self.predictor.strategy != "whole":
+            raise ConfigError(
+                f"predictor.strategy={self.predictor.strategy!r}: compare scores one whole-image "
+                "pass per model (strategy=whole)"
+            )
+        if set(self.padding) != set(CLASS_NAMES) or not all(
+            0 <= v <= 1 for v in self.padding.values()
+        ):
+            raise ConfigError(f"padding: one value in [0, 1] per class {list(CLASS_NAMES)}")
+        if not 0 < self.budget < 1:
+            raise ConfigError(f"budget must be in (0, 1), got {self.budget}")
+        if not 0 < self.kappa <= 1:
+            raise ConfigError(f"kappa must be in (0, 1], got {self.kappa}")
+        if self.bootstrap_resamples < 100:
+            raise ConfigError("bootstrap_resamples must be >= 100")
+
+
+@dataclass
 class CalibrationConfig:
     """How the shipped operating point is chosen on the validation split (DESIGN §4)."""
 

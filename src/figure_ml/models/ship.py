@@ -8,6 +8,15 @@ another seed than its training data (``python -m figure_ml.eval manifest=... spl
 figures go into ``provenance.json`` and the model card as measured, nothing is recomputed. The
 folder is written beside the old one and swapped in whole, so a failure leaves the old
 checkpoint intact.
+
+A run that continued a checkpoint (``init_weights`` in its run.json, e.g.
+``experiment=reference_refresh``) replaces its parent only with ``--val-comparison C``:
+``python -m figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=PARENT split=val
+out_dir=C`` on a dataset that is neither its training data nor the split ``--eval-dir``
+scores, whose verdict is ``better`` (:mod:`figure_ml.eval.paired`). ``--accept-tie`` also
+takes ``no_difference``, for when the parent must go anyway (the generator changed and the
+parent no longer matches it); ``worse`` is always refused. The comparison goes into the
+provenance and the card.
 """
 
 from __future__ import annotations
@@ -103,6 +112,22 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
+    """The card's line on how the checkpoint was chosen over its parent (none: no parent)."""
+    if not sel:
+        return []
+    a = sel["all"]
+    lo, hi = a["lower"], a["upper"]
+    how = "a tie accepted because the parent had to go" if sel["accepted_tie"] else sel["verdict"]
+    return [
+        f"- chosen over its parent on a val split ({sel['n_images']} images, digest "
+        f"`{sel['dataset']['digest'][:12]}`) by a paired comparison at the {sel['budget']:.0%} "
+        f"budget (`python -m figure_ml.eval.compare`): {how}; missed {a['missed_candidate']} of "
+        f"{a['n_gt']} PHI boxes against the parent's {a['missed_baseline']}, difference "
+        f"{100 * a['difference']:+.2f} points (95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])"
+    ]
+
+
 def _card(name: str, p: dict[str, Any]) -> str:
     t, tr = p["test"], p["training"]
     at = t["at_budget"]
@@ -126,6 +151,7 @@ def _card(name: str, p: dict[str, Any]) -> str:
         f"- trained by commit `{p['git_commit']}` on dataset digest `{p['dataset_digest']}`",
         f"- generator fingerprint `{p['generator']['digest'][:16]}` (tests/test_models.py "
         "fails when the generator changes: retrain then)",
+        *_selection_lines(p.get("selection")),
         f"- CPU: {p['cpu']}; training wall time {tr['train_seconds'] / 60:.0f} min",
         f"- licence: {p['licence']}",
         "",
@@ -158,9 +184,76 @@ def _card(name: str, p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def ship(run_dir: Path, eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
+def _selection(
+    comparison_dir: Path | None,
+    *,
+    init: dict[str, Any] | None,
+    best_sha: str,
+    train_digest: str,
+    scored: tuple[str, str],
+    accept_tie: bool,
+) -> dict[str, Any] | None:
+    """The paired val comparison that chose a continuation over its parent, checked: it
+    compares this run's weights with the parent, off the training data and off the split
+    that scores it, and its verdict is ``better`` (or ``no_difference`` with ``accept_tie``).
+    ``None`` for a run from random initialisation without a comparison."""
+    if comparison_dir is None:
+        if init:
+            raise BadInputError(
+                f"this run continued {init.get('spec')!r}: ship it only over a paired val "
+                "comparison with its parent (python -m figure_ml.eval.compare "
+                "candidate=RUN/weights/best.pt baseline=PARENT split=val out_dir=C, then "
+                "--val-comparison C)"
+            )
+        return None
+    path = comparison_dir / "comparison.json"
+    c = _read_json(path)
+    data = c["dataset"]
+    if c["candidate"]["sha256"] != best_sha:
+        raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
+    if init and c["baseline"]["sha256"] != init["sha256"]:
+        raise BadInputError(f"{path}: its baseline is not the parent {init.get('spec')!r}")
+    if data["digest"] == train_digest:
+        raise BadInputError(
+            f"{path}: compared on the training dataset (its val split chose best.pt); "
+            "generate another seed"
+        )
+    if (data["digest"], data["split"]) == scored:
+        raise BadInputError(f"{path}: compared on the split --eval-dir scores; use its val split")
+    allowed = ("better", "no_difference") if accept_tie else ("better",)
+    if c["verdict"] not in allowed:
+        pooled = c["all"]
+        raise BadInputError(
+            f"{path}: verdict {c['verdict']!r} (missed at the {c['budget']:.0%} budget: "
+            f"{pooled['missed_candidate']} against the baseline's {pooled['missed_baseline']} "
+            f"of {pooled['n_gt']}); the parent stays"
+            + ("" if accept_tie else " (--accept-tie takes a tie when the parent must go)")
+        )
+    return {
+        "verdict": c["verdict"],
+        "accepted_tie": c["verdict"] == "no_difference",
+        "baseline": c["baseline"],
+        "dataset": {k: data[k] for k in ("digest", "split")},
+        "n_images": c["n_images"],
+        "budget": c["budget"],
+        "all": c["all"],
+        "per_class": c["per_class"],
+        "over_redaction": c["over_redaction"],
+    }
+
+
+def ship(
+    run_dir: Path,
+    eval_dir: Path,
+    name: str,
+    dest_root: Path | None = None,
+    *,
+    val_comparison: Path | None = None,
+    accept_tie: bool = False,
+) -> Path:
     """Copy ``run_dir``'s best checkpoint with its provenance into ``dest_root/name``
-    (default: the package's ``figure_ml/models``); return that folder."""
+    (default: the package's ``figure_ml/models``); return that folder. A continuation needs
+    ``val_comparison`` (module docstring)."""
     if name not in SHIPPED:
         raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
     info = _read_json(run_dir / "run.json")
@@ -180,11 +273,20 @@ def ship(run_dir: Path, eval_dir: Path, name: str, dest_root: Path | None = None
         raise BadInputError(f"{eval_dir}/metrics.json: not a synthetic test split")
     if metrics["dataset"]["digest"] == info["dataset_digest"]:
         raise BadInputError(f"{eval_dir}: scored on the training dataset; use another seed")
+    best_sha = sha256_file(best)
+    selection = _selection(
+        val_comparison,
+        init=info.get("init_weights"),
+        best_sha=best_sha,
+        train_digest=info["dataset_digest"],
+        scored=(metrics["dataset"]["digest"], metrics["dataset"]["split"]),
+        accept_tie=accept_tie,
+    )
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     provenance = {
         "name": name,
         "file": "weights.pt",
-        "sha256": sha256_file(best),
+        "sha256": best_sha,
         "size_bytes": size,
         "architecture": "yolo11n",
         "licence": "AGPL-3.0 (ultralytics YOLO11 architecture and training code); trained on "
@@ -195,6 +297,8 @@ def ship(run_dir: Path, eval_dir: Path, name: str, dest_root: Path | None = None
         # what the run started from: None = random initialisation; else the parent checkpoint
         # (its name or path and sha256), e.g. the previous reference for reference_refresh
         "init_weights": info.get("init_weights"),
+        # the paired val comparison that chose it over that parent (figure_ml.eval.compare)
+        "selection": selection,
         "seed": info["seed"],
         "versions": info["versions"],
         "cpu": cpu_model(),
@@ -228,9 +332,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-dir", type=Path, required=True)
     ap.add_argument("--eval-dir", type=Path, required=True)
     ap.add_argument("--name", default="reference", choices=SHIPPED)
+    ap.add_argument(
+        "--val-comparison",
+        type=Path,
+        help="output of python -m figure_ml.eval.compare (candidate: this run's best.pt, "
+        "baseline: its parent; split=val): required for a continued checkpoint",
+    )
+    ap.add_argument(
+        "--accept-tie",
+        action="store_true",
+        help="ship on a no_difference verdict too (the parent must go: the generator changed)",
+    )
     args = ap.parse_args(argv)
     try:
-        dest = ship(args.run_dir, args.eval_dir, args.name)
+        dest = ship(
+            args.run_dir,
+            args.eval_dir,
+            args.name,
+            val_comparison=args.val_comparison,
+            accept_tie=args.accept_tie,
+        )
     except FigureMLError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
