@@ -93,6 +93,20 @@ def test_a_lead_inside_the_noise_is_no_win() -> None:
     assert r["verdict"] == "no_difference"
 
 
+def test_the_wider_interval_decides() -> None:
+    """5 text lines missed by the baseline only, in 5 of 20 photos: almost every bootstrap
+    resample holds one of them (upper end below 0), but 5 discordant boxes against 0 are not
+    enough for the exact test (Clopper-Pearson of 0/5 reaches 0.522, so the exact upper end is
+    5 * (2 * 0.522 - 1) / 60 = +0.36 points): no win."""
+    base = _all_found()
+    base[:5, 2] = False
+    r = _compare(_all_found(), base)
+    assert r["all"]["ci"][1] < 0
+    assert r["all"]["ci_exact"][1] == pytest.approx(5 * (2 * (1 - 0.025**0.2) - 1) / 60)
+    assert r["all"]["ci_exact"][1] > 0
+    assert r["verdict"] == "no_difference"
+
+
 def test_blacking_out_the_photo_is_no_win() -> None:
     """A candidate that also paints the whole photo would miss nothing at a low threshold,
     but over the 5% budget it redacts nothing: it is scored as missing every box."""

@@ -99,6 +99,7 @@ def _fake_run(root: Path, status: str = "finished", **extra) -> tuple[Path, Path
         "dataset": {"digest": "e" * 64, "split": "test", "synthetic": True},
         "n_images": 5,
         "budget": 0.05,
+        "kappa": 0.95,
         "at_budget": {"threshold": 0.4, "over_redaction": 0.049, "budget": 0.05},
         "over_redaction": 0.08,
         "over_redaction_ci": [0.05, 0.1],
@@ -139,10 +140,13 @@ def _fake_comparison(root: Path, run: Path, verdict: str = "better", **dataset) 
     c = {
         "verdict": verdict,
         "budget": 0.05,
+        "kappa": 0.95,
+        "padding": dict.fromkeys(("face", "tattoo", "wristband", "text"), 0.1),
+        "bootstrap": {"resamples": 1000, "seed": 0},
         "n_images": 300,
         "candidate": {"spec": "best.pt", "sha256": models.sha256_file(run / "weights/best.pt")},
         "baseline": {"spec": "reference", "sha256": PARENT["sha256"]},
-        "dataset": {"digest": "c" * 64, "split": "val", **dataset},
+        "dataset": {"digest": "c" * 64, "split": "val", "n_skipped": 0, **dataset},
         "all": row,
         "per_class": {"face": row | {"name": "face"}},
         "over_redaction": {"candidate": 0.049, "baseline": 0.05, "difference": -0.001},
@@ -163,7 +167,8 @@ def test_a_refreshed_checkpoint_names_its_parent_and_how_it_beat_it(tmp_path) ->
     card = (dest / "MODEL_CARD.md").read_text()
     assert "continued from `reference` (sha256 `ffffffffffffffff…`" in card
     assert "random initialisation" not in card
-    assert "missed 30 of 825 PHI boxes against the parent's 41, difference -1.33 points " in card
+    assert "chosen over `reference` (sha256 `ffffffffffffffff…`) on a val split" in card
+    assert "missed 30 of 825 PHI boxes against its 41, difference -1.33 points " in card
     assert "(95% CI [-2.50, -0.30])" in card
 
 
@@ -172,9 +177,13 @@ def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
     without a comparison, or with one that is not a win on a fair split, nothing ships."""
     pkg = tmp_path / "pkg"
 
-    def attempt(name: str, verdict: str = "better", accept_tie: bool = False, **dataset):
+    def attempt(name, verdict="better", accept_tie=False, edit=None, **dataset):
         run, ev = _fake_run(tmp_path / name, init_weights=PARENT)
         cmp = _fake_comparison(tmp_path / name, run, verdict, **dataset)
+        if edit:  # change the written comparison.json
+            c = json.loads((cmp / "comparison.json").read_text())
+            edit(c)
+            (cmp / "comparison.json").write_text(json.dumps(c))
         return ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp, accept_tie=accept_tie)
 
     run, ev = _fake_run(tmp_path / "none", init_weights=PARENT)
@@ -186,20 +195,46 @@ def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
         attempt("worse", "worse", accept_tie=True)
     with pytest.raises(BadInputError, match="the training dataset"):
         attempt("train", digest="d" * 64)
-    with pytest.raises(BadInputError, match="the split --eval-dir scores"):
+    with pytest.raises(BadInputError, match="compared on 'test'; choose on a val split"):
         attempt("test", digest="e" * 64, split="test")
-    run, ev = _fake_run(tmp_path / "other", init_weights=PARENT)
-    cmp = _fake_comparison(tmp_path / "other", run)
-    c = json.loads((cmp / "comparison.json").read_text())
-    c["baseline"]["sha256"] = "0" * 64
-    (cmp / "comparison.json").write_text(json.dumps(c))
+    with pytest.raises(BadInputError, match="has no digest"):
+        attempt("yolo", digest=None)  # a YOLO folder: nothing says it is not the training data
+    with pytest.raises(BadInputError, match="3 images were skipped"):
+        attempt("skipped", n_skipped=3)
     with pytest.raises(BadInputError, match="not the parent 'reference'"):
-        ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
+        attempt("other", edit=lambda c: c["baseline"].update(sha256="0" * 64))
+    with pytest.raises(BadInputError, match=r"not this run's weights/best\.pt"):
+        attempt("cand", edit=lambda c: c["candidate"].update(sha256="0" * 64))
+    with pytest.raises(BadInputError, match=r"budget 0\.3 differs from the scored evaluation's"):
+        attempt("budget", edit=lambda c: c.update(budget=0.3))
+    with pytest.raises(BadInputError, match="200 bootstrap resamples"):
+        attempt("few", edit=lambda c: c["bootstrap"].update(resamples=200))
+    with pytest.raises(BadInputError, match=r"comparison.json: not a comparison .*'verdict'"):
+        attempt("truncated", edit=lambda c: c.pop("verdict"))
     assert not (pkg / "reference").exists()
     dest = attempt("accepted", "no_difference", accept_tie=True)
     p = json.loads((dest / "provenance.json").read_text())
     assert p["selection"]["accepted_tie"] is True
     assert "a tie accepted because the parent had to go" in (dest / "MODEL_CARD.md").read_text()
+
+
+def test_a_run_from_scratch_is_compared_with_the_checkpoint_it_replaces(tmp_path) -> None:
+    """No parent: a comparison, when given, must be against what is shipped under that name."""
+    pkg = tmp_path / "pkg"
+    run, ev = _fake_run(tmp_path / "first")
+    cmp = _fake_comparison(tmp_path / "first", run)
+    with pytest.raises(BadInputError, match="no parent and nothing shipped"):
+        ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
+    ship_mod.ship(run, ev, "reference", pkg)  # the first one ships without a comparison
+    run, ev = _fake_run(tmp_path / "second")
+    cmp = _fake_comparison(tmp_path / "second", run)
+    with pytest.raises(BadInputError, match="not the checkpoint it replaces"):
+        ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
+    c = json.loads((cmp / "comparison.json").read_text())
+    c["baseline"]["sha256"] = models.sha256_file(pkg / "reference" / "weights.pt")
+    (cmp / "comparison.json").write_text(json.dumps(c))
+    dest = ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
+    assert json.loads((dest / "provenance.json").read_text())["selection"]["verdict"] == "better"
 
 
 def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:

@@ -12,8 +12,9 @@ checkpoint intact.
 A run that continued a checkpoint (``init_weights`` in its run.json, e.g.
 ``experiment=reference_refresh``) replaces its parent only with ``--val-comparison C``:
 ``python -m figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=PARENT split=val
-out_dir=C`` on a dataset that is neither its training data nor the split ``--eval-dir``
-scores, whose verdict is ``better`` (:mod:`figure_ml.eval.paired`). ``--accept-tie`` also
+out_dir=C`` on the val split of a canonical dataset other than its training data, at the
+budget and kappa ``--eval-dir`` was scored with, whose verdict is ``better``
+(:mod:`figure_ml.eval.paired`; checks in :func:`_checked_selection`). ``--accept-tie`` also
 takes ``no_difference``, for when the parent must go anyway (the generator changed and the
 parent no longer matches it); ``worse`` is always refused. The comparison goes into the
 provenance and the card.
@@ -120,10 +121,11 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     lo, hi = a["lower"], a["upper"]
     how = "a tie accepted because the parent had to go" if sel["accepted_tie"] else sel["verdict"]
     return [
-        f"- chosen over its parent on a val split ({sel['n_images']} images, digest "
+        f"- chosen over `{sel['baseline']['spec']}` (sha256 "
+        f"`{sel['baseline']['sha256'][:16]}…`) on a val split ({sel['n_images']} images, digest "
         f"`{sel['dataset']['digest'][:12]}`) by a paired comparison at the {sel['budget']:.0%} "
         f"budget (`python -m figure_ml.eval.compare`): {how}; missed {a['missed_candidate']} of "
-        f"{a['n_gt']} PHI boxes against the parent's {a['missed_baseline']}, difference "
+        f"{a['n_gt']} PHI boxes against its {a['missed_baseline']}, difference "
         f"{100 * a['difference']:+.2f} points (95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])"
     ]
 
@@ -184,19 +186,28 @@ def _card(name: str, p: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: fewest bootstrap resamples a comparison that picks a checkpoint may use
+MIN_COMPARISON_RESAMPLES = 1000
+
+
 def _selection(
     comparison_dir: Path | None,
     *,
     init: dict[str, Any] | None,
+    replaced_sha: str | None,
     best_sha: str,
     train_digest: str,
-    scored: tuple[str, str],
+    scored: dict[str, Any],
     accept_tie: bool,
 ) -> dict[str, Any] | None:
-    """The paired val comparison that chose a continuation over its parent, checked: it
-    compares this run's weights with the parent, off the training data and off the split
-    that scores it, and its verdict is ``better`` (or ``no_difference`` with ``accept_tie``).
-    ``None`` for a run from random initialisation without a comparison."""
+    """The paired val comparison that chose this run's weights over the checkpoint they
+    replace, checked: the candidate is this run's best.pt; the baseline is its parent (or,
+    for a run from random initialisation, the checkpoint now shipped under that name); a
+    canonical dataset's val split, not of the training data (whose val split chose best.pt)
+    and not the split that is scored; the
+    scored run's budget and kappa, no image skipped, at least
+    :data:`MIN_COMPARISON_RESAMPLES` resamples; verdict ``better`` (or ``no_difference`` with
+    ``accept_tie``). ``None`` for a run from random initialisation without a comparison."""
     if comparison_dir is None:
         if init:
             raise BadInputError(
@@ -208,25 +219,66 @@ def _selection(
         return None
     path = comparison_dir / "comparison.json"
     c = _read_json(path)
+    try:
+        return _checked_selection(
+            path, c, init, replaced_sha, best_sha, train_digest, scored, accept_tie
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise BadInputError(
+            f"{path}: not a comparison written by python -m figure_ml.eval.compare "
+            f"(missing or malformed {exc})"
+        ) from exc
+
+
+def _checked_selection(
+    path: Path,
+    c: dict[str, Any],
+    init: dict[str, Any] | None,
+    replaced_sha: str | None,
+    best_sha: str,
+    train_digest: str,
+    scored: dict[str, Any],
+    accept_tie: bool,
+) -> dict[str, Any]:
     data = c["dataset"]
     if c["candidate"]["sha256"] != best_sha:
         raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
-    if init and c["baseline"]["sha256"] != init["sha256"]:
-        raise BadInputError(f"{path}: its baseline is not the parent {init.get('spec')!r}")
+    parent = init["sha256"] if init else replaced_sha
+    if parent is None:
+        raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
+    if c["baseline"]["sha256"] != parent:
+        which = f"the parent {init.get('spec')!r}" if init else "the checkpoint it replaces"
+        raise BadInputError(f"{path}: its baseline is not {which}")
+    if not isinstance(data["digest"], str):
+        raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
+    if data["split"] != "val":
+        raise BadInputError(f"{path}: compared on {data['split']!r}; choose on a val split")
     if data["digest"] == train_digest:
         raise BadInputError(
             f"{path}: compared on the training dataset (its val split chose best.pt); "
             "generate another seed"
         )
-    if (data["digest"], data["split"]) == scored:
+    if (data["digest"], data["split"]) == (scored["digest"], scored["split"]):
         raise BadInputError(f"{path}: compared on the split --eval-dir scores; use its val split")
+    for key in ("budget", "kappa"):
+        if c[key] != scored[key]:
+            raise BadInputError(
+                f"{path}: {key} {c[key]} differs from the scored evaluation's {scored[key]}"
+            )
+    if data["n_skipped"]:
+        raise BadInputError(f"{path}: {data['n_skipped']} images were skipped; compare on all")
+    if c["bootstrap"]["resamples"] < MIN_COMPARISON_RESAMPLES:
+        raise BadInputError(
+            f"{path}: {c['bootstrap']['resamples']} bootstrap resamples; a checkpoint is "
+            f"chosen with at least {MIN_COMPARISON_RESAMPLES}"
+        )
     allowed = ("better", "no_difference") if accept_tie else ("better",)
     if c["verdict"] not in allowed:
         pooled = c["all"]
         raise BadInputError(
             f"{path}: verdict {c['verdict']!r} (missed at the {c['budget']:.0%} budget: "
             f"{pooled['missed_candidate']} against the baseline's {pooled['missed_baseline']} "
-            f"of {pooled['n_gt']}); the parent stays"
+            f"of {pooled['n_gt']}); the old checkpoint stays"
             + ("" if accept_tie else " (--accept-tie takes a tie when the parent must go)")
         )
     return {
@@ -236,6 +288,9 @@ def _selection(
         "dataset": {k: data[k] for k in ("digest", "split")},
         "n_images": c["n_images"],
         "budget": c["budget"],
+        "kappa": c["kappa"],
+        "padding": c["padding"],
+        "bootstrap": c["bootstrap"],
         "all": c["all"],
         "per_class": c["per_class"],
         "over_redaction": c["over_redaction"],
@@ -274,12 +329,20 @@ def ship(
     if metrics["dataset"]["digest"] == info["dataset_digest"]:
         raise BadInputError(f"{eval_dir}: scored on the training dataset; use another seed")
     best_sha = sha256_file(best)
+    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
+    dest = root / name
     selection = _selection(
         val_comparison,
         init=info.get("init_weights"),
+        replaced_sha=sha256_file(dest / "weights.pt") if (dest / "weights.pt").is_file() else None,
         best_sha=best_sha,
         train_digest=info["dataset_digest"],
-        scored=(metrics["dataset"]["digest"], metrics["dataset"]["split"]),
+        scored={
+            "digest": metrics["dataset"]["digest"],
+            "split": metrics["dataset"]["split"],
+            "budget": metrics["budget"],
+            "kappa": metrics["kappa"],
+        },
         accept_tie=accept_tie,
     )
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
@@ -306,8 +369,6 @@ def ship(
         "test": _test_figures(metrics),
         "generator": generator_digest(),
     }
-    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
-    dest = root / name
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
