@@ -28,6 +28,7 @@ import json
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -190,16 +191,19 @@ def _card(name: str, p: dict[str, Any]) -> str:
 MIN_COMPARISON_RESAMPLES = 1000
 
 
-def _selection(
-    comparison_dir: Path | None,
-    *,
-    init: dict[str, Any] | None,
-    replaced_sha: str | None,
-    best_sha: str,
-    train_digest: str,
-    scored: dict[str, Any],
-    accept_tie: bool,
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class _Chooser:
+    """What a comparison must match to choose this run's weights (see :func:`_selection`)."""
+
+    init: dict[str, Any] | None  # the run's parent checkpoint (run.json ``init_weights``)
+    replaced_sha: str | None  # sha256 of the checkpoint now shipped under the name, if any
+    best_sha: str  # sha256 of this run's weights/best.pt
+    train_digest: str  # dataset digest the run trained on
+    scored: dict[str, Any]  # the scored evaluation's digest, split, budget and kappa
+    accept_tie: bool
+
+
+def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | None:
     """The paired val comparison that chose this run's weights over the checkpoint they
     replace, checked: the candidate is this run's best.pt; the baseline is its parent (or,
     for a run from random initialisation, the checkpoint now shipped under that name); a
@@ -209,9 +213,9 @@ def _selection(
     :data:`MIN_COMPARISON_RESAMPLES` resamples; verdict ``better`` (or ``no_difference`` with
     ``accept_tie``). ``None`` for a run from random initialisation without a comparison."""
     if comparison_dir is None:
-        if init:
+        if run.init:
             raise BadInputError(
-                f"this run continued {init.get('spec')!r}: ship it only over a paired val "
+                f"this run continued {run.init.get('spec')!r}: ship it only over a paired val "
                 "comparison with its parent (python -m figure_ml.eval.compare "
                 "candidate=RUN/weights/best.pt baseline=PARENT split=val out_dir=C, then "
                 "--val-comparison C)"
@@ -220,9 +224,7 @@ def _selection(
     path = comparison_dir / "comparison.json"
     c = _read_json(path)
     try:
-        return _checked_selection(
-            path, c, init, replaced_sha, best_sha, train_digest, scored, accept_tie
-        )
+        return _checked_selection(path, c, run)
     except (KeyError, TypeError, AttributeError) as exc:
         raise BadInputError(
             f"{path}: not a comparison written by python -m figure_ml.eval.compare "
@@ -230,20 +232,12 @@ def _selection(
         ) from exc
 
 
-def _checked_selection(
-    path: Path,
-    c: dict[str, Any],
-    init: dict[str, Any] | None,
-    replaced_sha: str | None,
-    best_sha: str,
-    train_digest: str,
-    scored: dict[str, Any],
-    accept_tie: bool,
-) -> dict[str, Any]:
+def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str, Any]:
+    init, scored, accept_tie = run.init, run.scored, run.accept_tie
     data = c["dataset"]
-    if c["candidate"]["sha256"] != best_sha:
+    if c["candidate"]["sha256"] != run.best_sha:
         raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
-    parent = init["sha256"] if init else replaced_sha
+    parent = init["sha256"] if init else run.replaced_sha
     if parent is None:
         raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
     if c["baseline"]["sha256"] != parent:
@@ -253,7 +247,7 @@ def _checked_selection(
         raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
     if data["split"] != "val":
         raise BadInputError(f"{path}: compared on {data['split']!r}; choose on a val split")
-    if data["digest"] == train_digest:
+    if data["digest"] == run.train_digest:
         raise BadInputError(
             f"{path}: compared on the training dataset (its val split chose best.pt); "
             "generate another seed"
@@ -331,19 +325,22 @@ def ship(
     best_sha = sha256_file(best)
     root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
     dest = root / name
+    shipped = dest / "weights.pt"
     selection = _selection(
         val_comparison,
-        init=info.get("init_weights"),
-        replaced_sha=sha256_file(dest / "weights.pt") if (dest / "weights.pt").is_file() else None,
-        best_sha=best_sha,
-        train_digest=info["dataset_digest"],
-        scored={
-            "digest": metrics["dataset"]["digest"],
-            "split": metrics["dataset"]["split"],
-            "budget": metrics["budget"],
-            "kappa": metrics["kappa"],
-        },
-        accept_tie=accept_tie,
+        _Chooser(
+            init=info.get("init_weights"),
+            replaced_sha=sha256_file(shipped) if shipped.is_file() else None,
+            best_sha=best_sha,
+            train_digest=info["dataset_digest"],
+            scored={
+                "digest": metrics["dataset"]["digest"],
+                "split": metrics["dataset"]["split"],
+                "budget": metrics["budget"],
+                "kappa": metrics["kappa"],
+            },
+            accept_tie=accept_tie,
+        ),
     )
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     provenance = {
