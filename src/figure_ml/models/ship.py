@@ -196,7 +196,7 @@ class _Chooser:
     """What a comparison must match to choose this run's weights (see :func:`_selection`)."""
 
     init: dict[str, Any] | None  # the run's parent checkpoint (run.json ``init_weights``)
-    replaced_sha: str | None  # sha256 of the checkpoint now shipped under the name, if any
+    shipped: Path  # weights.pt now shipped under the name (may not exist yet)
     best_sha: str  # sha256 of this run's weights/best.pt
     train_digest: str  # dataset digest the run trained on
     scored: dict[str, Any]  # the scored evaluation's digest, split, budget and kappa
@@ -232,16 +232,20 @@ def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | N
         ) from exc
 
 
+def _sha_if_file(path: Path) -> str | None:
+    return sha256_file(path) if path.is_file() else None
+
+
 def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str, Any]:
-    init, scored, accept_tie = run.init, run.scored, run.accept_tie
     data = c["dataset"]
     if c["candidate"]["sha256"] != run.best_sha:
         raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
-    parent = init["sha256"] if init else run.replaced_sha
+    # hashed only here: a continuation names its parent's sha256 in run.json
+    parent = run.init["sha256"] if run.init else _sha_if_file(run.shipped)
     if parent is None:
         raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
     if c["baseline"]["sha256"] != parent:
-        which = f"the parent {init.get('spec')!r}" if init else "the checkpoint it replaces"
+        which = f"the parent {run.init.get('spec')!r}" if run.init else "the checkpoint it replaces"
         raise BadInputError(f"{path}: its baseline is not {which}")
     if not isinstance(data["digest"], str):
         raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
@@ -252,12 +256,12 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
             f"{path}: compared on the training dataset (its val split chose best.pt); "
             "generate another seed"
         )
-    if (data["digest"], data["split"]) == (scored["digest"], scored["split"]):
+    if (data["digest"], data["split"]) == (run.scored["digest"], run.scored["split"]):
         raise BadInputError(f"{path}: compared on the split --eval-dir scores; use its val split")
     for key in ("budget", "kappa"):
-        if c[key] != scored[key]:
+        if c[key] != run.scored[key]:
             raise BadInputError(
-                f"{path}: {key} {c[key]} differs from the scored evaluation's {scored[key]}"
+                f"{path}: {key} {c[key]} differs from the scored evaluation's {run.scored[key]}"
             )
     if data["n_skipped"]:
         raise BadInputError(f"{path}: {data['n_skipped']} images were skipped; compare on all")
@@ -266,14 +270,14 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
             f"{path}: {c['bootstrap']['resamples']} bootstrap resamples; a checkpoint is "
             f"chosen with at least {MIN_COMPARISON_RESAMPLES}"
         )
-    allowed = ("better", "no_difference") if accept_tie else ("better",)
+    allowed = ("better", "no_difference") if run.accept_tie else ("better",)
     if c["verdict"] not in allowed:
         pooled = c["all"]
         raise BadInputError(
             f"{path}: verdict {c['verdict']!r} (missed at the {c['budget']:.0%} budget: "
             f"{pooled['missed_candidate']} against the baseline's {pooled['missed_baseline']} "
             f"of {pooled['n_gt']}); the old checkpoint stays"
-            + ("" if accept_tie else " (--accept-tie takes a tie when the parent must go)")
+            + ("" if run.accept_tie else " (--accept-tie takes a tie when the parent must go)")
         )
     return {
         "verdict": c["verdict"],
@@ -325,12 +329,11 @@ def ship(
     best_sha = sha256_file(best)
     root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
     dest = root / name
-    shipped = dest / "weights.pt"
     selection = _selection(
         val_comparison,
         _Chooser(
             init=info.get("init_weights"),
-            replaced_sha=sha256_file(shipped) if shipped.is_file() else None,
+            shipped=dest / "weights.pt",
             best_sha=best_sha,
             train_digest=info["dataset_digest"],
             scored={
