@@ -197,3 +197,83 @@ def _score_with(restraint: dict) -> dict:
         "face": {**cls, "teacher": "centerface", "restraint": restraint},
         "text": {**cls, "teacher": "ppocr_det", "restraint": restraint},
     }
+
+
+def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path):
+    from PIL import Image
+
+    from figure_ml.data.restraint_sheet import TILE, restraint_sheet
+    from figure_ml.errors import DatasetError
+
+    score = realism_score(tiny.path, "test")
+    free = sum(not r["objects"] for r in tiny.annotations("test"))
+    for cls, teacher in (("face", "centerface"), ("text", "ppocr_det")):
+        out = tmp_path / f"{teacher}.png"
+        r = restraint_sheet(tiny.path, "test", teacher, cls, out, max_crops=5)
+        assert r.phi_free == free
+        assert r.fired == score[cls]["restraint"]["fired"]["fired"]
+        assert r.fired <= r.boxes and r.box_area_share >= 0
+        if r.boxes:  # at most max_crops tiles, one row of 12
+            assert Image.open(r.path).size == (12 * TILE, TILE)
+        else:
+            assert r.path is None and not out.exists()
+    with pytest.raises(ValueError, match="does not detect"):
+        restraint_sheet(tiny.path, "test", "centerface", "text", tmp_path / "x.png")
+    with pytest.raises(DatasetError, match="synthetic canonical"):
+        restraint_sheet(tmp_path, "test", "centerface", "face", tmp_path / "x.png")
+
+
+def test_crop_tile_outlines_the_box_with_its_margin():
+    from figure_ml.data.restraint_sheet import crop_tile
+
+    image = np.full((100, 200, 3), 200, np.uint8)
+    tile = np.asarray(crop_tile(image, np.array([50.0, 40, 70, 60]), tile=60, margin=20))
+    # the crop is 60 x 60 (box 20 px + 20 px each side): scale 1, outline at 20..40
+    assert tile.shape == (60, 60, 3)
+    assert tuple(tile[20, 30]) == (255, 0, 0) and tuple(tile[40, 20]) == (255, 0, 0)
+    assert tuple(tile[30, 30]) == (200, 200, 200) and tuple(tile[5, 5]) == (200, 200, 200)
+    # a box at the photo's corner: the crop is clipped there, not padded with wrapped pixels
+    corner = np.asarray(crop_tile(image, np.array([0.0, 0, 10, 10]), tile=30, margin=20))
+    assert tuple(corner[0, 0]) == (255, 0, 0) and tuple(corner[29, 29]) == (200, 200, 200)
+
+
+def test_restraint_sheet_keeps_the_first_or_the_largest_boxes(tiny, tmp_path, monkeypatch):
+    """A fake teacher gives the PHI-free photo boxes 10, 30 and 20 px wide; each tile is
+    painted with its box's width, so the sheet's tiles say which boxes it kept, in order."""
+    from PIL import Image
+
+    import figure_ml.data.restraint_sheet as rs
+    import figure_ml.teachers as teachers
+    from figure_ml.boxes import Detections
+
+    class Fake:
+        default_threshold = 0.5
+        info = type("I", (), {"class_ids": (3,)})()
+
+        def predict(self, image):
+            boxes = np.array([[0, 0, 10, 10], [0, 0, 30, 30], [0, 0, 20, 20]], np.float32)
+            return Detections(boxes, np.full(3, 0.9, np.float32), np.full(3, 3, np.int64))
+
+    monkeypatch.setattr(teachers, "make_teacher", lambda name, threads=None: Fake())
+
+    def tile(image, box):
+        return Image.new("RGB", (rs.TILE, rs.TILE), (int(box[2]), 0, 0))
+
+    monkeypatch.setattr(rs, "crop_tile", tile)
+
+    def widths(largest, max_crops):
+        r = rs.restraint_sheet(tiny.path, "test", "fake", "text", tmp_path / "s.png",
+                               max_crops=max_crops, largest=largest)  # fmt: skip
+        sheet = np.asarray(Image.open(r.path))
+        return r, [int(sheet[0, i * rs.TILE, 0]) for i in range(max_crops)]
+
+    r, first = widths(largest=False, max_crops=2)
+    assert r.phi_free == r.fired == 1 and r.boxes == 3
+    assert r.box_area_share == pytest.approx(1400 / _free_area(tiny))  # 100 + 900 + 400
+    assert first == [10, 30]  # reading order
+    assert widths(largest=True, max_crops=2)[1] == [30, 20]  # the largest, largest first
+
+
+def _free_area(ds):
+    (row,) = [r for r in ds.annotations("test") if not r["objects"]]
+    return row["width"] * row["height"]

