@@ -277,3 +277,27 @@ def test_restraint_sheet_keeps_the_first_or_the_largest_boxes(tiny, tmp_path, mo
 def _free_area(ds):
     (row,) = [r for r in ds.annotations("test") if not r["objects"]]
     return row["width"] * row["height"]
+
+
+def test_realism_intervals_widen_when_a_photo_s_boxes_go_together():
+    """20 text lines on 2 pages, one page found whole and one missed whole: Clopper–Pearson on
+    20 boxes says [27%, 73%], but there are 2 photos, not 20 independent lines."""
+    from figure_ml.data.realism import _Tally
+    from figure_ml.eval.bootstrap import Resamples
+
+    t = _Tally()
+    t.add("all", 0, 10, 10)
+    t.add("all", 1, 0, 10)
+    r = t.rate("all", Resamples.draw(2, 1000, seed=0))
+    assert (r["found"], r["n"], r["rate"]) == (10, 20, 0.5)
+    assert r["ci_exact"] == pytest.approx([0.272, 0.728], abs=1e-3)
+    assert r["ci_bootstrap"] == [0.0, 1.0] and r["ci"] == [0.0, 1.0]
+    # independent photos of one box each: the two intervals agree roughly, the wider is kept
+    t = _Tally()
+    for i in range(40):
+        t.add("all", i, int(i % 2 == 0), 1)
+    r = t.rate("all", Resamples.draw(40, 1000, seed=0))
+    assert r["ci"][0] == min(r["ci_exact"][0], r["ci_bootstrap"][0])
+    assert r["ci"][1] == max(r["ci_exact"][1], r["ci_bootstrap"][1])
+    assert r["ci_bootstrap"][1] - r["ci_bootstrap"][0] < 1.2 * (r["ci_exact"][1] - r["ci_exact"][0])
+    assert t.rate("none", Resamples.draw(40, 10))["rate"] is None

@@ -6,9 +6,10 @@ trained on real photos recognise the synthetic PHI.
 
 each at the teacher's default threshold (its authors' operating point); *found* means some
 teacher box of that class has IoU >= 0.5 with the synthetic box. Reported overall and per
-skin-tone bin with 95% Clopper–Pearson intervals. A low score says the generator's faces or
-text do not look like real ones to a real-photo detector; it is not a quality figure of any
-model trained here.
+skin-tone bin with 95% intervals (the wider of Clopper–Pearson on the boxes and a bootstrap
+over images, since a photo's boxes are found or missed together). A low score says the
+generator's faces or text do not look like real ones to a real-photo detector; it is not a
+quality figure of any model trained here.
 
 Faces are also counted by **condition** (from the generator's object attributes; a face counts
 under every condition it has): rolled more than 45° (lying patients, upside-down photos),
@@ -53,6 +54,7 @@ from figure_ml.classes import CLASS_IDS
 from figure_ml.data.canonical import open_dataset
 from figure_ml.data.card import hard_negatives
 from figure_ml.errors import DatasetError
+from figure_ml.eval.bootstrap import Resamples, ratio_ci
 from figure_ml.eval.coverage import image_areas
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.exact import clopper_pearson
@@ -61,6 +63,7 @@ from figure_ml.eval.metrics import TONE_NAMES
 #: PHI class -> the teacher whose recognition measures its realism
 TEACHER_OF = {"face": "centerface", "text": "ppocr_det"}
 MIN_IOU = 0.5
+BOOTSTRAP_RESAMPLES = 1000
 CARD_HEADING = "## Realism score"
 
 #: face conditions (name, test on the generator's attributes); "edge" and "plain" are added
@@ -181,6 +184,38 @@ def _rate(k: int, n: int, key: str = "found") -> dict[str, Any]:
     return {key: k, "n": n, "rate": k / n if n else None, "ci": list(clopper_pearson(k, n))}
 
 
+class _Tally:
+    """Boxes found / boxes, per key (``all``, a skin tone, a condition) and per image.
+
+    A photo's boxes are not independent (a document page's lines are found or missed
+    together), so a rate's ``ci`` is the wider of Clopper–Pearson on the boxes
+    (``ci_exact``) and a bootstrap over images (``ci_bootstrap``), as DESIGN §4 asks of every
+    counted rate."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, dict[int, list[int]]] = defaultdict(
+            lambda: defaultdict(lambda: [0, 0])
+        )
+
+    def add(self, key: str, image: int, found: int, n: int) -> None:
+        c = self.by_key[key][image]
+        c[0] += found
+        c[1] += n
+
+    def rate(self, key: str, rs: Resamples) -> dict[str, Any]:
+        per = self.by_key.get(key, {})
+        num = np.zeros(rs.counts.shape[1])
+        den = np.zeros_like(num)
+        for i, (k, n) in per.items():
+            num[i], den[i] = k, n
+        out = _rate(int(num.sum()), int(den.sum()))
+        if out["n"]:
+            _, lo, hi = ratio_ci(num, den, rs)
+            out["ci_exact"], out["ci_bootstrap"] = out["ci"], [lo, hi]
+            out["ci"] = [min(out["ci"][0], lo), max(out["ci"][1], hi)]
+        return out
+
+
 def covered_share(boxes: np.ndarray, width: int, height: int) -> float:
     """Share of a ``width x height`` photo inside the union of ``boxes`` (xyxy, pixels): the
     evaluator's exact over-redaction of a photo without PHI."""
@@ -227,10 +262,8 @@ def realism_score(
     rows = _rows(path, split)
     attrs = _attrs(rows) if rows is not None else None
     teachers = {c: make_teacher(t, threads=threads) for c, t in TEACHER_OF.items()}
-    counts: dict[str, dict[str, list[int]]] = {c: defaultdict(lambda: [0, 0]) for c in teachers}
-    by_condition: dict[str, dict[str, list[int]]] = {
-        c: defaultdict(lambda: [0, 0]) for c in teachers
-    }
+    counts = {c: _Tally() for c in teachers}
+    by_condition = {c: _Tally() for c in teachers}
     restraint = {c: _Restraint() for c in teachers}
     geometry: dict[str, list[np.ndarray]] = {c: [] for c in teachers}
     for i, item in enumerate(tqdm(items, desc="realism", unit="img")):
@@ -253,29 +286,28 @@ def realism_score(
             hit, geo = best_match_geometry(g, det.boxes[keep])
             geometry[cname].append(geo)
             for key in ("all", tone):
-                counts[cname][key][0] += int(hit.sum())
-                counts[cname][key][1] += len(g)
+                counts[cname].add(key, i, int(hit.sum()), len(g))
             if attrs is not None:
                 for a, box, h in zip(attrs[cname][i], g, hit, strict=True):
                     for cond in conditions(cname, a, box, gt.width, gt.height):
-                        by_condition[cname][cond][0] += int(h)
-                        by_condition[cname][cond][1] += 1
+                        by_condition[cname].add(cond, i, int(h), 1)
     out: dict[str, Any] = {"split": split, "n_images": len(items), "min_iou": MIN_IOU}
+    rs = Resamples.draw(len(items), BOOTSTRAP_RESAMPLES, seed=0)
     for cname, teacher in teachers.items():
         c = counts[cname]
         out[cname] = {
             "teacher": teacher.name,
             "teacher_version": f"{teacher.info.package} {teacher.info.package_version}",
             "threshold": teacher.default_threshold,
-            "all": _rate(*c["all"]),
-            "skin_tone": {t: _rate(*v) for t, v in sorted(c.items()) if t != "all"},
+            "all": c.rate("all", rs),
+            "skin_tone": {t: c.rate(t, rs) for t in sorted(c.by_key) if t != "all"},
             "restraint": restraint[cname].result(),
             "geometry": geometry_summary(geometry[cname]),
         }
     if attrs is not None:
         for cname in teachers:
             names = [PLAIN, EDGE, *(n for n, _ in CONDITIONS[cname])]
-            out[cname]["condition"] = {n: _rate(*by_condition[cname][n]) for n in names}
+            out[cname]["condition"] = {n: by_condition[cname].rate(n, rs) for n in names}
     return out
 
 
@@ -294,8 +326,9 @@ def card_section(score: dict[str, Any]) -> str:
         "",
         f"Share of synthetic boxes a real-photo detector finds at its default threshold (IoU >= "
         f"{score['min_iou']}), on {score['n_images']} images of the {score['split']} split; "
-        "95% Clopper–Pearson intervals. Written by the generator (`realism_images=N`) or by "
-        "`benchmarks/synth_realism.py --update-card`.",
+        "95% intervals, the wider of Clopper–Pearson on the boxes and a bootstrap over images "
+        "(a photo's boxes are found or missed together). Written by the generator "
+        "(`realism_images=N`) or by `benchmarks/synth_realism.py --update-card`.",
         "",
         "| class | teacher | all | " + " | ".join(f"tone {t}" for t in _tones(score)) + " |",
         "|---|---|---|" + "---|" * len(_tones(score)),
