@@ -180,3 +180,24 @@ def test_cli_exits_1_when_the_candidate_is_not_better(tmp_path, toy_dataset) -> 
     assert r.returncode == 1, r.stderr[-1500:]
     assert "Verdict: no_difference" in r.stdout
     assert (tmp_path / "c" / COMPARISON_FILE).is_file()
+
+
+def test_a_win_paid_for_with_more_photo_is_no_win() -> None:
+    """Both sides within the 5% budget, but the candidate also hides a 16 x 15 px patch of each
+    photo (2.7% of its PHI-free area) that the baseline leaves: its fewer misses are no win."""
+    stray = Detections(np.array([[82, 2, 98, 17]], float), np.array([0.95]), np.array([3]))
+    base = _all_found()
+    base[:, 2] = False  # as in the clear win: the baseline misses every text line
+    r = _compare(_all_found(), base, extra=stray)
+    o = r["over_redaction"]
+    assert o["candidate"] == pytest.approx(240 / 8900) and o["baseline"] == 0.0
+    assert r["all"]["upper"] < 0 and o["blocks_win"]
+    assert r["verdict"] == "no_difference"
+    from figure_ml.eval.compare import render
+
+    side = {"spec": "x", "file": "x.pt", "sha256": "0" * 64}
+    data = {"split": "val", "digest": "d"}
+    md = render(r | {"candidate": side, "baseline": side, "dataset": data})
+    assert "hides 2.70 points more of the photo" in md and "not a win" in md
+    # the same win at equal over-redaction is one
+    assert _compare(_all_found(), base)["over_redaction"]["blocks_win"] is False

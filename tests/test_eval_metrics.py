@@ -218,13 +218,18 @@ def test_gates_compare_the_upper_bound():
     assert all(r.passed for r in ok) and "PASS" in gate_table(ok)
     # point estimate (0.01) is under the bound, but the upper bound (0.06) is not
     bad = evaluate_gates(_metrics(0.06, 0.1), gate)
-    assert [r.passed for r in bad] == [False, True] and gate_table(bad).endswith("FAIL")
+    assert [r.passed for r in bad] == [False, True, True] and gate_table(bad).endswith("FAIL")
+    assert bad[-1].name == "skipped_images"  # every gated run: none skipped here
+    # images that skip_bad left out fail it, whatever the rates say
+    skipped = _metrics(0.04, 0.1) | {"dataset": {"n_skipped": {"val": 0, "test": 2}}}
+    (*rates, skip) = evaluate_gates(skipped, gate)
+    assert all(r.passed for r in rates) and not skip.passed and skip.value == 2
     # a gated metric without data cannot pass ...
     no_gt = _metrics(0.04, 0.1)
     no_gt["per_class"]["face"].update(miss_rate=float("nan"), miss_rate_ci=[float("nan")] * 2)
     assert not evaluate_gates(no_gt, {"max_miss_rate": {"face": 0.5}})[0].passed
     # ... but finding occlusion on data without findings is "n/a" and does not fail
-    (occl,) = evaluate_gates(_metrics(0.04, 0.1), {"max_finding_occlusion": 0.5})
+    (occl, _) = evaluate_gates(_metrics(0.04, 0.1), {"max_finding_occlusion": 0.5})
     assert occl.passed and not occl.applicable and "n/a" in gate_table([occl])
     with_findings = _metrics(0.04, 0.1) | {
         "n_images_with_findings": 3,

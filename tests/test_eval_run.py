@@ -208,9 +208,15 @@ def test_bad_inputs_stop_with_a_named_file_unless_skipped(tmp_path):
     }
     with pytest.raises(BadInputError, match=r"p1\.jpg"):
         evaluate(to_typed(base, EvalConfig), predictor=FixedPredictor())
-    res = evaluate(to_typed({**base, "skip_bad": True}, EvalConfig), predictor=FixedPredictor())
+    skip = {**base, "skip_bad": True, "out_dir": str(tmp_path / "e2")}
+    res = evaluate(to_typed(skip, EvalConfig), predictor=FixedPredictor())
     assert len(res.skipped) == 2 and any("p2.txt:1" in s for s in res.skipped)
     assert res.metrics["dataset"]["n_skipped"] == {"test": 2} and res.metrics["n_images"] == 1
+    # the weights behind the figures, for ship to check it copies figures of its own model
+    assert res.metrics["model"]["weights_sha256"] == hashlib.sha256(b"x").hexdigest()
+    # the report says so where the image count is, not only metrics.json
+    report = (tmp_path / "e2" / "report.md").read_text()
+    assert "**2 of test images skipped**" in report.splitlines()[2]
 
 
 def test_cli_exit_codes(dataset, tmp_path):

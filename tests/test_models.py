@@ -96,7 +96,14 @@ def _fake_run(root: Path, status: str = "finished", **extra) -> tuple[Path, Path
            "miss_at_budget": 0.3, "miss_at_budget_ci_exact": [0.07, 0.65],
            "miss_at_budget_upper": 0.65, "n_missed_at_budget": 3}  # fmt: skip
     metrics = {
-        "dataset": {"digest": "e" * 64, "split": "test", "synthetic": True},
+        "dataset": {
+            "digest": "e" * 64,
+            "split": "test",
+            "synthetic": True,
+            "n_skipped": {"test": 0},
+        },
+        "model": {"weights_sha256": models.sha256_file(FIXTURE)},
+        "operating_point": {"source": "manifest"},
         "n_images": 5,
         "budget": 0.05,
         "kappa": 0.95,
@@ -247,6 +254,22 @@ def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:
     (ev / "metrics.json").write_text(json.dumps(m))
     with pytest.raises(BadInputError, match="training dataset"):
         ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    # figures of another model, of a reduced set, of val, or at thresholds typed in
+    for i, (change, match) in enumerate(
+        [
+            (lambda m: m["model"].update(weights_sha256="0" * 64), "not this run's best.pt"),
+            (lambda m: m["model"].pop("weights_sha256"), "not this run's best.pt"),
+            (lambda m: m["dataset"].update(n_skipped={"test": 40}), "40 images were skipped"),
+            (lambda m: m["dataset"].update(split="val"), "not a synthetic test split"),
+            (lambda m: m["operating_point"].update(source="config"), "thresholds from 'config'"),
+        ]
+    ):
+        run, ev = _fake_run(tmp_path / f"c{i}")
+        m = json.loads((ev / "metrics.json").read_text())
+        change(m)
+        (ev / "metrics.json").write_text(json.dumps(m))
+        with pytest.raises(BadInputError, match=match):
+            ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
     assert not (tmp_path / "pkg" / "reference").exists()
 
 

@@ -84,3 +84,17 @@ def test_the_same_photos_in_another_dataset_or_a_copied_folder_are_refused(tmp_p
     there = EvalData([EvalItem(str(f_copy), lambda: None, f_copy.read_bytes)], None, False, "y")
     with pytest.raises(ConfigError, match="calibrated on 1 of the images"):
         refuse_scoring_calibration_images(calibration_record("val", here), there, "manifest m")
+
+
+def test_one_photo_in_both_splits_under_two_ids_is_refused_within_a_run():
+    """A mix renames a colliding id (``wider-000123@b``): the ids differ, the bytes do not."""
+
+    def split(ids_to_bytes, name):
+        items = [EvalItem(i, lambda: None, (lambda b=b: b)) for i, b in ids_to_bytes.items()]
+        return EvalData(items, "d", True, f"canonical d [{name}]")
+
+    val = split({"wider-000123": b"same jpeg", "wider-000124": b"other"}, "val")
+    test = split({"wider-000123@b": b"same jpeg", "x-1": b"third"}, "test")
+    with pytest.raises(ConfigError, match=r"share 1 of their images \(identical image bytes\)"):
+        refuse_overlap(val, test)
+    refuse_overlap(val, split({"x-1": b"third"}, "test"))  # nothing shared: fine

@@ -4,6 +4,10 @@ the exact Clopper–Pearson bound — so a gate passes only when the data shows 
 enough, not when it merely might be, and a small test set cannot pass a strict gate
 (DESIGN §4). A metric with no data cannot be shown to pass and fails, except finding
 occlusion on data without findings, which is reported as "n/a" (not applicable) and skipped.
+
+Every gated run also gets ``skipped_images``, which fails when ``skip_bad`` dropped any image:
+a skipped photo's boxes drop out of every rate, so the figures describe a smaller, easier set
+than the one given, and a redactor would still have to hide that photo's PHI.
 """
 
 from __future__ import annotations
@@ -83,7 +87,14 @@ def evaluate_gates(metrics: dict[str, Any], gate: dict[str, Any]) -> list[GateRe
         results.append(
             _check(point, float(gate[key]), metrics[point], metrics[ci], metrics.get(exact or ""))
         )
+    skipped = n_skipped(metrics)
+    results.append(GateResult("skipped_images", 0.0, float(skipped), float(skipped), not skipped))
     return results
+
+
+def n_skipped(metrics: dict[str, Any]) -> int:
+    """Images ``skip_bad`` left out of the run's figures (every split it read)."""
+    return int(sum(((metrics.get("dataset") or {}).get("n_skipped") or {}).values()))
 
 
 def gate_table(results: list[GateResult]) -> str:

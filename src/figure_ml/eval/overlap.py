@@ -60,12 +60,19 @@ def calibration_record(split: str, data: EvalData) -> dict[str, Any]:
 
 
 def refuse_overlap(calibration: EvalData, scored: EvalData) -> None:
-    """Calibrating on the images that are then scored flatters the model: a usage error."""
-    shared = item_keys(calibration) & item_keys(scored)
+    """Calibrating on the images that are then scored flatters the model: a usage error.
+
+    Shared by file (the same id or path) or by content (the same encoded bytes under another id
+    or in another folder: a mix that took one photo from two inputs, a YOLO copy in both
+    ``images/val`` and ``images/test``); each duplicate is counted once."""
+    by_key = item_keys(calibration) & item_keys(scored)
+    by_bytes = set(content_fingerprints(calibration)) & set(content_fingerprints(scored))
+    shared = max(len(by_key), len(by_bytes))
     if shared:
+        how = "the same files" if len(by_key) >= len(by_bytes) else "identical image bytes"
         raise ConfigError(
             f"calibration split {calibration.description} and scored split "
-            f"{scored.description} share {len(shared)} of their images; the split that "
+            f"{scored.description} share {shared} of their images ({how}); the split that "
             "calibrates must not be the split that is scored (give a dataset with separate "
             "val and test splits, or data.yaml entries naming different folders)"
         )

@@ -24,9 +24,18 @@ negative: the candidate misses fewer. Two 95% intervals, as for every rate here:
 The **verdict** uses the wider of the two (the lower of the lower ends, the higher of the
 upper ends), as the gates do:
 
-- ``better``: the pooled difference's upper end is below 0 and no class's lower end is above 0;
+- ``better``: the pooled difference's upper end is below 0, no class's lower end is above 0,
+  and the candidate hides no more of the photo than the baseline (below);
 - ``worse``: the pooled or some class's lower end is above 0;
 - ``no_difference``: the data cannot tell them apart (a lead inside the noise is not a win).
+
+**Same budget, same use of it.** Thresholds are discrete, so "within the budget" can mean
+4.9% for one side and 1% for the other, and fewer misses bought with four more points of
+photo are not a better model. A win therefore also needs the candidate's over-redaction on
+these images to exceed the baseline's by at most :data:`OR_TOLERANCE` (0.25 points; the point
+difference, not its interval: the bootstrap interval of the paired over-redaction difference
+is about +-0.5 points wide even when both sides sit at 4.99%, and would refuse every win).
+Otherwise the verdict is ``no_difference`` and ``over_redaction.blocks_win`` says why.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats
 
 VERDICTS = ("better", "worse", "no_difference")
+#: a win needs candidate over-redaction - baseline's <= this (module docstring)
+OR_TOLERANCE = 0.0025
 #: the row of the pooled difference (every GT box of every class)
 ALL = "all"
 
@@ -116,12 +127,17 @@ def paired_difference(
     )
 
 
-def verdict(pooled: PairedDifference, per_class: Sequence[PairedDifference]) -> str:
-    """``better`` / ``worse`` / ``no_difference`` from the intervals (module docstring)."""
+def verdict(
+    pooled: PairedDifference,
+    per_class: Sequence[PairedDifference],
+    over_redaction_difference: float = 0.0,
+) -> str:
+    """``better`` / ``worse`` / ``no_difference`` from the intervals and, for a win, the
+    over-redaction difference candidate - baseline (module docstring)."""
     rows = [d for d in per_class if d.n_gt] + [pooled]
     if any(d.lower > 0 for d in rows):
         return "worse"
-    if pooled.n_gt and pooled.upper < 0:
+    if pooled.n_gt and pooled.upper < 0 and over_redaction_difference <= OR_TOLERANCE:
         return "better"
     return "no_difference"
 
@@ -156,6 +172,7 @@ def compare_at_budget(
     or_diff = cand.mask_outside_gt - base.mask_outside_gt
     or_point, or_low, or_high = ratio_ci(or_diff, cand.outside_gt, rs)
     area = float(cand.outside_gt.sum()) or 1.0
+    or_c, or_b = float(cand.mask_outside_gt.sum() / area), float(base.mask_outside_gt.sum() / area)
     return {
         "budget": budget,
         "kappa": kappa,
@@ -164,14 +181,17 @@ def compare_at_budget(
         "bootstrap": {"resamples": n_resamples, "seed": seed},
         "threshold": {"candidate": t_c, "baseline": t_b},
         "over_redaction": {
-            "candidate": float(cand.mask_outside_gt.sum() / area),
-            "baseline": float(base.mask_outside_gt.sum() / area),
+            "candidate": or_c,
+            "baseline": or_b,
             "difference": or_point,
             "ci": [or_low, or_high],
+            "tolerance": OR_TOLERANCE,
+            # a win on misses that the candidate paid for with more photo
+            "blocks_win": bool(pooled.n_gt and pooled.upper < 0 and or_c - or_b > OR_TOLERANCE),
         },
         "per_class": {d.name: d.as_dict() for d in per_class},
         ALL: pooled.as_dict(),
-        "verdict": verdict(pooled, per_class),
+        "verdict": verdict(pooled, per_class, or_c - or_b),
     }
 
 

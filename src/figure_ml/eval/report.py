@@ -88,6 +88,14 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
         f"- sizes are sqrt(area) at a {m['size_input_px']} px model input",
         "",
     ]
+    skipped = (m.get("dataset") or {}).get("n_skipped") or {}
+    if any(skipped.values()):
+        where = ", ".join(f"{n} of {split}" for split, n in skipped.items() if n)
+        out[2:2] = [
+            f"- **{where} images skipped** (`skip_bad`): unreadable or inconsistent, their boxes "
+            "are in no figure below, which therefore describe a smaller set than the one given; "
+            "a gate fails on it"
+        ]
     missing = not_met_lines(m)
     if missing:
         out += ["**Calibration targets not met:**", ""] + [f"- {line}" for line in missing] + [""]

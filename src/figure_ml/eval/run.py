@@ -251,7 +251,12 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
         "synthetic": data.synthetic,
         "n_skipped": skipped,
     }
-    metrics["model"] = subject.info | {"tiling": tiling_of(subject.predictor)}
+    # the trained weights behind what was scored (a manifest's training.weights_sha256, else
+    # the file itself): what ship checks the figures it copies belong to
+    metrics["model"] = subject.info | {
+        "tiling": tiling_of(subject.predictor),
+        "weights_sha256": subject.weights_sha256,
+    }
     metrics["operating_point"] = {
         "source": _op_source(cfg, op),
         "met": op.met,

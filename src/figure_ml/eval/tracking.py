@@ -61,6 +61,7 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
     put("at_budget.over_redaction", (m.get("at_budget") or {}).get("over_redaction"))
     put("image_leak_rate_upper", m.get("image_leak_rate_upper"))
     put("n_images_with_phi", m.get("n_images_with_phi"))
+    put("n_skipped", sum(((m.get("dataset") or {}).get("n_skipped") or {}).values()))
     for name, v in (m.get("over_redaction_by_class") or {}).items():
         put(f"{name}.over_redaction", v.get("value"))
     for name in CLASS_NAMES:

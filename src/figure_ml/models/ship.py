@@ -295,6 +295,37 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     }
 
 
+#: where an evaluation's thresholds may come from for its figures to be shipped: fitted on val
+#: (an export's manifest, or eval's own calibration), never typed in or read from a file
+SHIPPABLE_SOURCES = ("manifest", "calibrated")
+
+
+def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_sha: str) -> None:
+    """The evaluation whose figures go into the card: this run's best checkpoint, on every
+    image of a synthetic test split of another dataset, at thresholds fitted on val."""
+    data = metrics.get("dataset") or {}
+    if not data.get("synthetic") or data.get("split") != "test":
+        raise BadInputError(f"{path}: not a synthetic test split")
+    if data.get("digest") == train_digest:
+        raise BadInputError(f"{path.parent}: scored on the training dataset; use another seed")
+    scored_sha = (metrics.get("model") or {}).get("weights_sha256")
+    if scored_sha != best_sha:
+        raise BadInputError(
+            f"{path}: scored weights sha256 {str(scored_sha)[:12]}…, not this run's best.pt "
+            f"({best_sha[:12]}…); export and evaluate this run (an evaluation from before "
+            "eval recorded it must be re-run)"
+        )
+    skipped = sum((data.get("n_skipped") or {}).values())
+    if skipped:
+        raise BadInputError(f"{path}: {skipped} images were skipped; evaluate on all of them")
+    source = (metrics.get("operating_point") or {}).get("source")
+    if source not in SHIPPABLE_SOURCES:
+        raise BadInputError(
+            f"{path}: thresholds from {source!r}; ship figures at thresholds fitted on val "
+            f"({' or '.join(SHIPPABLE_SOURCES)})"
+        )
+
+
 def ship(
     run_dir: Path,
     eval_dir: Path,
@@ -322,11 +353,8 @@ def ship(
     if size > MAX_BYTES:
         raise BadInputError(f"{best}: {size / 1e6:.1f} MB, over the {MAX_BYTES / 1e6:.0f} MB limit")
     metrics = _read_json(eval_dir / "metrics.json")
-    if not metrics.get("dataset", {}).get("synthetic"):
-        raise BadInputError(f"{eval_dir}/metrics.json: not a synthetic test split")
-    if metrics["dataset"]["digest"] == info["dataset_digest"]:
-        raise BadInputError(f"{eval_dir}: scored on the training dataset; use another seed")
     best_sha = sha256_file(best)
+    _check_scored(eval_dir / "metrics.json", metrics, info["dataset_digest"], best_sha)
     root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
     dest = root / name
     selection = _selection(

@@ -123,6 +123,16 @@ def render(result: dict[str, Any]) -> str:
         f"(95% CI [{100 * o['ci'][0]:+.2f}, {100 * o['ci'][1]:+.2f}])",
         f"- padding {result['padding']}, kappa {result['kappa']}",
         "",
+    ]
+    if o.get("blocks_win"):
+        lines += [
+            f"The candidate misses fewer boxes beyond the noise, but hides "
+            f"{100 * (o['candidate'] - o['baseline']):.2f} points more of the photo than the "
+            f"baseline (tolerance {100 * o['tolerance']:.2f}): fewer misses bought with more "
+            "photo are not a win.",
+            "",
+        ]
+    lines += [
         "Difference = candidate minus baseline, in points of the class's miss rate (negative: "
         "the candidate misses fewer). The verdict uses the wider of the two intervals.",
         "",
