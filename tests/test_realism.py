@@ -203,7 +203,7 @@ def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path
     from PIL import Image
 
     from figure_ml.data.restraint_sheet import TILE, restraint_sheet
-    from figure_ml.errors import DatasetError
+    from figure_ml.errors import ConfigError, DatasetError
 
     score = realism_score(tiny.path, "test")
     free = sum(not r["objects"] for r in tiny.annotations("test"))
@@ -217,7 +217,7 @@ def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path
             assert Image.open(r.path).size == (12 * TILE, TILE)
         else:
             assert r.path is None and not out.exists()
-    with pytest.raises(ValueError, match="does not detect"):
+    with pytest.raises(ConfigError, match="does not detect"):
         restraint_sheet(tiny.path, "test", "centerface", "text", tmp_path / "x.png")
     with pytest.raises(DatasetError, match="synthetic canonical"):
         restraint_sheet(tmp_path, "test", "centerface", "face", tmp_path / "x.png")

@@ -2,11 +2,11 @@
 
 The realism score's *restraint* row (:mod:`figure_ml.data.realism`) counts the PHI-free photos
 a teacher fires on; it cannot say **what** it fires on, since the generator records which hard
-negatives a photo holds but not where. This sheet answers that by eye: every box the teacher
-keeps at its default threshold on the PHI-free photos of a split, cropped with a margin and
-outlined in red, in reading order, so a reviewer can tell detections on objects that also stand
-in real clinical photos (ruler digits, pain-scale cards, sutures) from detections on artefacts
-of the generator (which only the generator must fix).
+negatives a photo holds but not where. This sheet answers that by eye: the boxes the teacher
+keeps at its default threshold on the PHI-free photos of a split (the first ones in reading
+order, or the largest), cropped with a margin and outlined in red, so a reviewer can tell
+detections on objects that also stand in real clinical photos (ruler digits, pain-scale cards,
+sutures) from detections on artefacts of the generator (which only the generator must fix).
 
 Synthetic datasets only: a crop of a real photo may show PHI the labels missed.
 """
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from figure_ml import atomic
 from figure_ml.classes import CLASS_IDS
 from figure_ml.data.canonical import is_canonical, open_dataset
-from figure_ml.errors import DatasetError
+from figure_ml.errors import ConfigError, DatasetError
 from figure_ml.eval.data import load_eval_data
 
 TILE = 160  # px per crop on the sheet
@@ -82,10 +82,10 @@ def restraint_sheet(
     if not is_canonical(path) or not open_dataset(path).is_synthetic:
         raise DatasetError(f"{path}: a restraint sheet is for synthetic canonical datasets only")
     if max_crops < 1:
-        raise ValueError(f"max_crops must be >= 1, got {max_crops}")
+        raise ConfigError(f"max_crops must be >= 1, got {max_crops}")
     t = make_teacher(teacher, threads=threads)
     if CLASS_IDS[cls] not in t.info.class_ids:
-        raise ValueError(f"{teacher} does not detect {cls}")
+        raise ConfigError(f"{teacher} does not detect {cls}")
     data = load_eval_data(path, split)
     items = data.items[:limit] if limit else data.items
     # (area, order, tile); with ``largest`` a min-heap of the largest, else the first ones
