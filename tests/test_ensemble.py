@@ -421,6 +421,16 @@ def test_teachers_ship_int8_beside_the_int8_model(ensemble, synth, tmp_path) -> 
     want = {n: d["int8"]["latency"]["median_ms"] for n, d in ((d["name"], d) for d in m.detectors)}
     assert {n: lat8[n] for n in want} == want
     assert "INT8 ms" in (ensemble / "MODEL_CARD.md").read_text()
+    # the INT8 set as a whole, scored on the FP32 union's test boxes
+    u, q8 = m.data["union"], m.data["union"]["int8"]
+    assert q8["members_int8"] == ["centerface", "ppocr_det"]
+    for c, v in q8["per_class"].items():
+        assert v["n_gt"] == u["per_class"][c]["n_gt"]
+        assert q8["missed_minus_fp32"][c] == v["n_missed"] - u["per_class"][c]["n_missed"]
+    assert q8["over_redaction_minus_fp32"] == pytest.approx(
+        q8["over_redaction"] - u["over_redaction"]
+    )
+    assert "**The INT8 set**" in (ensemble / "MODEL_CARD.md").read_text()
     # the redactor and eval run the INT8 teachers beside the INT8 model, FP32 beside FP32
     for precision in ("fp32", "int8"):
         red = Redactor.from_manifest(ensemble, precision=precision, threads=1)

@@ -244,6 +244,52 @@ def union_block(
     )
 
 
+def score_int8_set(
+    cfg: ExportConfig, dst: Path, model_int8: Path, spec: dict[str, Any], s: SetResult, test
+) -> dict[str, Any]:
+    """The set the redactor runs with ``--precision int8`` — the INT8 model beside each
+    teacher's INT8 version where one ships (its FP32 copy otherwise) — scored on the test split
+    at the set's thresholds and padding. Each member passed its own paired parity check; this
+    is the figure of the union they make, which no member's check bounds (report only: it
+    ships or not with its members), with its misses beside the FP32 union's on the same boxes."""
+    from figure_ml.ensemble import teacher_from_entry
+    from figure_ml.eval.shipped import artifact_predictor
+
+    names = ["model", *(e["name"] for e in s.entries)]
+    members = [artifact_predictor(model_int8, spec)]
+    members += [teacher_from_entry(dst, e, precision="int8") for e in s.entries]
+    gts, dets, _ = predict_split(UnionPredictor(members, names), test, skip_bad=False)
+    tables = [(mb["thresholds"], mb["padding"]) for mb in s.calibration["members"]]
+    m = union_metrics(
+        gts,
+        dets,
+        names,
+        tables,
+        kappa=cfg.kappa,
+        n_resamples=cfg.bootstrap_resamples,
+        input_size=members[0].imgsz,
+        budget=cfg.budget,
+        curve=False,
+        member_diagnostics=False,
+    )
+    brief = _brief(m)
+    fp32 = s.union["per_class"]
+    return jsonable(
+        {
+            "per_class": brief["per_class"],
+            "over_redaction": brief["over_redaction"],
+            "over_redaction_ci": brief["over_redaction_ci"],
+            "image_leak_rate": brief["image_leak_rate"],
+            "n_images": brief["n_images"],
+            "members_int8": [e["name"] for e in s.entries if e.get("int8")],
+            "missed_minus_fp32": {
+                c: int(v["n_missed"]) - int(fp32[c]["n_missed"]) for c, v in m["per_class"].items()
+            },
+            "over_redaction_minus_fp32": float(m["over_redaction"] - s.union["over_redaction"]),
+        }
+    )
+
+
 def card_section(data: dict[str, Any]) -> list[str]:
     """Model-card lines for a detector set: per member and union, and latencies."""
     u = data.get("union")
@@ -258,6 +304,21 @@ def card_section(data: dict[str, Any]) -> list[str]:
         "",
     ]
     out += member_table({**u, "members": u["members"]})
+    q8 = u.get("int8")
+    if q8:
+        missed = ", ".join(
+            f"{c} {v['n_missed']}/{v['n_gt']} ({q8['missed_minus_fp32'][c]:+d})"
+            for c, v in q8["per_class"].items()
+            if v["n_gt"]
+        )
+        out += [
+            "",
+            f"**The INT8 set** (`--precision int8`: the INT8 model, INT8 teachers "
+            f"{', '.join(q8['members_int8']) or 'none'}, FP32 for the others), same test "
+            f"images, thresholds and padding: missed {missed} (against the FP32 union); "
+            f"over-redaction {100 * q8['over_redaction']:.1f}% "
+            f"({100 * q8['over_redaction_minus_fp32']:+.1f} points).",
+        ]
     out += [
         "",
         "Thresholds and padding of the teachers (the model's are under Operating point), "

@@ -322,6 +322,12 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         data["detectors"] = det_set.entries
         lat = {e["name"]: e.get("latency") for e in entries}
         data["union"] = union_block(det_set, lat.get("fp32"), lat.get("int8"))
+        int8_entry = next((e for e in entries if e["name"] == "int8"), None)
+        if int8_entry is not None:  # the set --precision int8 runs, scored as a whole
+            from figure_ml.export.ensemble import score_int8_set
+
+            int8_file = dst / int8_entry["file"]
+            data["union"]["int8"] = score_int8_set(cfg, dst, int8_file, spec, det_set, test)
         data["calibration"]["source"] = "export_union"
     _write_charts(dst, ref.metrics)
     card = render_model_card(data)
