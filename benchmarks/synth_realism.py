@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from figure_ml.data.realism import TEACHER_OF, card_section, realism_score, update_card
-from figure_ml.data.restraint_sheet import restraint_sheet
+from figure_ml.data.restraint_sheet import require_synthetic, restraint_sheet
 from figure_ml.export.latency import cpu_model
 
 
@@ -37,6 +37,8 @@ def main() -> None:
     )
     ap.add_argument("--largest", action="store_true", help="sheets: the largest boxes first")
     args = ap.parse_args()
+    if args.restraint_sheets:  # before the long run, not after it
+        require_synthetic(args.data)
     t0 = time.perf_counter()
     score = realism_score(args.data, args.split, limit=args.limit, threads=args.threads)
     dt = time.perf_counter() - t0

@@ -201,3 +201,9 @@ def test_a_win_paid_for_with_more_photo_is_no_win() -> None:
     assert "hides 2.70 points more of the photo" in md and "not a win" in md
     # the same win at equal over-redaction is one
     assert _compare(_all_found(), base)["over_redaction"]["blocks_win"] is False
+    # a candidate worse on a class is "worse", whatever it hides: the over-redaction is no
+    # reason then, and comparison.md does not say it is
+    cand = _all_found()
+    cand[:10, 0] = False  # 10 faces missed; the baseline misses all 20 text lines
+    r = _compare(cand, base, extra=stray)
+    assert r["verdict"] == "worse" and not r["over_redaction"]["blocks_win"]

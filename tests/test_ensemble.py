@@ -455,6 +455,10 @@ def test_manifest_eval_reproduces_the_union(ensemble, synth, tmp_path) -> None:
 
     got = evaluate(_eval_cfg(synth, tmp_path / "e", 50, manifest=str(ensemble))).metrics
     u = manifest.load(ensemble).data["union"]
+    # what ship checks: the weights behind the figures and where their thresholds came from
+    training = manifest.load(ensemble).data["training"]
+    assert got["model"]["weights_sha256"] == training["weights_sha256"]
+    assert got["model"]["calibration_source"] == "export_union"
     # scored under another coverage rule than it was calibrated for: refused, not switched
     with pytest.raises(ConfigError, match=r"kappa 0\.95 differs from kappa=0\.9 of this run"):
         evaluate(_eval_cfg(synth, tmp_path / "k", 20, manifest=str(ensemble), kappa=0.9))

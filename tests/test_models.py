@@ -262,6 +262,11 @@ def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:
             (lambda m: m["dataset"].update(n_skipped={"test": 40}), "40 images were skipped"),
             (lambda m: m["dataset"].update(split="val"), "not a synthetic test split"),
             (lambda m: m["operating_point"].update(source="config"), "thresholds from 'config'"),
+            # a manifest whose export read its thresholds from a file
+            (
+                lambda m: m["model"].update(calibration_source="thresholds_file"),
+                "thresholds from 'thresholds_file'",
+            ),
         ]
     ):
         run, ev = _fake_run(tmp_path / f"c{i}")

@@ -217,6 +217,8 @@ def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path
             assert Image.open(r.path).size == (12 * TILE, TILE)
         else:
             assert r.path is None and not out.exists()
+    with pytest.raises(ConfigError, match="unknown class 'txt'"):
+        restraint_sheet(tiny.path, "test", "ppocr_det", "txt", tmp_path / "x.png")
     with pytest.raises(ConfigError, match="does not detect"):
         restraint_sheet(tiny.path, "test", "centerface", "text", tmp_path / "x.png")
     with pytest.raises(DatasetError, match="synthetic canonical"):

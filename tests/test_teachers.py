@@ -350,6 +350,12 @@ def test_ppocr_records_its_blob_rule_for_the_manifest(ppocr) -> None:
              "sha256": ppocr.info.sha256}  # fmt: skip
     rebuilt = teacher_from_entry(ppocr.info.path.parent, entry)
     assert rebuilt.options() == off.options()
+    # a manifest written before the rule (options {}, no drop_blobs in its output) runs as it
+    # was calibrated: without it; one written with it, with it
+    old = entry | {"options": {}, "output": {"layout": "db_probability_map"}}
+    assert teacher_from_entry(ppocr.info.path.parent, old).blob_min_share is None
+    new = old | {"output": ppocr.io_spec()["output"], "options": ppocr.options()}
+    assert teacher_from_entry(ppocr.info.path.parent, new).blob_min_share == 0.25
 
 
 def test_bad_teacher_options_are_config_errors() -> None:

@@ -95,8 +95,11 @@ def teacher_from_entry(
     (:func:`member_file` of ``precision``) and refused unless that file hashes to the sha256
     the manifest records for it."""
     from figure_ml.teachers import make_teacher
+    from figure_ml.teachers.registry import teacher_class
 
-    opts = dict(entry.get("options") or {})
+    # a manifest from before a decoding default changed runs as it was calibrated
+    older = teacher_class(entry["teacher"]).options_of_older_manifest(entry.get("output") or {})
+    opts = older | dict(entry.get("options") or {})
     if threads is not None:
         opts["threads"] = threads
     f = member_file(entry, precision)

@@ -45,6 +45,12 @@ class RestraintSheet:
     path: Path | None  # the PNG; None when there was nothing to show
 
 
+def require_synthetic(path: str | Path) -> None:
+    """Refuse anything but a synthetic canonical dataset (a real photo's crop may show PHI)."""
+    if not is_canonical(path) or not open_dataset(path).is_synthetic:
+        raise DatasetError(f"{path}: a restraint sheet is for synthetic canonical datasets only")
+
+
 def crop_tile(image: np.ndarray, box: np.ndarray, tile: int = TILE, margin: int = MARGIN):
     """A ``tile`` x ``tile`` PIL image: ``box`` (xyxy) with ``margin`` px of context, outlined,
     scaled to fit (aspect kept) on a dark ground."""
@@ -79,10 +85,11 @@ def restraint_sheet(
     the largest in area (what costs the most photo), largest first."""
     from figure_ml.teachers import make_teacher
 
-    if not is_canonical(path) or not open_dataset(path).is_synthetic:
-        raise DatasetError(f"{path}: a restraint sheet is for synthetic canonical datasets only")
+    require_synthetic(path)
     if max_crops < 1:
         raise ConfigError(f"max_crops must be >= 1, got {max_crops}")
+    if cls not in CLASS_IDS:
+        raise ConfigError(f"unknown class {cls!r}; classes: {list(CLASS_IDS)}")
     t = make_teacher(teacher, threads=threads)
     if CLASS_IDS[cls] not in t.info.class_ids:
         raise ConfigError(f"{teacher} does not detect {cls}")

@@ -186,8 +186,8 @@ def compare_at_budget(
             "difference": or_point,
             "ci": [or_low, or_high],
             "tolerance": OR_TOLERANCE,
-            # a win on misses that the candidate paid for with more photo
-            "blocks_win": bool(pooled.n_gt and pooled.upper < 0 and or_c - or_b > OR_TOLERANCE),
+            # a win on misses (by the intervals alone) that the candidate paid for with photo
+            "blocks_win": verdict(pooled, per_class) == "better" and or_c - or_b > OR_TOLERANCE,
         },
         "per_class": {d.name: d.as_dict() for d in per_class},
         ALL: pooled.as_dict(),

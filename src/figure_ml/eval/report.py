@@ -93,8 +93,8 @@ def render_report(m: dict[str, Any], *, title: str, gates: list[Any] | None = No
         where = ", ".join(f"{n} of {split}" for split, n in skipped.items() if n)
         out[2:2] = [
             f"- **{where} images skipped** (`skip_bad`): unreadable or inconsistent, their boxes "
-            "are in no figure below, which therefore describe a smaller set than the one given; "
-            "a gate fails on it"
+            "are in no figure below, which therefore describe a smaller set than the one given"
+            + ("; the skipped_images gate fails on it" if gates else "")
         ]
     missing = not_met_lines(m)
     if missing:

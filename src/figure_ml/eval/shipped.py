@@ -81,6 +81,8 @@ def manifest_predictor(
         "file": a["file"],
         "sha256": a["sha256"],
         "precision": a["precision"],
+        # where the manifest's thresholds came from (export: fitted on val; thresholds_file)
+        "calibration_source": (m.data.get("calibration") or {}).get("source"),
     }
     if m.detectors:  # a detector set: every member as the redactor runs it, masks united
         from figure_ml.ensemble import (

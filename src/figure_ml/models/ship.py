@@ -319,6 +319,9 @@ def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_s
     if skipped:
         raise BadInputError(f"{path}: {skipped} images were skipped; evaluate on all of them")
     source = (metrics.get("operating_point") or {}).get("source")
+    if source == "manifest":  # a manifest exported with thresholds_file= carries a file's
+        source = (metrics.get("model") or {}).get("calibration_source") or "manifest"
+        source = "manifest" if source in ("export", "export_union") else source
     if source not in SHIPPABLE_SOURCES:
         raise BadInputError(
             f"{path}: thresholds from {source!r}; ship figures at thresholds fitted on val "

@@ -277,6 +277,12 @@ class Teacher:
         records them so that the teacher rebuilt from it decodes exactly as this one."""
         return {}
 
+    @classmethod
+    def options_of_older_manifest(cls, output: dict[str, Any]) -> dict[str, Any]:
+        """Options a manifest written before :meth:`options` recorded them implies by its
+        ``output`` block: the decoding it was calibrated with, where a default changed since."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """Provenance plus input/output spec: one detector's entry of a manifest or card."""
         return {**self.info.as_dict(), **self.io_spec(), "imgsz": self.imgsz}

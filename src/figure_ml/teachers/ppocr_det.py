@@ -14,17 +14,19 @@ post-processing, as PaddleOCR / RapidOCR do it but in numpy and OpenCV only:
    minimum-area rectangle of the result; for a rectangle that is exactly the rectangle with
    ``2d`` added to both sides, which is computed here directly (no pyclipper, no shapely);
    a grown rectangle whose short side is < 5 px is dropped;
-4b. **no blobs** (ours; not in PaddleOCR or RapidOCR): a grown rectangle that covers at least
-   ``blob_min_share`` (0.25) of the map *and* whose long side is under ``blob_max_aspect``
-   (2) times its short side is dropped. On synthetic clinical scenes without any text the
-   network sometimes lights up most of the photo as one region (RapidOCR's own pipeline draws
-   the same whole-photo box). On a 600-photo test split of seed 205 the rule dropped 48 of
-   PP-OCR's 1,586 boxes; on its 181 PHI-free photos the boxes' summed area fell from 22.5% of
-   the photos to 10.8%, and none of the 474 synthetic text lines PP-OCR found (IoU >= 0.5)
-   was lost. A text line, even a rotated one, is
-   long in its own rectangle; a region a quarter of the photo that is not is not a line. What
-   it may drop in a real photo: a close-up in which two or three letters, or a label's lines
-   merged into one region, fill a quarter of the frame. ``blob_min_share=None`` turns it off.
+4b. **no blobs** (ours; not in PaddleOCR or RapidOCR): a grown rectangle whose area (as
+   grown by step 4, before any clipping to the map: the region as it would be boxed) is at
+   least ``blob_min_share`` (0.25) of the map's *and* whose long side is under
+   ``blob_max_aspect`` (2) times its short side is dropped. Growing multiplies a square
+   kernel's area by about 3, so a kernel of about 8% of the map already counts. On synthetic
+   clinical scenes without any text the network sometimes lights up most of the photo as one
+   region (RapidOCR's own pipeline draws the same whole-photo box). On a 600-photo test split
+   of seed 205 the rule dropped 48 of PP-OCR's 1,586 boxes; on its 181 PHI-free photos the
+   boxes' summed area fell from 22.5% of the photos to 10.8%, and none of the 474 synthetic
+   text lines PP-OCR found (IoU >= 0.5) was lost. A text line, even a rotated one, is long in
+   its own rectangle; a region that large that is not is not a line. What it may drop in a
+   real photo: a close-up in which two or three letters, or a label's lines merged into one
+   region, fill a quarter of the frame. ``blob_min_share=None`` turns it off.
 5. **boxes**: the axis-aligned box around the grown rectangle's corners, scaled from the map to
    the image and clipped to it (DESIGN §4: one axis-aligned box per text line).
 
@@ -214,6 +216,11 @@ class PPOCRDet(Teacher):
 
     def options(self) -> dict[str, Any]:
         return {"blob_min_share": self.blob_min_share, "blob_max_aspect": self.blob_max_aspect}
+
+    @classmethod
+    def options_of_older_manifest(cls, output: dict[str, Any]) -> dict[str, Any]:
+        # exported before step 4b: its thresholds and figures were made without the rule
+        return {} if "drop_blobs" in output else {"blob_min_share": None}
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

@@ -33,6 +33,11 @@ def _row(name: str) -> tuple[Any, type[Teacher]]:
     return module, getattr(module, cls_name)
 
 
+def teacher_class(name: str) -> type[Teacher]:
+    """The class of teacher ``name`` (its module is imported, nothing is loaded)."""
+    return _row(name)[1]
+
+
 def teacher_spec(name: str) -> TeacherSpec:
     """The table entry of teacher ``name`` (nothing is loaded)."""
     return _row(name)[0].SPEC
