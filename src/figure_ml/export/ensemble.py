@@ -137,20 +137,8 @@ def build_set(
     op = OperatingPoint(
         m0["thresholds"], m0["padding"], cfg.kappa, cal["met"], dict(c.targets), sha, extra
     )
-    gts, dets, _ = predict_split(union, test, skip_bad=False)
     tables = [(mb["thresholds"], mb["padding"]) for mb in cal["members"]]
-    metrics = union_metrics(
-        gts,
-        dets,
-        names,
-        tables,
-        kappa=cfg.kappa,
-        n_resamples=cfg.bootstrap_resamples,
-        input_size=fp32_pred.imgsz,
-        budget=cfg.budget,
-        curve=False,
-        member_diagnostics=False,
-    )
+    gts, dets, metrics = _score_union(cfg, union, names, tables, test, fp32_pred.imgsz)
     entries, checks = [], []
 
     def latency(t: Any) -> dict[str, Any]:
@@ -194,6 +182,26 @@ def build_set(
         )
     dets0 = [member_part(d, 0) for d in dets]
     return SetResult(op, teachers, entries, metrics, gts, dets0, cal, checks)
+
+
+def _score_union(
+    cfg: ExportConfig, union: UnionPredictor, names: list[str], tables: list, test, imgsz: int
+) -> tuple[list, list, dict[str, Any]]:
+    """``union`` over every test image, scored at the members' ``(thresholds, padding)``."""
+    gts, dets, _ = predict_split(union, test, skip_bad=False)
+    metrics = union_metrics(
+        gts,
+        dets,
+        names,
+        tables,
+        kappa=cfg.kappa,
+        n_resamples=cfg.bootstrap_resamples,
+        input_size=imgsz,
+        budget=cfg.budget,
+        curve=False,
+        member_diagnostics=False,
+    )
+    return gts, dets, metrics
 
 
 def _brief(m: dict[str, Any]) -> dict[str, Any]:
@@ -258,20 +266,9 @@ def score_int8_set(
     names = ["model", *(e["name"] for e in s.entries)]
     members = [artifact_predictor(model_int8, spec)]
     members += [teacher_from_entry(dst, e, precision="int8") for e in s.entries]
-    gts, dets, _ = predict_split(UnionPredictor(members, names), test, skip_bad=False)
     tables = [(mb["thresholds"], mb["padding"]) for mb in s.calibration["members"]]
-    m = union_metrics(
-        gts,
-        dets,
-        names,
-        tables,
-        kappa=cfg.kappa,
-        n_resamples=cfg.bootstrap_resamples,
-        input_size=members[0].imgsz,
-        budget=cfg.budget,
-        curve=False,
-        member_diagnostics=False,
-    )
+    union = UnionPredictor(members, names)
+    _, _, m = _score_union(cfg, union, names, tables, test, members[0].imgsz)
     brief = _brief(m)
     fp32 = s.union["per_class"]
     return jsonable(
