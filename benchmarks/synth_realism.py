@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from figure_ml.data.realism import TEACHER_OF, card_section, realism_score, update_card
-from figure_ml.data.restraint_sheet import require_synthetic, restraint_sheet
+from figure_ml.data.restraint_sheet import SheetCollector, require_synthetic
 from figure_ml.export.latency import cpu_model
 
 
@@ -37,21 +37,23 @@ def main() -> None:
     )
     ap.add_argument("--largest", action="store_true", help="sheets: the largest boxes first")
     args = ap.parse_args()
-    if args.restraint_sheets:  # before the long run, not after it
+    sheets = None
+    if args.restraint_sheets:  # checked before the long run, filled by it
         require_synthetic(args.data)
+        sheets = {cls: SheetCollector(largest=args.largest) for cls in TEACHER_OF}
     t0 = time.perf_counter()
-    score = realism_score(args.data, args.split, limit=args.limit, threads=args.threads)
+    score = realism_score(
+        args.data, args.split, limit=args.limit, threads=args.threads, sheets=sheets
+    )
     dt = time.perf_counter() - t0
     section = card_section(score)
     print(section)
     print(f"{score['n_images']} images in {dt:.0f} s on {cpu_model()}")
     if args.json:
         args.json.write_text(json.dumps(score, indent=2, allow_nan=False) + "\n")
-    for cls, teacher in TEACHER_OF.items() if args.restraint_sheets else ():
-        out = args.restraint_sheets / f"restraint_{teacher}.png"
-        r = restraint_sheet(
-            args.data, args.split, teacher, cls, out, limit=args.limit, largest=args.largest
-        )
+    for cls, sheet in (sheets or {}).items():
+        teacher = TEACHER_OF[cls]
+        r = sheet.write(args.restraint_sheets / f"restraint_{teacher}.png")
         print(
             f"{teacher}: fired on {r.fired} of {r.phi_free} PHI-free photos, {r.boxes} boxes "
             f"covering {100 * r.box_area_share:.1f}% of their area; sheet: {r.path or 'none'}"

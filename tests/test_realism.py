@@ -200,12 +200,16 @@ def _score_with(restraint: dict) -> dict:
 
 
 def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path):
+    from dataclasses import replace
+
     from PIL import Image
 
-    from figure_ml.data.restraint_sheet import TILE, restraint_sheet
+    from figure_ml.data.restraint_sheet import TILE, SheetCollector, restraint_sheet
     from figure_ml.errors import ConfigError, DatasetError
 
-    score = realism_score(tiny.path, "test")
+    # the benchmark's way: the realism pass itself fills the sheets
+    fed = {c: SheetCollector(max_crops=5) for c in ("face", "text")}
+    score = realism_score(tiny.path, "test", sheets=fed)
     free = sum(not r["objects"] for r in tiny.annotations("test"))
     for cls, teacher in (("face", "centerface"), ("text", "ppocr_det")):
         out = tmp_path / f"{teacher}.png"
@@ -217,6 +221,10 @@ def test_restraint_sheet_shows_every_box_the_restraint_row_counts(tiny, tmp_path
             assert Image.open(r.path).size == (12 * TILE, TILE)
         else:
             assert r.path is None and not out.exists()
+        same = fed[cls].write(tmp_path / f"fed_{teacher}.png")
+        assert replace(same, path=None) == replace(r, path=None)
+        if r.boxes:
+            assert Image.open(same.path).tobytes() == Image.open(r.path).tobytes()
     with pytest.raises(ConfigError, match="unknown class 'txt'"):
         restraint_sheet(tiny.path, "test", "ppocr_det", "txt", tmp_path / "x.png")
     with pytest.raises(ConfigError, match="does not detect"):

@@ -53,6 +53,7 @@ from figure_ml.boxes import clip_boxes, iou_matrix
 from figure_ml.classes import CLASS_IDS
 from figure_ml.data.canonical import open_dataset
 from figure_ml.data.card import hard_negatives
+from figure_ml.data.restraint_sheet import SheetCollector
 from figure_ml.errors import DatasetError
 from figure_ml.eval.bootstrap import Resamples, ratio_ci
 from figure_ml.eval.coverage import image_areas
@@ -248,13 +249,20 @@ class _Restraint:
 
 
 def realism_score(
-    path: str | Path, split: str = "test", *, limit: int | None = None, threads: int | None = None
+    path: str | Path,
+    split: str = "test",
+    *,
+    limit: int | None = None,
+    threads: int | None = None,
+    sheets: dict[str, SheetCollector] | None = None,
 ) -> dict[str, Any]:
     """``{class: {"teacher", "threshold", "all": rate, "skin_tone": {tone: rate},
     "restraint": {"fired", "area", "by_negative": {kind: fired}}}}`` where each rate is
     ``{"found", "n", "rate", "ci"}`` (``fired``: the same with the PHI-free photos the teacher
     fired on); each class also has ``"condition": {name: rate}`` when the dataset is canonical
-    (hard negatives are known only then)."""
+    (hard negatives are known only then). ``sheets``: per class, a
+    :class:`~figure_ml.data.restraint_sheet.SheetCollector` fed the boxes its teacher keeps on
+    each PHI-free photo (the restraint row's boxes, from this same pass)."""
     from figure_ml.teachers import make_teacher
 
     data = load_eval_data(path, split)
@@ -275,6 +283,8 @@ def realism_score(
                 keep = (det.classes == CLASS_IDS[cname]) & (det.scores >= teacher.default_threshold)
                 share = covered_share(det.boxes[keep], gt.width, gt.height)
                 restraint[cname].add(bool(keep.any()), share, negatives)
+                if sheets and cname in sheets:
+                    sheets[cname].add(image, det.boxes[keep])
             continue
         tone = TONE_NAMES.get(gt.skin_tone, str(gt.skin_tone))
         for cname, teacher in teachers.items():

@@ -67,6 +67,51 @@ def crop_tile(image: np.ndarray, box: np.ndarray, tile: int = TILE, margin: int 
     return out
 
 
+class SheetCollector:
+    """Gathers one teacher's kept boxes on PHI-free photos, photo by photo, and writes the
+    sheet: the first ``max_crops`` boxes in reading order, or with ``largest`` the largest
+    in area (what costs the most photo), largest first. :func:`figure_ml.data.realism.
+    realism_score` feeds one from its own pass, so a sheet costs no second inference."""
+
+    def __init__(self, max_crops: int = 96, largest: bool = False) -> None:
+        if max_crops < 1:
+            raise ConfigError(f"max_crops must be >= 1, got {max_crops}")
+        self.max_crops, self.largest = max_crops, largest
+        # (area, -order, tile); with ``largest`` a min-heap of the largest, else the first ones
+        self.kept: list[tuple[float, int, Image.Image]] = []
+        self.phi_free = self.fired = self.boxes = 0
+        self.box_area = self.photo_area = 0.0
+
+    def add(self, image: np.ndarray, boxes: np.ndarray) -> None:
+        """One PHI-free photo and the boxes the teacher kept on it (xyxy, pixels)."""
+        self.phi_free += 1
+        self.fired += bool(len(boxes))
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        self.box_area += float(np.sum(areas))
+        self.photo_area += image.shape[0] * image.shape[1]
+        for b, a in zip(boxes, areas, strict=True):
+            self.boxes += 1  # also each box's place in reading order (ties: earlier first)
+            if len(self.kept) < self.max_crops:
+                heapq.heappush(self.kept, (float(a), -self.boxes, crop_tile(image, b)))
+            elif self.largest and float(a) > self.kept[0][0]:
+                heapq.heapreplace(self.kept, (float(a), -self.boxes, crop_tile(image, b)))
+
+    def write(self, out: str | Path) -> RestraintSheet:
+        """Write the sheet as PNG at ``out`` (atomically; nothing when no box was kept)."""
+        order = sorted(self.kept, key=lambda k: (-k[0], -k[1]) if self.largest else -k[1])
+        written = None
+        if order:
+            rows = (len(order) + COLUMNS - 1) // COLUMNS
+            sheet = Image.new("RGB", (COLUMNS * TILE, rows * TILE), (0, 0, 0))
+            for i, (_, _, tile) in enumerate(order):
+                sheet.paste(tile, ((i % COLUMNS) * TILE, (i // COLUMNS) * TILE))
+            buf = io.BytesIO()
+            sheet.save(buf, format="PNG", optimize=True)
+            written = atomic.write_bytes(Path(out), buf.getvalue())
+        share = self.box_area / self.photo_area if self.photo_area else 0.0
+        return RestraintSheet(self.phi_free, self.fired, self.boxes, share, written)
+
+
 def restraint_sheet(
     path: str | Path,
     split: str,
@@ -80,14 +125,12 @@ def restraint_sheet(
     threads: int | None = None,
 ) -> RestraintSheet:
     """Run ``teacher`` on the PHI-free photos of ``split`` (the first ``limit`` photos of the
-    split), keep its ``cls`` boxes at its default threshold, write ``max_crops`` of them as a
-    PNG sheet at ``out`` (atomically): the first ones in reading order, or with ``largest``
-    the largest in area (what costs the most photo), largest first."""
+    split), keep its ``cls`` boxes at its default threshold and write them as a
+    :class:`SheetCollector` sheet at ``out``."""
     from figure_ml.teachers import make_teacher
 
     require_synthetic(path)
-    if max_crops < 1:
-        raise ConfigError(f"max_crops must be >= 1, got {max_crops}")
+    sheet = SheetCollector(max_crops, largest)
     if cls not in CLASS_IDS:
         raise ConfigError(f"unknown class {cls!r}; classes: {list(CLASS_IDS)}")
     t = make_teacher(teacher, threads=threads)
@@ -95,38 +138,10 @@ def restraint_sheet(
         raise ConfigError(f"{teacher} does not detect {cls}")
     data = load_eval_data(path, split)
     items = data.items[:limit] if limit else data.items
-    # (area, order, tile); with ``largest`` a min-heap of the largest, else the first ones
-    kept: list[tuple[float, int, Image.Image]] = []
-    phi_free = fired = n_boxes = 0
-    box_area = photo_area = 0.0
     for item in tqdm(items, desc=f"restraint {teacher}", unit="img"):
         image, gt = item.read()
-        if len(gt.boxes):
-            continue
-        phi_free += 1
-        det = t.predict(image)
-        keep = (det.classes == CLASS_IDS[cls]) & (det.scores >= t.default_threshold)
-        boxes = det.boxes[keep]
-        fired += bool(len(boxes))
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        box_area += float(np.sum(areas))
-        photo_area += gt.width * gt.height
-        for b, a in zip(boxes, areas, strict=True):
-            n_boxes += 1  # also each box's place in reading order (ties: earlier first)
-            if len(kept) < max_crops:
-                heapq.heappush(kept, (float(a), -n_boxes, crop_tile(image, b)))
-            elif largest and float(a) > kept[0][0]:
-                heapq.heapreplace(kept, (float(a), -n_boxes, crop_tile(image, b)))
-    kept.sort(key=lambda k: (-k[0], -k[1]) if largest else -k[1])
-    tiles = [tile for _, _, tile in kept]
-    written = None
-    if tiles:
-        rows = (len(tiles) + COLUMNS - 1) // COLUMNS
-        sheet = Image.new("RGB", (COLUMNS * TILE, rows * TILE), (0, 0, 0))
-        for i, tile in enumerate(tiles):
-            sheet.paste(tile, ((i % COLUMNS) * TILE, (i // COLUMNS) * TILE))
-        buf = io.BytesIO()
-        sheet.save(buf, format="PNG", optimize=True)
-        written = atomic.write_bytes(Path(out), buf.getvalue())
-    share = box_area / photo_area if photo_area else 0.0
-    return RestraintSheet(phi_free, fired, n_boxes, share, written)
+        if not len(gt.boxes):
+            det = t.predict(image)
+            keep = (det.classes == CLASS_IDS[cls]) & (det.scores >= t.default_threshold)
+            sheet.add(image, det.boxes[keep])
+    return sheet.write(out)

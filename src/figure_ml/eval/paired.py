@@ -127,17 +127,13 @@ def paired_difference(
     )
 
 
-def verdict(
-    pooled: PairedDifference,
-    per_class: Sequence[PairedDifference],
-    over_redaction_difference: float = 0.0,
-) -> str:
-    """``better`` / ``worse`` / ``no_difference`` from the intervals and, for a win, the
-    over-redaction difference candidate - baseline (module docstring)."""
+def verdict(pooled: PairedDifference, per_class: Sequence[PairedDifference]) -> str:
+    """``better`` / ``worse`` / ``no_difference`` from the miss intervals alone (module
+    docstring); :func:`compare_at_budget` then holds back a win bought with more photo."""
     rows = [d for d in per_class if d.n_gt] + [pooled]
     if any(d.lower > 0 for d in rows):
         return "worse"
-    if pooled.n_gt and pooled.upper < 0 and over_redaction_difference <= OR_TOLERANCE:
+    if pooled.n_gt and pooled.upper < 0:
         return "better"
     return "no_difference"
 
@@ -173,6 +169,9 @@ def compare_at_budget(
     or_point, or_low, or_high = ratio_ci(or_diff, cand.outside_gt, rs)
     area = float(cand.outside_gt.sum()) or 1.0
     or_c, or_b = float(cand.mask_outside_gt.sum() / area), float(base.mask_outside_gt.sum() / area)
+    by_misses = verdict(pooled, per_class)
+    # a win on misses that the candidate paid for with more photo is no win
+    blocks_win = by_misses == "better" and or_c - or_b > OR_TOLERANCE
     return {
         "budget": budget,
         "kappa": kappa,
@@ -186,12 +185,11 @@ def compare_at_budget(
             "difference": or_point,
             "ci": [or_low, or_high],
             "tolerance": OR_TOLERANCE,
-            # a win on misses (by the intervals alone) that the candidate paid for with photo
-            "blocks_win": verdict(pooled, per_class) == "better" and or_c - or_b > OR_TOLERANCE,
+            "blocks_win": blocks_win,
         },
         "per_class": {d.name: d.as_dict() for d in per_class},
         ALL: pooled.as_dict(),
-        "verdict": verdict(pooled, per_class, or_c - or_b),
+        "verdict": "no_difference" if blocks_win else by_misses,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import EvalConfig
+from figure_ml.eval.gates import n_skipped
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def flat_metrics(m: dict[str, Any], prefix: str) -> dict[str, float]:
     put("at_budget.over_redaction", (m.get("at_budget") or {}).get("over_redaction"))
     put("image_leak_rate_upper", m.get("image_leak_rate_upper"))
     put("n_images_with_phi", m.get("n_images_with_phi"))
-    put("n_skipped", sum(((m.get("dataset") or {}).get("n_skipped") or {}).values()))
+    put("n_skipped", n_skipped(m))
     for name, v in (m.get("over_redaction_by_class") or {}).items():
         put(f"{name}.over_redaction", v.get("value"))
     for name in CLASS_NAMES:

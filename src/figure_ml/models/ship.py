@@ -39,6 +39,7 @@ from figure_ml import atomic
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import SynthConfig
 from figure_ml.errors import BadInputError, FigureMLError
+from figure_ml.eval.gates import n_skipped
 from figure_ml.export.latency import cpu_model
 from figure_ml.manifest import sha256_file
 from figure_ml.models import SHIPPED
@@ -315,13 +316,12 @@ def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_s
             f"({best_sha[:12]}…); export and evaluate this run (an evaluation from before "
             "eval recorded it must be re-run)"
         )
-    skipped = sum((data.get("n_skipped") or {}).values())
+    skipped = n_skipped(metrics)
     if skipped:
         raise BadInputError(f"{path}: {skipped} images were skipped; evaluate on all of them")
     source = (metrics.get("operating_point") or {}).get("source")
-    if source == "manifest":  # a manifest exported with thresholds_file= carries a file's
-        source = (metrics.get("model") or {}).get("calibration_source") or "manifest"
-        source = "manifest" if source in ("export", "export_union") else source
+    if (metrics.get("model") or {}).get("calibration_source") == "thresholds_file":
+        source = "thresholds_file"  # a manifest whose export read its thresholds from a file
     if source not in SHIPPABLE_SOURCES:
         raise BadInputError(
             f"{path}: thresholds from {source!r}; ship figures at thresholds fitted on val "
