@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from figure_ml.config import SynthConfig
+from figure_ml.data import realism
 from figure_ml.data.card import hard_negatives
 from figure_ml.data.realism import (
     CARD_HEADING,
@@ -131,6 +132,14 @@ def test_realism_counts_every_face_and_text_box(tiny, tmp_path):
         assert score[cname]["geometry"]["n"] == score[cname]["all"]["found"]
     assert all(score[c]["all"]["found"] for c in ("face", "text"))  # the fixture finds both
     assert "Box agreement" in text and text.count("| face | ") == 2
+    # found in some quarter turn: the same boxes, each found upright also counts as found there
+    turned = score["face"]["turned"]
+    assert turned["all"]["n"] == score["face"]["all"]["n"]
+    assert turned["all"]["found"] >= score["face"]["all"]["found"]
+    for name, r in score["face"]["condition"].items():
+        t = turned["condition"][name]
+        assert t["n"] == r["n"] and r["found"] <= t["found"] <= t["n"]
+    assert "in some quarter turn |" in text and "turned" not in score["text"]
 
 
 def test_the_generator_writes_the_realism_score_into_its_card(tmp_path, monkeypatch):
@@ -311,3 +320,35 @@ def test_realism_intervals_widen_when_a_photo_s_boxes_go_together():
     assert r["ci"][1] == max(r["ci_exact"][1], r["ci_bootstrap"][1])
     assert r["ci_bootstrap"][1] - r["ci_bootstrap"][0] < 1.2 * (r["ci_exact"][1] - r["ci_exact"][0])
     assert t.rate("none", Resamples.draw(40, 10))["rate"] is None
+
+
+class _TurnOnly:
+    """A fake face teacher that finds ``box`` only on the photo turned ``k`` quarter turns."""
+
+    default_threshold = 0.5
+
+    def __init__(self, box, k):
+        self.box, self.k, self.calls = np.array([box], float), k, []
+
+    def detect_turn(self, image, k):
+        self.calls.append(k)
+        hit = k == self.k
+        n = int(hit)
+        return self.box[:n], np.full(n, 0.9), np.zeros(n, np.int64)
+
+
+def test_found_in_some_quarter_turn_runs_the_other_turns_only_for_a_miss():
+    image = np.zeros((40, 60, 3), np.uint8)
+    gt = np.array([[10, 10, 20, 22], [30, 5, 50, 30]], float)
+    t = _TurnOnly(gt[1], 2)
+    got = realism._found_turned(t, image, gt, np.array([True, False]), "face")
+    assert got.tolist() == [True, True] and t.calls == [1, 2]  # stops once every box is found
+    t = _TurnOnly(gt[1], 2)
+    assert realism._found_turned(t, image, gt, np.array([True, True]), "face").all()
+    assert t.calls == []  # nothing missed upright: no extra network run
+    t = _TurnOnly([0, 0, 5, 5], 3)  # a box elsewhere: still missed
+    assert realism._found_turned(t, image, gt, np.array([False, False]), "face").tolist() == [
+        False,
+        False,
+    ]
+    assert t.calls == [1, 2, 3]

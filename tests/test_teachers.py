@@ -22,7 +22,7 @@ from figure_ml.teachers import (
 )
 from figure_ml.teachers import base as teacher_base
 from figure_ml.teachers.base import TeacherSpec, locate
-from figure_ml.teachers.centerface import decode, postprocess
+from figure_ml.teachers.centerface import decode, postprocess, turn_back
 from figure_ml.teachers.ppocr_det import (
     binarize,
     db_boxes,
@@ -195,8 +195,8 @@ def test_provenance_matches_the_installed_file(name: str) -> None:
     d = info.as_dict()
     json.dumps(d, allow_nan=False)
     assert "path" not in d  # no local path in manifests or datasets
-    assert d["licence"] == {"centerface": "MIT", "ppocr_det": "Apache-2.0"}[name]
-    want_class = {"centerface": "face", "ppocr_det": "text"}[name]
+    assert d["licence"] == {"ppocr_det": "Apache-2.0"}.get(name, "MIT")
+    want_class = {"ppocr_det": "text"}.get(name, "face")
     assert d["classes"] == {str(class_id(want_class)): want_class}
 
 
@@ -240,6 +240,11 @@ def centerface():
 @pytest.fixture(scope="module")
 def ppocr():
     return make_teacher("ppocr_det", threads=1)
+
+
+@pytest.fixture(scope="module")
+def centerface_turns():
+    return make_teacher("centerface_turns", threads=1)
 
 
 def test_centerface_finds_the_rendered_face(scene, centerface) -> None:
@@ -328,13 +333,13 @@ def test_a_copied_model_runs_like_the_installed_one(scene, centerface, tmp_path)
 
 
 @pytest.mark.parametrize("name", list(TEACHERS))
-def test_describe_is_a_manifest_entry(name: str, centerface, ppocr) -> None:
-    t = {"centerface": centerface, "ppocr_det": ppocr}[name]
+def test_describe_is_a_manifest_entry(name: str, centerface, ppocr, centerface_turns) -> None:
+    t = {"centerface": centerface, "ppocr_det": ppocr, "centerface_turns": centerface_turns}[name]
     d = t.describe()
     json.dumps(d, allow_nan=False)
     assert d["sha256"] == t.info.sha256 and d["imgsz"] == t.imgsz
     assert d["input"]["layout"] == "NCHW" and d["output"]["nms_in_graph"] is False
-    want = {"centerface": "centerface_heatmap", "ppocr_det": "db_probability_map"}[name]
+    want = {"ppocr_det": "db_probability_map"}.get(name, "centerface_heatmap")
     assert d["output"]["layout"] == want
 
 
@@ -365,7 +370,79 @@ def test_bad_teacher_options_are_config_errors() -> None:
         make_teacher("ppocr_det", blob_max_aspect=0.5)
     with pytest.raises(ConfigError, match="max_side must be >= 32"):
         make_teacher("centerface", max_side=16)
+    with pytest.raises(ConfigError, match="turns must be 1 or 4"):
+        make_teacher("centerface", turns=3)
     with pytest.raises(ConfigError, match="min_side <= max_side"):
         make_teacher("ppocr_det", min_side=900, max_side=800)
     with pytest.raises(ConfigError, match="score_floor"):
         make_teacher("ppocr_det", score_floor=1.5)
+
+
+# --- quarter turns ---------------------------------------------------------------------------
+
+
+def test_turn_back_hand_computed() -> None:
+    # a 100 x 60 photo; the box x 10..30, y 5..15 turned counter-clockwise k quarter turns
+    w, h = 100, 60
+    seen = {
+        0: [10, 5, 30, 15],
+        1: [5, 70, 15, 90],  # turned once: 60 x 100; (x, y) -> (y, w - x)
+        2: [70, 45, 90, 55],  # twice: (w - x, h - y)
+        3: [45, 10, 55, 30],  # three times: (h - y, x)
+    }
+    for k, box in seen.items():
+        np.testing.assert_allclose(turn_back(np.array([box], float), k, w, h), [[10, 5, 30, 15]])
+    # and against numpy's own turn of a photo with one lit pixel block
+    img = np.zeros((h, w), np.uint8)
+    img[5:15, 10:30] = 1
+    for k in range(4):
+        ys, xs = np.nonzero(np.rot90(img, k))
+        box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], float)
+        np.testing.assert_allclose(turn_back(box, k, w, h), [[10, 5, 30, 15]])
+
+
+def test_quarter_turns_find_an_upside_down_face(scene, centerface, centerface_turns) -> None:
+    image, face_box, _ = scene
+    h, w = image.shape[:2]
+    upside_down = np.ascontiguousarray(image[::-1, ::-1])
+    x0, y0, x1, y1 = face_box
+    want = [w - x1, h - y1, w - x0, h - y0]
+    boxes, scores, _ = centerface.detect(upside_down)
+    assert not (scores >= centerface.default_threshold).any()  # CenterFace's blind spot
+    boxes, scores, classes = centerface_turns.detect(upside_down)
+    sure = boxes[scores >= centerface_turns.default_threshold]
+    assert len(sure) >= 1 and all(_iou(b, want) >= 0.3 for b in sure)
+    assert max(_iou(b, want) for b in sure) >= 0.5
+    assert set(classes.tolist()) == {class_id("face")}
+    # upright: the upright box is among them, and no turn puts a sure box off the face
+    boxes, scores, _ = centerface_turns.detect(image)
+    sure = boxes[scores >= centerface_turns.default_threshold]
+    assert len(sure) >= 1 and all(_iou(b, face_box) >= 0.3 for b in sure)
+    assert max(_iou(b, face_box) for b in sure) >= 0.5
+
+
+def test_quarter_turns_are_recorded_and_rebuilt_from_a_manifest(centerface_turns) -> None:
+    from figure_ml.ensemble import teacher_from_entry
+
+    assert centerface_turns.options() == {"turns": 4}
+    assert centerface_turns.io_spec()["output"]["quarter_turns"]["turns"] == 4
+    assert centerface_turns.info.model_file == teacher_info("centerface").model_file
+    entry = {"teacher": "centerface_turns", "options": centerface_turns.options(),
+             "file": "c.onnx", "sha256": None}  # fmt: skip
+    folder = centerface_turns.info.path.parent
+    entry["file"], entry["sha256"] = centerface_turns.info.path.name, centerface_turns.info.sha256
+    assert teacher_from_entry(folder, entry).turns == 4
+    # a plain CenterFace entry written before the option existed runs upright, as calibrated
+    old = {**entry, "teacher": "centerface", "options": {}}
+    assert teacher_from_entry(folder, old).turns == 1
+
+
+def test_quarter_turns_keep_every_upright_box(scene, centerface, centerface_turns) -> None:
+    # the redaction mask of the four turns holds the upright run's: no turn suppresses another
+    image, _, _ = scene
+    up_boxes, up_scores, _ = centerface.detect(image)
+    boxes, scores, _ = centerface_turns.detect(image)
+    assert len(boxes) >= len(up_boxes)
+    for b, s in zip(up_boxes, up_scores, strict=True):
+        same = np.all(np.isclose(boxes, b, atol=1e-6), axis=1) & np.isclose(scores, s)
+        assert same.any()

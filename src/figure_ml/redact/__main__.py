@@ -1,6 +1,6 @@
 """``python -m figure_ml.redact --manifest X/manifest.json --out OUTDIR INPUT...``
 
-``--audit`` runs detectors (default: the teachers centerface and ppocr_det as installed; or
+``--audit`` runs detectors (default: the teachers centerface_turns and ppocr_det as installed; or
 ``--audit-manifest M``'s detectors) on every redacted output; a photo in which any still finds
 PHI above its audit threshold gets ``"needs_review": true`` in its sidecar and is counted.
 

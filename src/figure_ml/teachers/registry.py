@@ -1,9 +1,10 @@
 """The teacher table: one row per teacher, naming the module that implements it.
 
-Adding a teacher is one small module (a :class:`~figure_ml.teachers.base.TeacherSpec` called
-``SPEC`` and a :class:`~figure_ml.teachers.base.Teacher` subclass) plus one row here. Modules
-are imported only when their teacher is asked for, so a missing optional package only matters
-to the teacher that needs it.
+Adding a teacher is one small module (a :class:`~figure_ml.teachers.base.Teacher` subclass
+whose ``spec`` is a :class:`~figure_ml.teachers.base.TeacherSpec`) plus one row here; a variant
+of a teacher (other default options, same model file) is a subclass with its own spec and row.
+Modules are imported only when their teacher is asked for, so a missing optional package only
+matters to the teacher that needs it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from figure_ml.teachers.base import Teacher, TeacherInfo, TeacherSpec, locate
 #: teacher name -> (module, class name)
 TEACHERS: dict[str, tuple[str, str]] = {
     "centerface": ("figure_ml.teachers.centerface", "CenterFace"),
+    "centerface_turns": ("figure_ml.teachers.centerface", "CenterFaceTurns"),
     "ppocr_det": ("figure_ml.teachers.ppocr_det", "PPOCRDet"),
 }
 
@@ -40,7 +42,7 @@ def teacher_class(name: str) -> type[Teacher]:
 
 def teacher_spec(name: str) -> TeacherSpec:
     """The table entry of teacher ``name`` (nothing is loaded)."""
-    return _row(name)[0].SPEC
+    return _row(name)[1].spec
 
 
 def teacher_info(name: str) -> TeacherInfo:
