@@ -119,6 +119,19 @@ def test_min_score_and_per_teacher_thresholds(photos, tmp_path) -> None:
     assert not (tmp_path / "b").exists()
 
 
+def test_a_teacher_run_on_four_turns_labels_each_face_once(photos, tmp_path) -> None:
+    # centerface_turns returns a box per turn that sees the face (what a redaction hides); a
+    # label needs one: the upright box, as plain CenterFace gives it
+    root, face_box, _ = photos
+    res = autolabel(_cfg(root, tmp_path / "t", teachers=["centerface_turns"], threads=1))
+    rows = {r["meta"]["original_name"]: r for r in res.dataset.iter_samples("train")}
+    for name in ("scene.png", "sub/turned.png"):
+        faces = rows[name]["objects"]
+        assert len(faces) == 1 and _iou(faces[0]["bbox_xyxy"], face_box) >= 0.5, faces
+    with pytest.raises(ConfigError, match="both detect 'face'"):
+        autolabel(_cfg(root, tmp_path / "u", teachers=["centerface", "centerface_turns"]))
+
+
 def test_bad_configs_are_refused(photos, tmp_path) -> None:
     root, _, _ = photos
     with pytest.raises(ConfigError, match=r"licence=\.\.\. is required"):

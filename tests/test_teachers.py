@@ -425,6 +425,7 @@ def test_quarter_turns_are_recorded_and_rebuilt_from_a_manifest(centerface_turns
     from figure_ml.ensemble import teacher_from_entry
 
     assert centerface_turns.options() == {"turns": 4}
+    assert make_teacher("centerface").options() == {}  # upright: readable by older releases
     assert centerface_turns.io_spec()["output"]["quarter_turns"]["turns"] == 4
     assert centerface_turns.info.model_file == teacher_info("centerface").model_file
     entry = {"teacher": "centerface_turns", "options": centerface_turns.options(),
@@ -446,3 +447,31 @@ def test_quarter_turns_keep_every_upright_box(scene, centerface, centerface_turn
     for b, s in zip(up_boxes, up_scores, strict=True):
         same = np.all(np.isclose(boxes, b, atol=1e-6), axis=1) & np.isclose(scores, s)
         assert same.any()
+
+
+def test_distinct_boxes_keep_the_upright_one_and_add_only_new_faces(
+    scene, centerface, centerface_turns
+) -> None:
+    image, face_box, _ = scene
+    up = centerface.detect_distinct(image, 0.2)
+    got = centerface_turns.detect_distinct(image, 0.2)
+    assert len(got[0]) == 1 and got[3] >= up[3]  # three turned views of one face: one box
+    np.testing.assert_allclose(got[0], up[0])
+    np.testing.assert_allclose(got[1], up[1])
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = face_box
+    boxes, scores, classes, _ = centerface_turns.detect_distinct(image[::-1, ::-1].copy(), 0.2)
+    assert len(boxes) == 1 and _iou(boxes[0], [w - x1, h - y1, w - x0, h - y0]) >= 0.5
+    assert classes.tolist() == [class_id("face")] and scores[0] >= 0.2
+
+
+def test_one_teacher_per_class(tmp_path) -> None:
+    from figure_ml.export.ensemble import copy_teachers
+    from figure_ml.teachers.registry import one_teacher_per_class
+
+    one_teacher_per_class(["centerface_turns", "ppocr_det"])
+    with pytest.raises(ConfigError, match="centerface and centerface_turns both detect 'face'"):
+        one_teacher_per_class(["centerface", "ppocr_det", "centerface_turns"])
+    with pytest.raises(ConfigError, match="both detect 'face'"):  # an export copies neither
+        copy_teachers(["centerface", "centerface_turns"], tmp_path)
+    assert not any(tmp_path.iterdir())

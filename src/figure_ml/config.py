@@ -750,7 +750,7 @@ class AutolabelConfig(DatasetWriteConfig):
 
     def validate(self) -> None:
         from figure_ml.data.schema import SPLITS
-        from figure_ml.teachers.registry import TEACHERS
+        from figure_ml.teachers.registry import TEACHERS, one_teacher_per_class
 
         for name in ("input", "out_dir", "licence"):
             if getattr(self, name) in ("???", ""):
@@ -763,6 +763,7 @@ class AutolabelConfig(DatasetWriteConfig):
             raise ConfigError(f"unknown teacher {unknown[0]!r}; known: {list(TEACHERS)}")
         if len(set(self.teachers)) != len(self.teachers):
             raise ConfigError(f"teachers: each teacher once, got {self.teachers}")
+        one_teacher_per_class(list(self.teachers))
         scores = {"min_score": self.min_score, **self.thresholds}
         bad = {k: v for k, v in scores.items() if v is not None and not 0 <= v <= 1}
         if bad:

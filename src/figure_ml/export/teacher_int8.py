@@ -67,7 +67,11 @@ def teacher_int8(
     if cfg.int8.corrupt_scale_factor != 1.0:  # tests of the parity gate only
         quantize.corrupt_scales(path, path, cfg.int8.corrupt_scale_factor)
     sha = manifest.sha256_file(path)
-    q = make_teacher(teacher.name, model_path=str(path), sha256=sha, threads=teacher.threads)
+    # the same decoding options as the FP32 member (PP-OCR's blob rule, CenterFace's turns)
+    opts = teacher.options()
+    q = make_teacher(
+        teacher.name, model_path=str(path), sha256=sha, threads=teacher.threads, **opts
+    )
     q_gts, q_dets, _ = predict_split(q, test, skip_bad=False)
     if [g.image_id for g in q_gts] != [g.image_id for g in gts]:
         raise RuntimeError(f"{name}: the test split changed between two passes")

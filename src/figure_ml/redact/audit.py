@@ -16,7 +16,8 @@ as ``audit.set_aside`` so a reviewer can see them.
 
 Auditors: by default the teachers ``centerface_turns`` (CenterFace on the photo's four quarter
 turns: a face rolled past 45° left visible must be found too; on PHI-free synthetic photos it
-fires on 10 of 181 where upright CenterFace fires on 2, each a photo for a person to look at)
+fires on 10 of 181 where upright CenterFace fires on 2, each a photo for a person to look at;
+a face still visible is listed once per view that sees it)
 and ``ppocr_det``, from their installed packages at their authors' default thresholds
 (:func:`default_auditor`); or every detector of
 an *audit manifest* at its shipped thresholds (:func:`manifest_auditor`: the model, tiled as

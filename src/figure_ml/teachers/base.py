@@ -296,5 +296,16 @@ class Teacher:
         """``(boxes (N, 4) xyxy float64 in image pixels, scores (N,), class ids (N,))``."""
         raise NotImplementedError
 
+    def detect_distinct(
+        self, image: np.ndarray, threshold: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """``(boxes, scores, classes, n_under)``: the boxes at or above ``threshold``, one per
+        object (what a label needs; :meth:`detect` is what a redaction hides, which for a
+        teacher run on several views of the photo holds each view's box), and how many
+        boxes fell under the threshold."""
+        boxes, scores, classes = self.detect(image)
+        sure = scores >= threshold
+        return boxes[sure], scores[sure], classes[sure], int((~sure).sum())
+
     def predict(self, image: np.ndarray) -> Detections:
         return Detections(*self.detect(image))

@@ -45,6 +45,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from figure_ml.boxes import iou_matrix
 from figure_ml.classes import class_id
 from figure_ml.errors import ConfigError
 from figure_ml.onnx_detect import nms
@@ -210,7 +211,8 @@ class CenterFace(Teacher):
         }
 
     def options(self) -> dict[str, Any]:
-        return {"turns": self.turns}
+        # upright records nothing, so its manifests stay readable by releases before turns
+        return {} if self.turns == 1 else {"turns": self.turns}
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, int, int]:
         """``(input NCHW float32, resized width, resized height)``."""
@@ -237,6 +239,27 @@ class CenterFace(Teacher):
         parts = [self.detect_turn(image, k) for k in range(self.turns)]
         boxes, scores, classes = (np.concatenate(a) for a in zip(*parts, strict=True))
         return boxes, scores, classes
+
+    def detect_distinct(
+        self, image: np.ndarray, threshold: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """One box per face (for labels): every upright box at or above ``threshold``, then each
+        turn's, in turn order, unless it overlaps a box already kept (IoU >= ``NMS_IOU``).
+        Plain suppression would let a turned view's tighter box replace the upright one."""
+        if self.turns == 1:
+            return super().detect_distinct(image, threshold)
+        image = check_image(image, self.description)
+        kept, kept_scores, under = np.zeros((0, 4)), np.zeros(0), 0
+        for k in range(self.turns):
+            boxes, scores, _ = self.detect_turn(image, k)
+            sure = scores >= threshold
+            under += int((~sure).sum())
+            for box, score in zip(boxes[sure], scores[sure], strict=True):
+                if k and len(kept) and iou_matrix(box[None], kept).max() >= NMS_IOU:
+                    continue
+                kept = np.vstack([kept, box])
+                kept_scores = np.append(kept_scores, score)
+        return kept, kept_scores, np.full(len(kept), self._face, np.int64), under
 
     def detect_turn(self, image: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`detect` of the network alone on ``image`` turned ``k`` quarter turns

@@ -58,3 +58,16 @@ def make_teacher(name: str, **opts: Any) -> Teacher:
         return cls(**opts)
     except TypeError as exc:  # an option this teacher does not take
         raise ConfigError(f"teacher {name}: {exc}") from exc
+
+
+def one_teacher_per_class(names: list[str]) -> None:
+    """Refuse a list naming two teachers of one class (``centerface`` and
+    ``centerface_turns``): their boxes would double every object of that class."""
+    seen: dict[str, str] = {}
+    for name in names:
+        for cls in teacher_spec(name).classes:
+            if cls in seen and seen[cls] != name:
+                raise ConfigError(
+                    f"teachers {seen[cls]} and {name} both detect {cls!r}; name one of them"
+                )
+            seen[cls] = name

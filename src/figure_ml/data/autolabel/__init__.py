@@ -87,12 +87,11 @@ def _records(
         h, w = pixels.shape[:2]
         boxes: list[Box] = []
         for t in teachers:
-            xyxy, scores, classes = t.detect(pixels)
-            keep = scores >= thresholds[t.name]
-            dropped = int((~keep).sum())
+            # one box per object: a teacher run on several views returns each view's box
+            xyxy, scores, classes, dropped = t.detect_distinct(pixels, thresholds[t.name])
             if dropped:
                 report.notes[f"{t.name}: boxes under its score threshold left out"] += dropped
-            for b, s, c in zip(xyxy[keep], scores[keep], classes[keep], strict=True):
+            for b, s, c in zip(xyxy, scores, classes, strict=True):
                 frac = (b[0] / w, b[1] / h, b[2] / w, b[3] / h)
                 attrs = {"teacher": t.name, "score": round(float(s), 4)}
                 boxes.append(Box(tuple(float(v) for v in frac), int(c), attrs))
