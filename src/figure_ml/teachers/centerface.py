@@ -249,17 +249,23 @@ class CenterFace(Teacher):
         if self.turns == 1:
             return super().detect_distinct(image, threshold)
         image = check_image(image, self.description)
-        kept, kept_scores, under = np.zeros((0, 4)), np.zeros(0), 0
+        kept, kept_scores, under = [], [], 0
         for k in range(self.turns):
             boxes, scores, _ = self.detect_turn(image, k)
             sure = scores >= threshold
             under += int((~sure).sum())
             for box, score in zip(boxes[sure], scores[sure], strict=True):
-                if k and len(kept) and iou_matrix(box[None], kept).max() >= NMS_IOU:
+                if k and kept and iou_matrix(box[None], np.array(kept)).max() >= NMS_IOU:
                     continue
-                kept = np.vstack([kept, box])
-                kept_scores = np.append(kept_scores, score)
-        return kept, kept_scores, np.full(len(kept), self._face, np.int64), under
+                kept.append(box)
+                kept_scores.append(score)
+        boxes = np.array(kept, np.float64).reshape(-1, 4)
+        return (
+            boxes,
+            np.array(kept_scores, np.float64),
+            np.full(len(kept), self._face, np.int64),
+            under,
+        )
 
     def detect_turn(self, image: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`detect` of the network alone on ``image`` turned ``k`` quarter turns

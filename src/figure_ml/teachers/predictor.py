@@ -16,7 +16,7 @@ from figure_ml.boxes import Detections
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import ConfigError
 from figure_ml.teachers.base import Teacher
-from figure_ml.teachers.registry import make_teacher
+from figure_ml.teachers.registry import class_owners, make_teacher
 
 
 class TeacherPredictor:
@@ -29,17 +29,8 @@ class TeacherPredictor:
         )
         if not self.teachers:
             raise ConfigError("TeacherPredictor needs at least one teacher")
-        owner: dict[str, str] = {}
-        for t in self.teachers:
-            for c in t.info.classes:
-                if c in owner:
-                    raise ConfigError(
-                        f"teachers {owner[c]} and {t.name} both detect {c!r}; per-class "
-                        "thresholds could not tell them apart"
-                    )
-                owner[c] = t.name
         #: PHI class name -> the teacher that detects it
-        self.owner = owner
+        self.owner = class_owners((t.name, t.info.classes) for t in self.teachers)
         self.imgsz = max(t.imgsz for t in self.teachers)
         self.description = "teacher:" + "+".join(t.name for t in self.teachers)
 

@@ -10,6 +10,7 @@ matters to the teacher that needs it.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from figure_ml.errors import ConfigError
@@ -60,14 +61,22 @@ def make_teacher(name: str, **opts: Any) -> Teacher:
         raise ConfigError(f"teacher {name}: {exc}") from exc
 
 
-def one_teacher_per_class(names: list[str]) -> None:
-    """Refuse a list naming two teachers of one class (``centerface`` and
-    ``centerface_turns``): their boxes would double every object of that class."""
-    seen: dict[str, str] = {}
-    for name in names:
-        for cls in teacher_spec(name).classes:
-            if cls in seen and seen[cls] != name:
+def class_owners(teachers: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str]:
+    """PHI class name -> the one teacher detecting it, from ``(name, classes)`` pairs; two
+    teachers of one class (``centerface`` and ``centerface_turns``, or one teacher twice) are
+    refused: their boxes would double every object of that class, and per-class thresholds
+    could not tell them apart."""
+    owner: dict[str, str] = {}
+    for name, classes in teachers:
+        for cls in classes:
+            if cls in owner:
                 raise ConfigError(
-                    f"teachers {seen[cls]} and {name} both detect {cls!r}; name one of them"
+                    f"teachers {owner[cls]} and {name} both detect {cls!r}; name one of them"
                 )
-            seen[cls] = name
+            owner[cls] = name
+    return owner
+
+
+def one_teacher_per_class(names: list[str]) -> None:
+    """:func:`class_owners` of teachers named in a config (nothing is loaded)."""
+    class_owners((n, teacher_spec(n).classes) for n in names)
