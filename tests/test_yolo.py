@@ -10,11 +10,14 @@ import pytest
 import yaml
 
 from figure_ml import yolo
+from figure_ml.classes import CLASS_NAMES
 from figure_ml.data.canonical import open_dataset
 from figure_ml.data.export_yolo import export_yolo
 from figure_ml.data.yolo_folder import check_yolo_folder, iter_label_lines
 from figure_ml.errors import BadInputError, ConfigError, DatasetError
 from figure_ml.yolo import runtime
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_settings_isolated_and_integrations_off() -> None:
@@ -258,3 +261,34 @@ def test_missing_font_source_says_so(tmp_path: Path, monkeypatch, caplog) -> Non
     with caplog.at_level("WARNING", logger="figure_ml.yolo"):
         assert runtime._provide_fonts(tmp_path) is False
     assert "DejaVuSans.ttf" in caplog.text and not (tmp_path / "Arial.ttf").exists()
+
+
+def _class_convs(det_model) -> list:
+    """The class-logit convolutions of a detection head, one per stride."""
+    return [branch[-1].weight.detach().float() for branch in det_model.model[-1].cv3]
+
+
+def test_fine_tune_keeps_the_checkpoints_class_head() -> None:
+    """The trainer rebuilds the model at the data's class count and copies equal-shaped tensors
+    from the model it was given (ultralytics ``get_model``): the class head must survive that."""
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    ckpt = FIXTURES / "yolo11n_synth_320.pt"
+    source = torch.load(ckpt, map_location="cpu", weights_only=False)["model"].float()
+    model = yolo.build_model("yolo11n.yaml", str(ckpt))
+    rebuilt = DetectionModel(model.model.yaml, nc=len(CLASS_NAMES), verbose=False)
+    rebuilt.load(model.model)
+    for got, want in zip(_class_convs(rebuilt), _class_convs(source), strict=True):
+        assert got.shape[0] == len(CLASS_NAMES)
+        assert torch.equal(got, want)
+
+
+def test_checkpoint_of_other_class_names_is_refused(tmp_path: Path) -> None:
+    import torch
+
+    ckpt = torch.load(FIXTURES / "yolo11n_synth_320.pt", map_location="cpu", weights_only=False)
+    ckpt["model"].names = {0: "cat", 1: "dog", 2: "car", 3: "tree"}
+    torch.save(ckpt, tmp_path / "other.pt")
+    with pytest.raises(BadInputError, match="cat"):
+        yolo.build_model("yolo11n.yaml", str(tmp_path / "other.pt"))

@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from figure_ml.classes import NUM_CLASSES, check_names
 from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.yolo.runtime import ultralytics_module, version
 
@@ -142,21 +143,42 @@ def _epoch_metrics(trainer: Any, names: Mapping[int, str]) -> dict[str, float]:
 
 
 def build_model(model_yaml: str, weights: str | None = None) -> Any:
-    """A YOLO model from its YAML, optionally loaded with *local* weights (never downloaded)."""
+    """A YOLO model from its YAML at figure_ml's class count, optionally loaded with *local*
+    weights (never downloaded).
+
+    Why the class count matters: ultralytics builds a YAML at the YAML's ``nc`` (80), and its
+    trainer later rebuilds the model at the dataset's ``nc`` and copies over only tensors of equal
+    shape. Loaded into an 80-class model, a checkpoint's class-logit convolutions (one per
+    stride) were silently dropped, and every fine-tune restarted them from random. Built at
+    :data:`NUM_CLASSES` they transfer; a checkpoint of other classes (COCO) still gives its
+    backbone, neck and box branch. A checkpoint with :data:`NUM_CLASSES` classes of other names
+    is refused: its class head would be transferred under the wrong names.
+    """
     ul = ultralytics_module()
     resolve_model_yaml(model_yaml)  # a clear error before ultralytics tries anything else
     model = ul.YOLO(model_yaml, task="detect")
-    if weights:
-        wp = Path(weights)
-        if not wp.is_file():
-            raise BadInputError(
-                f"model.weights: {weights} does not exist (weights are never "
-                f"downloaded; give a local .pt file)"
-            )
+    if not weights:
+        return model
+    wp = Path(weights)
+    if not wp.is_file():
+        raise BadInputError(
+            f"model.weights: {weights} does not exist (weights are never "
+            f"downloaded; give a local .pt file)"
+        )
+    cfg = dict(model.model.yaml, nc=NUM_CLASSES)
+    at_our_nc = type(model.model)(cfg, nc=NUM_CLASSES, verbose=False)
+    at_our_nc.args, at_our_nc.task = model.model.args, model.model.task
+    model.model = at_our_nc
+    try:
+        model.load(str(wp))
+    except Exception as exc:
+        raise BadInputError(f"model.weights: cannot load {weights}: {exc}") from exc
+    names = getattr(model.ckpt.get("model") if model.ckpt else None, "names", None)
+    if names is not None and len(names) == NUM_CLASSES:
         try:
-            model.load(str(wp))
-        except Exception as exc:
-            raise BadInputError(f"model.weights: cannot load {weights}: {exc}") from exc
+            check_names(dict(names), where=f"model.weights {weights}")
+        except ValueError as exc:
+            raise BadInputError(str(exc)) from exc
     return model
 
 
