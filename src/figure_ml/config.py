@@ -8,6 +8,7 @@ types, rejects unknown keys (naming them) and runs each dataclass's ``validate``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
@@ -153,21 +154,25 @@ class ModelConfig:
     name: str = "yolo11n"
     #: an ultralytics model YAML name (``yolo11n.yaml``) or a path to a local YAML
     yaml: str = "yolo11n.yaml"
-    #: a local ``.pt`` to fine-tune from, or the name of a checkpoint shipped in the package
-    #: (``reference``, :mod:`figure_ml.models`); never ultralytics' names, which download
+    #: a local ``.pt`` to fine-tune from, the name of a checkpoint shipped in the package
+    #: (``reference``, :mod:`figure_ml.models`) or of one converted from a registry package
+    #: (``nudenet``, with ``model=yolov8n``); never ultralytics' names, which download
     weights: str | None = None
 
     def validate(self) -> None:
-        from figure_ml.models import SHIPPED
+        from figure_ml.models import CONVERTED, SHIPPED
 
+        names = [*SHIPPED, *CONVERTED]
         if not self.yaml.endswith((".yaml", ".yml")):
             raise ConfigError(f"model.yaml must name a .yaml file, got {self.yaml!r}")
-        if self.weights is not None and not (
-            self.weights.endswith(".pt") or self.weights in SHIPPED
-        ):
+        if self.weights is not None and not (self.weights.endswith(".pt") or self.weights in names):
             raise ConfigError(
-                f"model.weights must be a local .pt file or one of {list(SHIPPED)}, "
-                f"got {self.weights!r}"
+                f"model.weights must be a local .pt file or one of {names}, got {self.weights!r}"
+            )
+        if self.weights in CONVERTED and Path(self.yaml).stem != "yolov8n":
+            raise ConfigError(
+                f"model.weights={self.weights} is a YOLOv8n: use model=yolov8n, "
+                f"not model.yaml={self.yaml}"
             )
 
 

@@ -30,6 +30,9 @@ from figure_ml.manifest import sha256_file
 
 #: names that ``model.weights`` / ``weights`` accept besides a path to a local ``.pt``
 SHIPPED: tuple[str, ...] = ("reference",)
+#: starting points converted on first use from weights inside a registry package
+#: (:mod:`figure_ml.models.nudenet`); ``model.weights`` accepts them, eval and export do not
+CONVERTED: tuple[str, ...] = ("nudenet",)
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,14 @@ def shipped_model(name: str) -> ShippedModel:
     return ShippedModel(name, folder, weights, provenance)
 
 
-def resolve_weights(spec: str | None) -> str | None:
-    """A shipped name -> the verified path of its ``weights.pt``; anything else unchanged."""
+def resolve_weights(spec: str | None, *, converted: bool = False) -> str | None:
+    """A shipped name -> the verified path of its ``weights.pt``; with ``converted`` (training's
+    starting point only), a converted name -> its cached checkpoint, converted on first use;
+    anything else unchanged."""
+    if converted and spec in CONVERTED:
+        from figure_ml.models.nudenet import init_checkpoint
+
+        return str(init_checkpoint())
     if spec not in SHIPPED:
         return spec
     return str(shipped_model(spec).weights)

@@ -57,7 +57,7 @@ def _check_inputs(cfg: TrainConfig) -> str | None:
     Returns the path of the initial weights (a shipped name resolved once, sha256-checked)."""
     yolo.check_train_args(cfg.trainer)
     yolo.resolve_model_yaml(cfg.model.yaml)
-    weights = resolve_weights(cfg.model.weights)  # a shipped name: verified by sha256
+    weights = resolve_weights(cfg.model.weights, converted=True)  # shipped: sha256-checked
     if weights and not Path(weights).is_file():
         raise BadInputError(
             f"model.weights: {weights} does not exist (weights are "
