@@ -297,3 +297,33 @@ def test_export_of_a_held_out_set_takes_int8_ranges_from_val(tmp_path) -> None:
     val = load_eval_data(ds.path, "val").items
     assert len(images) == 2 and len(val) == 3  # every len(val) // 2-th image: 0 and 1
     assert all(np.array_equal(img, val[i].read()[0]) for i, img in enumerate(images))
+
+
+def test_a_run_from_a_converted_start_ships_only_over_the_checkpoint_it_replaces(tmp_path) -> None:
+    """model.weights=nudenet is no parent (it never shipped): such a run must beat the
+    checkpoint shipped under the name on a val split, and its card says where it started."""
+    pkg = tmp_path / "pkg"
+    (pkg / "reference").mkdir(parents=True)
+    shipped = pkg / "reference" / "weights.pt"
+    shipped.write_bytes(b"the reference shipped now")
+    start = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
+             "source": {"package": "nudenet", "package_version": "3.4.2", "sha256": "b" * 64,
+                        "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}}  # fmt: skip
+    run, ev = _fake_run(tmp_path, init_weights=start, experiment="real_init")
+    (run / "config.yaml").write_text(
+        "preset: real_init\nmodel: {name: yolov8n}\ntrainer: {epochs: 2, imgsz: 320}\n"
+    )
+    with pytest.raises(BadInputError, match=r"started from 'nudenet'.*baseline=NAME"):
+        ship_mod.ship(run, ev, "reference", dest_root=pkg)
+    cmp = _fake_comparison(tmp_path, run)  # baseline: the PARENT sha, not what ships now
+    with pytest.raises(BadInputError, match="baseline is not the checkpoint it replaces"):
+        ship_mod.ship(run, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    c = json.loads((cmp / "comparison.json").read_text())
+    c["baseline"]["sha256"] = models.sha256_file(shipped)
+    (cmp / "comparison.json").write_text(json.dumps(c))
+    dest = ship_mod.ship(run, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    p = json.loads((dest / "provenance.json").read_text())
+    assert p["architecture"] == "yolov8n" and "real photos" in p["licence"]
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "YOLOV8N, 2 epochs" in card
+    assert "started from `nudenet` (converted from `nudenet/320n.onnx` of nudenet 3.4.2" in card

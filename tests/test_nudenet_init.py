@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+pytest.importorskip("nudenet", reason="the pretrained extra (pip install 'figure_ml[pretrained]')")
+
 from figure_ml import yolo
 from figure_ml.classes import CLASS_NAMES, class_id
 from figure_ml.config import ModelConfig
@@ -59,22 +61,48 @@ def test_converted_model_computes_what_the_export_computes(onnx_path, images, co
     assert got.shape[0] == 4 + len(CLASS_NAMES)
 
 
-def test_batchnorms_carry_the_calibration_statistics(converted, images) -> None:
-    """In train mode (batch statistics) on the calibration images the network stays close to
-    the export: the point of unfolding with measured statistics instead of an identity."""
-    from ultralytics.nn.modules import Conv
+def test_batchnorms_reproduce_the_folded_bias(onnx_path, converted) -> None:
+    """gamma = sqrt(var + eps) and beta - mean = the export's folded bias, for every block."""
+    tensors = nudenet.onnx_tensors(onnx_path)
+    blocks = yolo.conv_blocks(converted)
+    assert len(blocks) > 50
+    for name, block in blocks.items():
+        bn = block.bn
+        assert float(bn.running_var.min()) > 0
+        torch.testing.assert_close(bn.weight, torch.sqrt(bn.running_var + bn.eps))
+        folded = torch.from_numpy(tensors[f"{name}.conv.bias"].copy())
+        torch.testing.assert_close(bn.bias - bn.running_mean, folded, atol=1e-4, rtol=1e-4)
 
-    bns = [m.bn for m in converted.modules() if isinstance(m, Conv)]
-    assert len(bns) > 50
-    assert all(float(bn.running_var.min()) > 0 for bn in bns)
-    assert not all(torch.allclose(bn.weight, torch.ones_like(bn.weight)) for bn in bns)
-    first = converted.model[0]
-    x = nudenet._as_input(images[1], 512)
+
+def test_train_mode_starts_from_the_exported_function(onnx_path, images) -> None:
+    """Calibrated on one image, a train-mode pass over that image (batch statistics) feeds the
+    head what eval mode does: training starts from the export, not from a rescaled network.
+    With identity BatchNorms (the folded weights as they are) it would not."""
+    net = nudenet.convert(onnx_path, images[:1])
+    x = nudenet._as_input(images[0], 512)
+    seen = []
+    hook = net.model[-1].register_forward_pre_hook(
+        lambda _m, a: seen.append([t.clone() for t in a[0]])
+    )
     with torch.no_grad():
-        y = first.conv(x)
-    m = y.mean((0, 2, 3))
-    # the first layer sees the picture itself: one calibration image's mean is near the three's
-    assert torch.corrcoef(torch.stack([m, first.bn.running_mean]))[0, 1] > 0.9
+        net.eval()(x)
+        net.train()(x)
+    hook.remove()
+    for ev, tr in zip(seen[0], seen[1], strict=True):
+        assert (tr - ev).abs().max() < 1e-2 * ev.abs().max()
+
+
+def test_an_export_of_other_classes_is_refused(onnx_path, tmp_path) -> None:
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    for prop in model.metadata_props:
+        if prop.key == "names":
+            prop.value = str({i: f"class{i}" for i in range(18)})
+    other = tmp_path / "other.onnx"
+    onnx.save(model, str(other))
+    with pytest.raises(BadInputError, match=r"other\.onnx: metadata names .* not NudeNet's"):
+        nudenet.onnx_tensors(other)
 
 
 def test_init_checkpoint_is_cached_and_records_its_source(tmp_path: Path, monkeypatch) -> None:
@@ -104,13 +132,32 @@ def test_training_resolves_the_name_only_as_a_starting_point(tmp_path, monkeypat
 
 
 def test_missing_package_is_a_clear_error(tmp_path, monkeypatch) -> None:
-    def unavailable(_spec):
-        raise TeacherUnavailable("teacher nudenet: package 'nudenet' is not installed")
+    import dataclasses
 
-    monkeypatch.setattr(nudenet, "locate", unavailable)
-    with pytest.raises(BadInputError, match=r"figure_ml\[pretrained\]"):
+    monkeypatch.setattr(nudenet, "SPEC", dataclasses.replace(nudenet.SPEC, package="no_such_pkg"))
+    with pytest.raises(
+        BadInputError, match=r"not installed; pip install 'figure_ml\[pretrained\]'"
+    ) as e:
         nudenet.init_checkpoint(tmp_path)
+    assert "teachers" not in str(e.value)  # the teachers extra does not install it
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_model_file_is_refused(tmp_path, monkeypatch) -> None:
+    def changed(_spec):
+        raise TeacherUnavailable("teacher nudenet: nudenet/320n.onnx has sha256 0123… but …")
+
+    monkeypatch.setattr(nudenet, "locate", changed)
+    with pytest.raises(BadInputError, match=r"model.weights=nudenet: .*320n.onnx has sha256"):
+        nudenet.init_checkpoint(tmp_path)
+
+
+def test_an_unwritable_cache_names_the_folder(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(nudenet, "CALIBRATION_IMAGES", 1)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(BadInputError, match=r"cannot write .* set FIGURE_ML_CACHE"):
+        nudenet.init_checkpoint(blocker / "cache")
 
 
 def test_config_refuses_nudenet_on_another_architecture() -> None:
@@ -141,3 +188,15 @@ def test_real_init_experiment_starts_from_nudenet_with_a_frozen_backbone() -> No
     assert (typed.model.yaml, typed.model.weights) == ("yolov8n.yaml", "nudenet")
     assert typed.trainer["freeze"] == 10 and typed.trainer["imgsz"] == 512
     yolo.check_train_args(typed.trainer)
+
+
+def test_a_run_records_where_its_converted_start_came_from(tmp_path, monkeypatch) -> None:
+    from figure_ml.train.run import _init_weights
+
+    monkeypatch.setattr(nudenet, "CALIBRATION_IMAGES", 1)
+    path = nudenet.init_checkpoint(tmp_path)
+    init = _init_weights("nudenet", str(path))
+    assert init["converted"] is True and init["shipped"] is False
+    assert init["source"]["sha256"] == locate(nudenet.SPEC).sha256
+    assert init["source"]["licence"] == "AGPL-3.0"
+    assert _init_weights("reference", str(path))["shipped"] is True

@@ -272,12 +272,11 @@ def test_fine_tune_keeps_the_checkpoints_class_head() -> None:
     """The trainer rebuilds the model at the data's class count and copies equal-shaped tensors
     from the model it was given (ultralytics ``get_model``): the class head must survive that."""
     import torch
-    from ultralytics.nn.tasks import DetectionModel
 
     ckpt = FIXTURES / "yolo11n_synth_320.pt"
     source = torch.load(ckpt, map_location="cpu", weights_only=False)["model"].float()
     model = yolo.build_model("yolo11n.yaml", str(ckpt))
-    rebuilt = DetectionModel(model.model.yaml, nc=len(CLASS_NAMES), verbose=False)
+    rebuilt = yolo.detection_model(model.model.yaml, len(CLASS_NAMES))
     rebuilt.load(model.model)
     for got, want in zip(_class_convs(rebuilt), _class_convs(source), strict=True):
         assert got.shape[0] == len(CLASS_NAMES)
@@ -290,5 +289,10 @@ def test_checkpoint_of_other_class_names_is_refused(tmp_path: Path) -> None:
     ckpt = torch.load(FIXTURES / "yolo11n_synth_320.pt", map_location="cpu", weights_only=False)
     ckpt["model"].names = {0: "cat", 1: "dog", 2: "car", 3: "tree"}
     torch.save(ckpt, tmp_path / "other.pt")
-    with pytest.raises(BadInputError, match="cat"):
+    with pytest.raises(BadInputError, match=r"differs from figure_ml\.classes"):
         yolo.build_model("yolo11n.yaml", str(tmp_path / "other.pt"))
+    # an unfinished run's last.pt: ultralytics loads the EMA, "model" is None
+    ckpt["ema"], ckpt["model"] = ckpt["model"], None
+    torch.save(ckpt, tmp_path / "unfinished.pt")
+    with pytest.raises(BadInputError, match=r"differs from figure_ml\.classes"):
+        yolo.build_model("yolo11n.yaml", str(tmp_path / "unfinished.pt"))

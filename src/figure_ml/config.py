@@ -160,7 +160,7 @@ class ModelConfig:
     weights: str | None = None
 
     def validate(self) -> None:
-        from figure_ml.models import CONVERTED, SHIPPED
+        from figure_ml.models import CONVERTED, SHIPPED, converted_yaml
 
         names = [*SHIPPED, *CONVERTED]
         if not self.yaml.endswith((".yaml", ".yml")):
@@ -169,7 +169,7 @@ class ModelConfig:
             raise ConfigError(
                 f"model.weights must be a local .pt file or one of {names}, got {self.weights!r}"
             )
-        if self.weights in CONVERTED and Path(self.yaml).stem != "yolov8n":
+        if self.weights in CONVERTED and Path(self.yaml).name != converted_yaml(self.weights):
             raise ConfigError(
                 f"model.weights={self.weights} is a YOLOv8n: use model=yolov8n, "
                 f"not model.yaml={self.yaml}"

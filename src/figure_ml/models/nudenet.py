@@ -32,7 +32,6 @@ under ``figure_ml_init``.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -58,7 +57,8 @@ SPEC = TeacherSpec(
     description="NudeNet 320n: ultralytics YOLOv8n trained on real photos of people, 18 classes",
 )
 #: NudeNet's output classes, in order (nudenet/nudenet.py); the face logit starts from these
-NUDENET_FACE_CLASSES: tuple[int, ...] = (1, 12)  # FACE_FEMALE, FACE_MALE
+NUDENET_FACE_CLASSES: tuple[int, ...] = (1, 12)
+NUDENET_FACE_NAMES = {1: "FACE_FEMALE", 12: "FACE_MALE"}
 NUDENET_NUM_CLASSES = 18
 #: the ultralytics architecture of the export
 MODEL_YAML = "yolov8n.yaml"
@@ -70,25 +70,42 @@ INSTALL_HINT = "pip install 'figure_ml[pretrained]' (the nudenet wheel)"
 
 
 def onnx_tensors(onnx_path: Path) -> dict[str, np.ndarray]:
-    """The export's initialisers by name (``model.3.conv.weight``, ...)."""
+    """The export's initialisers by name (``model.3.conv.weight``, ...), after checking from its
+    metadata that its classes are NudeNet's (the face rows the conversion takes)."""
+    import ast
+
     import onnx
     from onnx import numpy_helper
 
     try:
-        graph = onnx.load(str(onnx_path)).graph
+        model = onnx.load(str(onnx_path))
     except Exception as exc:  # onnx raises DecodeError and friends
         raise BadInputError(f"{onnx_path}: not a readable ONNX file ({exc})") from exc
-    return {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    meta = {p.key: p.value for p in model.metadata_props}
+    try:
+        names = ast.literal_eval(meta.get("names", "None"))
+    except (ValueError, SyntaxError):
+        names = None
+    faces = {i: names.get(i) for i in NUDENET_FACE_CLASSES} if isinstance(names, dict) else None
+    if not names or len(names) != NUDENET_NUM_CLASSES or faces != NUDENET_FACE_NAMES:
+        raise BadInputError(
+            f"{onnx_path}: metadata names {names!r} are not NudeNet's {NUDENET_NUM_CLASSES} "
+            f"classes with {NUDENET_FACE_NAMES} (another nudenet release?); the conversion "
+            "takes the face logits from those rows"
+        )
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
 
 
-def _folded_model(tensors: dict[str, np.ndarray]) -> Any:
+def _folded_model(tensors: dict[str, np.ndarray], onnx_path: Path) -> Any:
     """``yolov8n.yaml`` at figure_ml's classes holding the export's folded tensors, each
     BatchNorm an identity plus the folded bias (eval-mode equal to the export)."""
     import torch
-    from ultralytics.nn.tasks import DetectionModel
 
-    torch.manual_seed(CALIBRATION_SEED)  # ultralytics' initial values of the new class logits
-    net = DetectionModel(MODEL_YAML, nc=len(CLASS_NAMES), verbose=False)
+    from figure_ml.yolo import detection_model
+
+    with torch.random.fork_rng():  # ultralytics' initial values of the new class logits
+        torch.manual_seed(CALIBRATION_SEED)
+        net = detection_model(MODEL_YAML, len(CLASS_NAMES))
     state = {}
     for key, value in net.state_dict().items():
         if key.endswith("num_batches_tracked"):
@@ -105,20 +122,26 @@ def _folded_model(tensors: dict[str, np.ndarray]) -> Any:
             }[attr]
             continue
         if key not in tensors:
-            raise BadInputError(f"nudenet export: tensor {key} missing; not a YOLOv8n export")
+            raise BadInputError(f"{onnx_path}: tensor {key} missing; not a YOLOv8n export")
         src = torch.from_numpy(tensors[key].copy())
         if src.shape == value.shape:
             state[key] = src
-        elif src.shape[0] == NUDENET_NUM_CLASSES and value.shape[0] == len(CLASS_NAMES):
+        elif src.shape[1:] == value.shape[1:] and (src.shape[0], value.shape[0]) == (
+            NUDENET_NUM_CLASSES,
+            len(CLASS_NAMES),
+        ):
             head = value.clone()  # a class-logit conv: face from NudeNet's two face classes
             head[class_id("face")] = src[list(NUDENET_FACE_CLASSES)].mean(0)
             state[key] = head
         else:
             raise BadInputError(
-                f"nudenet export: {key} has shape {tuple(src.shape)}, "
+                f"{onnx_path}: {key} has shape {tuple(src.shape)}, "
                 f"{MODEL_YAML} expects {tuple(value.shape)}"
             )
-    net.load_state_dict(state, strict=False)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    unset = [*unexpected, *(k for k in missing if not k.endswith("num_batches_tracked"))]
+    if unset:  # only BatchNorm batch counters are left out on purpose
+        raise BadInputError(f"{onnx_path}: the conversion left {unset[:5]} unset")
     net.names = names_dict()
     return net.eval()
 
@@ -139,9 +162,10 @@ def _unfold_batchnorms(net: Any, images: Iterable[np.ndarray], imgsz: int) -> in
     """Give every BatchNorm the statistics its folded convolution's output has on ``images``
     (see the module docstring); returns how many images were seen."""
     import torch
-    from ultralytics.nn.modules import Conv
 
-    convs = {name: m for name, m in net.named_modules() if isinstance(m, Conv)}
+    from figure_ml.yolo import conv_blocks
+
+    convs = conv_blocks(net)
     sums: dict[str, list] = {name: [0.0, 0.0, 0.0] for name in convs}
 
     def hook(name: str):
@@ -181,7 +205,7 @@ def _unfold_batchnorms(net: Any, images: Iterable[np.ndarray], imgsz: int) -> in
 
 def convert(onnx_path: Path, images: Iterable[np.ndarray], imgsz: int = CALIBRATION_IMGSZ) -> Any:
     """NudeNet's export as an unfused ultralytics ``DetectionModel`` at figure_ml's classes."""
-    net = _folded_model(onnx_tensors(onnx_path))
+    net = _folded_model(onnx_tensors(onnx_path), onnx_path)
     _unfold_batchnorms(net, images, imgsz)
     return net
 
@@ -208,22 +232,28 @@ def cache_dir() -> Path:
 
 def init_checkpoint(folder: Path | None = None) -> Path:
     """The converted checkpoint's path, converted and written atomically on first use."""
+    import importlib.util
     import io
 
     import torch
 
     from figure_ml.atomic import write_bytes
 
+    if importlib.util.find_spec(SPEC.package) is None:
+        raise BadInputError(
+            f"model.weights=nudenet: package 'nudenet' is not installed; {INSTALL_HINT}"
+        )
     try:
         info = locate(SPEC)
     except TeacherUnavailable as exc:
-        raise BadInputError(f"model.weights=nudenet: {exc}; {INSTALL_HINT}") from None
+        raise BadInputError(f"model.weights=nudenet: {exc}") from None
     folder = Path(folder) if folder is not None else cache_dir()
     out = folder / f"nudenet-{info.sha256[:16]}-v{CONVERSION_VERSION}.pt"
     if out.is_file():
         return out
-    images = calibration_images()
-    net = convert(info.path, itertools.islice(images, CALIBRATION_IMAGES))
+    # the key leaves out the generator: a later generator's calibration images would give other
+    # statistics, but the cached start stays valid, and a run records its file's sha256
+    net = convert(info.path, calibration_images(CALIBRATION_IMAGES))
     provenance = {
         **info.as_dict(),
         "conversion_version": CONVERSION_VERSION,
@@ -237,5 +267,25 @@ def init_checkpoint(folder: Path | None = None) -> Path:
     }
     buf = io.BytesIO()
     torch.save({"model": net, "train_args": {}, "figure_ml_init": provenance}, buf)
-    write_bytes(out, buf.getvalue())
+    try:
+        write_bytes(out, buf.getvalue())
+    except OSError as exc:
+        raise BadInputError(
+            f"model.weights=nudenet: cannot write the converted start to {folder} ({exc}); "
+            "set FIGURE_ML_CACHE to a writable folder"
+        ) from exc
     return out
+
+
+def checkpoint_provenance(path: str | Path) -> dict[str, Any]:
+    """Where a converted start came from (``figure_ml_init`` of the checkpoint at ``path``)."""
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch raises pickle and zip errors
+        raise BadInputError(f"{path}: not a readable checkpoint ({exc})") from exc
+    prov = ckpt.get("figure_ml_init") if isinstance(ckpt, dict) else None
+    if not isinstance(prov, dict):
+        raise BadInputError(f"{path}: not a converted start (no figure_ml_init)")
+    return prov

@@ -136,17 +136,26 @@ def _card(name: str, p: dict[str, Any]) -> str:
     t, tr = p["test"], p["training"]
     at = t["at_budget"]
     init = p.get("init_weights")
-    start = (
-        f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, the previous "
-        "checkpoint's own card and provenance are in git history)"
-        if init
-        else "from random initialisation"
-    )
+    if init and init.get("converted"):
+        src = init.get("source", {})
+        start = (
+            f"started from `{init['spec']}` (converted from `{src.get('model_file')}` of "
+            f"{src.get('package')} {src.get('package_version')}, sha256 "
+            f"`{str(src.get('sha256'))[:16]}…`, {src.get('licence')}; trained on real photos)"
+        )
+    elif init:
+        start = (
+            f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, the previous "
+            "checkpoint's own card and provenance are in git history)"
+        )
+    else:
+        start = "from random initialisation"
     lines = [
         f"# Shipped checkpoint `{name}`",
         "",
         f"Load it by name: `model.weights={name}` (train: fine-tune from it), "
-        f"`weights={name}` (eval, export). YOLO11n, {tr['epochs_done']} epochs at imgsz "
+        f"`weights={name}` (eval, export). {p.get('architecture', 'yolo11n').upper()}, "
+        f"{tr['epochs_done']} epochs at imgsz "
         f"{p['recipe']['imgsz']} {start} on synthetic data only "
         f"(`experiment={p['recipe']['experiment']}`), best epoch {tr['best_epoch']} "
         f"(val mAP50 {tr['val_map50']:.3f}, mAP50-95 {tr['val_map50_95']:.3f}).",
@@ -207,13 +216,21 @@ class _Chooser:
 def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | None:
     """The paired val comparison that chose this run's weights over the checkpoint they
     replace, checked: the candidate is this run's best.pt; the baseline is its parent (or,
-    for a run from random initialisation, the checkpoint now shipped under that name); a
+    for a run from random initialisation or a converted start such as ``nudenet``, the
+    checkpoint now shipped under that name, which a converted start must be compared with); a
     canonical dataset's val split, not of the training data (whose val split chose best.pt)
     and not the split that is scored; the
     scored run's budget and kappa, no image skipped, at least
     :data:`MIN_COMPARISON_RESAMPLES` resamples; verdict ``better`` (or ``no_difference`` with
     ``accept_tie``). ``None`` for a run from random initialisation without a comparison."""
     if comparison_dir is None:
+        if run.init and run.init.get("converted"):
+            raise BadInputError(
+                f"this run started from {run.init.get('spec')!r}, not from anything shipped: ship "
+                "it only over a paired val comparison with the checkpoint it replaces (python -m "
+                "figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=NAME split=val "
+                "out_dir=C, then --val-comparison C)"
+            )
         if run.init:
             raise BadInputError(
                 f"this run continued {run.init.get('spec')!r}: ship it only over a paired val "
@@ -242,11 +259,15 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     if c["candidate"]["sha256"] != run.best_sha:
         raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
     # hashed only here: a continuation names its parent's sha256 in run.json
-    parent = run.init["sha256"] if run.init else _sha_if_file(run.shipped)
+    # a converted start (model.weights=nudenet) is no parent: it never shipped under the name
+    continued = run.init is not None and not run.init.get("converted")
+    parent = run.init["sha256"] if continued else _sha_if_file(run.shipped)
     if parent is None:
         raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
     if c["baseline"]["sha256"] != parent:
-        which = f"the parent {run.init.get('spec')!r}" if run.init else "the checkpoint it replaces"
+        which = (
+            f"the parent {run.init.get('spec')!r}" if continued else "the checkpoint it replaces"
+        )
         raise BadInputError(f"{path}: its baseline is not {which}")
     if not isinstance(data["digest"], str):
         raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
@@ -377,14 +398,17 @@ def ship(
         ),
     )
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    arch = str((config.get("model") or {}).get("name") or "yolo11n")
+    real = bool((info.get("init_weights") or {}).get("converted"))
     provenance = {
         "name": name,
         "file": "weights.pt",
         "sha256": best_sha,
         "size_bytes": size,
-        "architecture": "yolo11n",
-        "licence": "AGPL-3.0 (ultralytics YOLO11 architecture and training code); trained on "
-        "synthetic CC0 data only",
+        "architecture": arch,
+        "licence": f"AGPL-3.0 (ultralytics {arch} architecture and training code); trained on "
+        "synthetic CC0 data only"
+        + ("; started from weights trained on real photos (init_weights.source)" if real else ""),
         "git_commit": info["git_commit"],
         "dataset_digest": info["dataset_digest"],
         "recipe": {"experiment": info["experiment"], **config.get("trainer", {})},

@@ -21,7 +21,7 @@ from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import TrainConfig
 from figure_ml.errors import BadInputError, DatasetError, FigureMLError
 from figure_ml.manifest import sha256_file
-from figure_ml.models import resolve_weights
+from figure_ml.models import CONVERTED, SHIPPED, resolve_weights
 from figure_ml.tracking import IMAGE_SUFFIXES, Tracker, image_policy, open_tracker, resolve_uri
 from figure_ml.train import rundir
 from figure_ml.train.data import PreparedData, prepare
@@ -53,7 +53,8 @@ def _now() -> str:
 
 
 def _check_inputs(cfg: TrainConfig) -> str | None:
-    """Config checks that need ultralytics or the file system (cheap; before the dataset).
+    """Config checks that need ultralytics or the file system (before the dataset; a converted
+    start is converted here on first use).
     Returns the path of the initial weights (a shipped name resolved once, sha256-checked)."""
     yolo.check_train_args(cfg.trainer)
     yolo.resolve_model_yaml(cfg.model.yaml)
@@ -67,10 +68,21 @@ def _check_inputs(cfg: TrainConfig) -> str | None:
 
 
 def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
-    """What the run started from: a shipped name or a path, and the file's sha256."""
+    """What the run started from: a shipped name, a converted start or a path, and the file's
+    sha256; a converted start adds where it came from (package, file, sha256, licence)."""
     if path is None:
         return None
-    return {"spec": spec, "sha256": sha256_file(path), "shipped": path != spec}
+    out = {
+        "spec": spec,
+        "sha256": sha256_file(path),
+        "shipped": spec in SHIPPED,
+        "converted": spec in CONVERTED,
+    }
+    if spec in CONVERTED:
+        from figure_ml.models.nudenet import checkpoint_provenance
+
+        out["source"] = checkpoint_provenance(path)
+    return out
 
 
 def _start_tracking(

@@ -142,6 +142,24 @@ def _epoch_metrics(trainer: Any, names: Mapping[int, str]) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
+def detection_model(model_yaml: str | Mapping[str, Any], nc: int = NUM_CLASSES) -> Any:
+    """A bare ultralytics ``DetectionModel`` (torch module) from a model YAML at ``nc`` classes,
+    randomly initialised: what conversions fill and what ultralytics' trainer rebuilds."""
+    ultralytics_module()
+    from ultralytics.nn.tasks import DetectionModel
+
+    cfg = model_yaml if isinstance(model_yaml, str) else dict(model_yaml)
+    return DetectionModel(cfg, nc=nc, verbose=False)
+
+
+def conv_blocks(net: Any) -> dict[str, Any]:
+    """ultralytics' ``Conv`` blocks (convolution, BatchNorm, activation) of ``net`` by name."""
+    ultralytics_module()
+    from ultralytics.nn.modules import Conv
+
+    return {name: m for name, m in net.named_modules() if isinstance(m, Conv)}
+
+
 def build_model(model_yaml: str, weights: str | None = None) -> Any:
     """A YOLO model from its YAML at figure_ml's class count, optionally loaded with *local*
     weights (never downloaded).
@@ -165,18 +183,19 @@ def build_model(model_yaml: str, weights: str | None = None) -> Any:
             f"model.weights: {weights} does not exist (weights are never "
             f"downloaded; give a local .pt file)"
         )
-    cfg = dict(model.model.yaml, nc=NUM_CLASSES)
-    at_our_nc = type(model.model)(cfg, nc=NUM_CLASSES, verbose=False)
+    at_our_nc = detection_model(dict(model.model.yaml, nc=NUM_CLASSES))
     at_our_nc.args, at_our_nc.task = model.model.args, model.model.task
     model.model = at_our_nc
     try:
         model.load(str(wp))
     except Exception as exc:
         raise BadInputError(f"model.weights: cannot load {weights}: {exc}") from exc
-    names = getattr(model.ckpt.get("model") if model.ckpt else None, "names", None)
+    # what ultralytics loaded: the EMA when there is one (an unfinished last.pt has model None)
+    loaded = (model.ckpt.get("ema") or model.ckpt.get("model")) if model.ckpt else None
+    names = getattr(loaded, "names", None)
     if names is not None and len(names) == NUM_CLASSES:
         try:
-            check_names(dict(names), where=f"model.weights {weights}")
+            check_names(names, where=f"model.weights {weights}")
         except ValueError as exc:
             raise BadInputError(str(exc)) from exc
     return model
