@@ -112,6 +112,8 @@ def _folded_model(tensors: dict[str, np.ndarray], onnx_path: Path) -> Any:
             continue
         if ".bn." in key:
             base, attr = key.rsplit(".bn.", 1)
+            if f"{base}.conv.bias" not in tensors:
+                raise BadInputError(f"{onnx_path}: no folded bias {base}.conv.bias; not a YOLOv8n")
             bias = torch.from_numpy(tensors[f"{base}.conv.bias"].copy())
             eps = net.get_submodule(f"{base}.bn").eps
             state[key] = {
