@@ -160,7 +160,8 @@ class ModelConfig:
     weights: str | None = None
 
     def validate(self) -> None:
-        from figure_ml.models import CONVERTED, SHIPPED, converted_yaml
+        from figure_ml.models import CONVERTED, SHIPPED
+        from figure_ml.models.nudenet import MODEL_YAML
 
         names = [*SHIPPED, *CONVERTED]
         if not self.yaml.endswith((".yaml", ".yml")):
@@ -169,10 +170,10 @@ class ModelConfig:
             raise ConfigError(
                 f"model.weights must be a local .pt file or one of {names}, got {self.weights!r}"
             )
-        if self.weights in CONVERTED and Path(self.yaml).name != converted_yaml(self.weights):
+        if self.weights in CONVERTED and Path(self.yaml).name != MODEL_YAML:
             raise ConfigError(
-                f"model.weights={self.weights} is a YOLOv8n: use model=yolov8n, "
-                f"not model.yaml={self.yaml}"
+                f"model.weights={self.weights} is a {Path(MODEL_YAML).stem}: use "
+                f"model={Path(MODEL_YAML).stem}, not model.yaml={self.yaml}"
             )
 
 

@@ -65,13 +65,6 @@ def shipped_model(name: str) -> ShippedModel:
     return ShippedModel(name, folder, weights, provenance)
 
 
-def converted_yaml(name: str) -> str:
-    """The model YAML a converted start ``name`` is an instance of (``yolov8n.yaml``)."""
-    from figure_ml.models.nudenet import MODEL_YAML
-
-    return MODEL_YAML
-
-
 def resolve_weights(spec: str | None, *, converted: bool = False) -> str | None:
     """A shipped name -> the verified path of its ``weights.pt``; with ``converted`` (training's
     starting point only), a converted name -> its cached checkpoint, converted on first use;
