@@ -327,3 +327,29 @@ def test_a_run_from_a_converted_start_ships_only_over_the_checkpoint_it_replaces
     card = (dest / "MODEL_CARD.md").read_text()
     assert "YOLOV8N, 2 epochs" in card
     assert "started from `nudenet` (converted from `nudenet/320n.onnx` of nudenet 3.4.2" in card
+
+
+def test_a_continuation_of_a_local_run_must_beat_what_ships_not_only_its_parent(
+    tmp_path,
+) -> None:
+    """nudenet -> run A -> run B: B beating A on val says nothing about the shipped reference
+    that B would replace, so the comparison must be against that checkpoint."""
+    pkg = tmp_path / "pkg"
+    (pkg / "reference").mkdir(parents=True)
+    shipped = pkg / "reference" / "weights.pt"
+    shipped.write_bytes(b"the reference shipped now")
+    local_parent = {"spec": "/runs/a/weights/best.pt", "sha256": "f" * 64, "shipped": False}
+    run, ev = _fake_run(tmp_path, init_weights=local_parent)
+    cmp = _fake_comparison(tmp_path, run)  # a win over the parent A ("f" * 64)
+    with pytest.raises(BadInputError, match=r"baseline is not the checkpoint it replaces \(ship"):
+        ship_mod.ship(run, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    with pytest.raises(BadInputError, match=r"continued '/runs/a/weights/best.pt'.*baseline=NAME"):
+        ship_mod.ship(run, ev, "reference", dest_root=pkg)
+    replaced = models.sha256_file(shipped)
+    c = json.loads((cmp / "comparison.json").read_text())
+    c["baseline"]["sha256"] = replaced
+    (cmp / "comparison.json").write_text(json.dumps(c))
+    dest = ship_mod.ship(run, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    p = json.loads((dest / "provenance.json").read_text())
+    assert p["selection"]["baseline"]["sha256"] == replaced
+    assert p["init_weights"] == local_parent

@@ -215,9 +215,9 @@ class _Chooser:
 
 def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | None:
     """The paired val comparison that chose this run's weights over the checkpoint they
-    replace, checked: the candidate is this run's best.pt; the baseline is its parent (or,
-    for a run from random initialisation or a converted start such as ``nudenet``, the
-    checkpoint now shipped under that name, which a converted start must be compared with); a
+    replace, checked: the candidate is this run's best.pt; the baseline is the checkpoint now
+    shipped under the name, which the run would replace (a continuation's parent only where
+    nothing ships yet; a converted start such as ``nudenet`` is never a baseline); a
     canonical dataset's val split, not of the training data (whose val split chose best.pt)
     and not the split that is scored; the
     scored run's budget and kappa, no image skipped, at least
@@ -234,8 +234,9 @@ def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | N
         if run.init:
             raise BadInputError(
                 f"this run continued {run.init.get('spec')!r}: ship it only over a paired val "
-                "comparison with its parent (python -m figure_ml.eval.compare "
-                "candidate=RUN/weights/best.pt baseline=PARENT split=val out_dir=C, then "
+                "comparison with the checkpoint it replaces, the one shipped under the name "
+                "(its parent where nothing ships yet) (python -m figure_ml.eval.compare "
+                "candidate=RUN/weights/best.pt baseline=NAME split=val out_dir=C, then "
                 "--val-comparison C)"
             )
         return None
@@ -261,13 +262,18 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     # hashed only here: a continuation names its parent's sha256 in run.json
     # a converted start (model.weights=nudenet) is no parent: it never shipped under the name
     continued = run.init is not None and not run.init.get("converted")
-    parent = run.init["sha256"] if continued else _sha_if_file(run.shipped)
-    if parent is None:
+    shipped = _sha_if_file(run.shipped)
+    # What ships replaces what is shipped now, so that is what it must beat. A continuation of
+    # a local run (converted start -> run A -> run B) beating only its parent A says nothing
+    # about the shipped checkpoint; its parent is the baseline only where nothing ships yet or
+    # the parent is what ships.
+    if shipped is not None and not (continued and run.init["sha256"] == shipped):
+        baseline, which = shipped, "the checkpoint it replaces (shipped under the name now)"
+    elif continued:
+        baseline, which = run.init["sha256"], f"the parent {run.init.get('spec')!r}"
+    else:
         raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
-    if c["baseline"]["sha256"] != parent:
-        which = (
-            f"the parent {run.init.get('spec')!r}" if continued else "the checkpoint it replaces"
-        )
+    if c["baseline"]["sha256"] != baseline:
         raise BadInputError(f"{path}: its baseline is not {which}")
     if not isinstance(data["digest"], str):
         raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
