@@ -175,7 +175,7 @@ def test_calibration_images_are_synthetic_and_deterministic() -> None:
     assert a[0].ndim == 3 and a[0].shape[2] == 3
 
 
-def test_real_init_experiment_starts_from_nudenet_with_a_frozen_backbone() -> None:
+def test_real_init_experiment_starts_from_nudenet_with_every_layer_trained() -> None:
     from hydra import compose, initialize_config_dir
 
     from figure_ml.cli import CONFIG_DIR
@@ -186,7 +186,7 @@ def test_real_init_experiment_starts_from_nudenet_with_a_frozen_backbone() -> No
     typed = to_typed(cfg, TrainConfig, drop=("paths",))
     typed.model.validate()
     assert (typed.model.yaml, typed.model.weights) == ("yolov8n.yaml", "nudenet")
-    assert typed.trainer["freeze"] == 10 and typed.trainer["imgsz"] == 512
+    assert typed.trainer["freeze"] == 0 and typed.trainer["imgsz"] == 512
     yolo.check_train_args(typed.trainer)
 
 
