@@ -353,3 +353,37 @@ def test_a_continuation_of_a_local_run_must_beat_what_ships_not_only_its_parent(
     p = json.loads((dest / "provenance.json").read_text())
     assert p["selection"]["baseline"]["sha256"] == replaced
     assert p["init_weights"] == local_parent
+
+
+def test_a_chain_of_continuations_keeps_its_converted_origin(tmp_path) -> None:
+    """Training from RUN/weights/best.pt records that run's own start (parent_run), so a model
+    continued from a nudenet-started run still says, when shipped, that its lineage began on
+    real photos and under which licence."""
+    from figure_ml.train.run import _init_weights
+
+    start = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
+             "source": {"package": "nudenet", "package_version": "3.4.2", "sha256": "b" * 64,
+                        "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}}  # fmt: skip
+    run_a, _ = _fake_run(tmp_path / "a", init_weights=start, experiment="real_init")
+    init = _init_weights(str(run_a / "weights" / "best.pt"), str(run_a / "weights" / "best.pt"))
+    assert init["parent_run"]["init_weights"] == start
+    assert init["parent_run"]["experiment"] == "real_init" and not init["converted"]
+    assert ship_mod.converted_origin(init) == start
+    loose = tmp_path / "loose.pt"  # a file outside any run folder: no lineage, no error
+    shutil.copy(FIXTURE, loose)
+    assert "parent_run" not in _init_weights(str(loose), str(loose))
+    assert ship_mod.converted_origin(_init_weights(str(loose), str(loose))) is None
+
+    pkg = tmp_path / "pkg"
+    (pkg / "reference").mkdir(parents=True)
+    (pkg / "reference" / "weights.pt").write_bytes(b"the reference shipped now")
+    run_b, ev = _fake_run(tmp_path / "b", init_weights=init)
+    cmp = _fake_comparison(tmp_path / "b", run_b)
+    c = json.loads((cmp / "comparison.json").read_text())
+    c["baseline"]["sha256"] = models.sha256_file(pkg / "reference" / "weights.pt")
+    (cmp / "comparison.json").write_text(json.dumps(c))
+    dest = ship_mod.ship(run_b, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    p = json.loads((dest / "provenance.json").read_text())
+    assert "real photos" in p["licence"]
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "that run's lineage began at `nudenet` (converted from `nudenet/320n.onnx`" in card

@@ -132,21 +132,42 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def converted_origin(init: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The converted start (``model.weights=nudenet``) a chain of continuations began from,
+    found through each start's ``parent_run`` (written by training for a local ``.pt`` inside
+    a run folder); ``None`` where the chain reaches a shipped name, random initialisation or
+    a file of unknown origin first."""
+    for _ in range(100):  # a chain is a few runs long; the bound only guards a cyclic file
+        if not init:
+            return None
+        if init.get("converted"):
+            return init
+        init = (init.get("parent_run") or {}).get("init_weights")
+    return None
+
+
+def _converted_words(init: dict[str, Any]) -> str:
+    src = init.get("source", {})
+    return (
+        f"`{init['spec']}` (converted from `{src.get('model_file')}` of "
+        f"{src.get('package')} {src.get('package_version')}, sha256 "
+        f"`{str(src.get('sha256'))[:16]}…`, {src.get('licence')}; trained on real photos)"
+    )
+
+
 def _card(name: str, p: dict[str, Any]) -> str:
     t, tr = p["test"], p["training"]
     at = t["at_budget"]
     init = p.get("init_weights")
+    origin = converted_origin(init)
     if init and init.get("converted"):
-        src = init.get("source", {})
-        start = (
-            f"started from `{init['spec']}` (converted from `{src.get('model_file')}` of "
-            f"{src.get('package')} {src.get('package_version')}, sha256 "
-            f"`{str(src.get('sha256'))[:16]}…`, {src.get('licence')}; trained on real photos)"
-        )
+        start = f"started from {_converted_words(init)}"
     elif init:
         start = (
             f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, the previous "
-            "checkpoint's own card and provenance are in git history)"
+            "checkpoint's own card and provenance are in git history"
+            + (f"; that run's lineage began at {_converted_words(origin)}" if origin else "")
+            + ")"
         )
     else:
         start = "from random initialisation"
@@ -405,7 +426,7 @@ def ship(
     )
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     arch = str((config.get("model") or {}).get("name") or "yolo11n")
-    real = bool((info.get("init_weights") or {}).get("converted"))
+    real = converted_origin(info.get("init_weights")) is not None
     provenance = {
         "name": name,
         "file": "weights.pt",
@@ -414,7 +435,12 @@ def ship(
         "architecture": arch,
         "licence": f"AGPL-3.0 (ultralytics {arch} architecture and training code); trained on "
         "synthetic CC0 data only"
-        + ("; started from weights trained on real photos (init_weights.source)" if real else ""),
+        + (
+            "; started from weights trained on real photos (the converted start's source: "
+            "init_weights, following parent_run)"
+            if real
+            else ""
+        ),
         "git_commit": info["git_commit"],
         "dataset_digest": info["dataset_digest"],
         "recipe": {"experiment": info["experiment"], **config.get("trainer", {})},

@@ -82,7 +82,29 @@ def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
         from figure_ml.models.nudenet import checkpoint_provenance
 
         out["source"] = checkpoint_provenance(path)
+    elif spec not in SHIPPED:
+        parent = _parent_run(Path(path))
+        if parent is not None:
+            out["parent_run"] = parent
     return out
+
+
+def _parent_run(weights: Path) -> dict[str, Any] | None:
+    """The run that wrote ``weights`` (``RUN/weights/*.pt`` beside a ``RUN/run.json``): its
+    experiment, commit, dataset and what *it* started from, so that a chain of continuations
+    (``nudenet`` -> run A -> run B) keeps its origin, a start trained on real photos and its
+    licence included. ``None`` for a file outside a run folder, or one whose run.json cannot
+    be read (a warning says so: the lineage is then unknown, the run itself is unaffected)."""
+    run_dir = weights.resolve().parent.parent
+    if weights.resolve().parent.name != "weights" or not (run_dir / rundir.RUN_FILE).is_file():
+        return None
+    try:
+        info = rundir.read_run_info(run_dir)
+    except BadInputError as exc:
+        log.warning("lineage of %s unknown: %s", weights, exc)
+        return None
+    keys = ("experiment", "git_commit", "dataset_digest", "init_weights")
+    return {"run_dir": str(run_dir), **{k: info.get(k) for k in keys}}
 
 
 def _start_tracking(
