@@ -29,9 +29,11 @@ def test_reference_is_shipped_verified_and_small() -> None:
     assert p["test"]["dataset_digest"] != p["dataset_digest"]  # scored on another seed
     assert (ref.folder / "MODEL_CARD.md").read_text().startswith("# Shipped checkpoint")
     preset = yaml.safe_load((ref.folder / "config.yaml").read_text())["preset"]
-    assert preset in ("reference", "reference_refresh") and preset == p["recipe"]["experiment"]
-    # a refresh continues a previous checkpoint: which one is recorded; a full run starts cold
-    assert bool(p.get("init_weights")) == (preset == "reference_refresh")
+    presets = ("reference", "reference_refresh", "real_init")
+    assert preset in presets and preset == p["recipe"]["experiment"]
+    # a refresh or a real-photo start continues a checkpoint: which one is recorded; a full
+    # run starts cold
+    assert bool(p.get("init_weights")) == (preset != "reference")
     assert "unknown" not in p["git_commit"] and "dirty" not in p["git_commit"]
     assert models.resolve_weights("reference") == str(ref.weights)
     assert models.resolve_weights("/x/y.pt") == "/x/y.pt" and models.resolve_weights(None) is None
@@ -222,7 +224,10 @@ def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
     dest = attempt("accepted", "no_difference", accept_tie=True)
     p = json.loads((dest / "provenance.json").read_text())
     assert p["selection"]["accepted_tie"] is True
-    assert "a tie accepted because the parent had to go" in (dest / "MODEL_CARD.md").read_text()
+    assert (
+        "a tie accepted because the checkpoint it replaced had to go"
+        in (dest / "MODEL_CARD.md").read_text()
+    )
 
 
 def test_a_run_from_scratch_is_compared_with_the_checkpoint_it_replaces(tmp_path) -> None:
@@ -355,35 +360,66 @@ def test_a_continuation_of_a_local_run_must_beat_what_ships_not_only_its_parent(
     assert p["init_weights"] == local_parent
 
 
-def test_a_chain_of_continuations_keeps_its_converted_origin(tmp_path) -> None:
+def test_a_chain_of_continuations_keeps_its_converted_origin(tmp_path, caplog) -> None:
     """Training from RUN/weights/best.pt records that run's own start (parent_run), so a model
-    continued from a nudenet-started run still says, when shipped, that its lineage began on
-    real photos and under which licence."""
+    continued twice from a nudenet-started run still says, when shipped, that its lineage
+    began on real photos and under which licence."""
     from figure_ml.train.run import _init_weights
 
     start = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
              "source": {"package": "nudenet", "package_version": "3.4.2", "sha256": "b" * 64,
                         "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}}  # fmt: skip
     run_a, _ = _fake_run(tmp_path / "a", init_weights=start, experiment="real_init")
-    init = _init_weights(str(run_a / "weights" / "best.pt"), str(run_a / "weights" / "best.pt"))
-    assert init["parent_run"]["init_weights"] == start
-    assert init["parent_run"]["experiment"] == "real_init" and not init["converted"]
-    assert ship_mod.converted_origin(init) == start
+    a_best = str(run_a / "weights" / "best.pt")
+    init_b = _init_weights(a_best, a_best)
+    assert init_b["parent_run"]["init_weights"] == start and not init_b["converted"]
+    assert init_b["parent_run"]["experiment"] == "real_init"
+    assert init_b["parent_run"]["run"] == "run"  # the folder's name, not a local path
+    run_b, _ = _fake_run(tmp_path / "b", init_weights=init_b)
+    link = run_b / "weights" / "linked.pt"  # a symlink names its own run
+    link.symlink_to(FIXTURE)
+    init_c = _init_weights(str(link), str(link))
+    assert init_c["parent_run"]["init_weights"] == init_b
+    assert ship_mod.converted_origin(init_c) == start  # two runs deep
     loose = tmp_path / "loose.pt"  # a file outside any run folder: no lineage, no error
     shutil.copy(FIXTURE, loose)
     assert "parent_run" not in _init_weights(str(loose), str(loose))
     assert ship_mod.converted_origin(_init_weights(str(loose), str(loose))) is None
+    (run_a / "run.json").write_text("[1, 2]")  # unreadable lineage: a warning, not a failure
+    with caplog.at_level("WARNING"):
+        assert "parent_run" not in _init_weights(a_best, a_best)
+    assert "lineage of" in caplog.text and "run.json" in caplog.text
 
     pkg = tmp_path / "pkg"
     (pkg / "reference").mkdir(parents=True)
     (pkg / "reference" / "weights.pt").write_bytes(b"the reference shipped now")
-    run_b, ev = _fake_run(tmp_path / "b", init_weights=init)
-    cmp = _fake_comparison(tmp_path / "b", run_b)
+    run_c, ev = _fake_run(tmp_path / "c", init_weights=init_c)
+    cmp = _fake_comparison(tmp_path / "c", run_c)
     c = json.loads((cmp / "comparison.json").read_text())
     c["baseline"]["sha256"] = models.sha256_file(pkg / "reference" / "weights.pt")
     (cmp / "comparison.json").write_text(json.dumps(c))
-    dest = ship_mod.ship(run_b, ev, "reference", dest_root=pkg, val_comparison=cmp)
+    dest = ship_mod.ship(run_c, ev, "reference", dest_root=pkg, val_comparison=cmp)
     p = json.loads((dest / "provenance.json").read_text())
     assert "real photos" in p["licence"]
     card = (dest / "MODEL_CARD.md").read_text()
-    assert "that run's lineage began at `nudenet` (converted from `nudenet/320n.onnx`" in card
+    assert "the best epoch of run `run`" in card
+    assert "its lineage began at `nudenet` (converted from `nudenet/320n.onnx`" in card
+
+
+def test_a_start_records_the_lineage_of_a_shipped_name_and_of_a_converted_file(tmp_path) -> None:
+    """A shipped name carries its own provenance's start forward (so a real-photo origin
+    survives a refresh), and the converted file given by path is recognised as converted."""
+    import torch
+
+    from figure_ml.train.run import _init_weights
+
+    ref = models.shipped_model("reference")
+    init = _init_weights("reference", str(ref.weights))
+    assert init["shipped"] and init["parent_run"]["shipped"] == "reference"
+    assert init["parent_run"]["init_weights"] == ref.provenance.get("init_weights")
+    converted = tmp_path / "nudenet-start.pt"
+    source = {"package": "nudenet", "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}
+    torch.save({"model": None, "figure_ml_init": source}, converted)
+    by_path = _init_weights(str(converted), str(converted))
+    assert by_path["converted"] and by_path["source"] == source
+    assert ship_mod.converted_origin(by_path) == by_path

@@ -10,14 +10,15 @@ folder is written beside the old one and swapped in whole, so a failure leaves t
 checkpoint intact.
 
 A run that continued a checkpoint (``init_weights`` in its run.json, e.g.
-``experiment=reference_refresh``) replaces its parent only with ``--val-comparison C``:
-``python -m figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=PARENT split=val
-out_dir=C`` on the val split of a canonical dataset other than its training data, at the
-budget and kappa ``--eval-dir`` was scored with, whose verdict is ``better``
-(:mod:`figure_ml.eval.paired`; checks in :func:`_checked_selection`). ``--accept-tie`` also
-takes ``no_difference``, for when the parent must go anyway (the generator changed and the
-parent no longer matches it); ``worse`` is always refused. The comparison goes into the
-provenance and the card.
+``experiment=reference_refresh``), or started from a converted one (``nudenet``), replaces the
+checkpoint shipped under the name only with ``--val-comparison C``: ``python -m
+figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=NAME split=val out_dir=C`` (the
+baseline is what ships now; a continuation's parent only where nothing ships yet) on the val
+split of a canonical dataset other than its training data, at the budget and kappa
+``--eval-dir`` was scored with, whose verdict is ``better`` (:mod:`figure_ml.eval.paired`;
+checks in :func:`_checked_selection`). ``--accept-tie`` also takes ``no_difference``, for when
+the shipped checkpoint must go anyway (the generator changed and it no longer matches it);
+``worse`` is always refused. The comparison goes into the provenance and the card.
 """
 
 from __future__ import annotations
@@ -116,12 +117,17 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
-    """The card's line on how the checkpoint was chosen over its parent (none: no parent)."""
+    """The card's line on how the checkpoint was chosen over the one it replaced (none: no
+    comparison)."""
     if not sel:
         return []
     a = sel["all"]
     lo, hi = a["lower"], a["upper"]
-    how = "a tie accepted because the parent had to go" if sel["accepted_tie"] else sel["verdict"]
+    how = (
+        "a tie accepted because the checkpoint it replaced had to go"
+        if sel["accepted_tie"]
+        else sel["verdict"]
+    )
     return [
         f"- chosen over `{sel['baseline']['spec']}` (sha256 "
         f"`{sel['baseline']['sha256'][:16]}…`) on a val split ({sel['n_images']} images, digest "
@@ -134,9 +140,9 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
 
 def converted_origin(init: dict[str, Any] | None) -> dict[str, Any] | None:
     """The converted start (``model.weights=nudenet``) a chain of continuations began from,
-    found through each start's ``parent_run`` (written by training for a local ``.pt`` inside
-    a run folder); ``None`` where the chain reaches a shipped name, random initialisation or
-    a file of unknown origin first."""
+    found through each start's ``parent_run`` (written by training for a shipped name and for
+    a ``.pt`` inside a run folder); ``None`` where the chain reaches random initialisation or
+    a start of unknown origin first."""
     for _ in range(100):  # a chain is a few runs long; the bound only guards a cyclic file
         if not init:
             return None
@@ -163,10 +169,16 @@ def _card(name: str, p: dict[str, Any]) -> str:
     if init and init.get("converted"):
         start = f"started from {_converted_words(init)}"
     elif init:
+        parent = init.get("parent_run")
+        if init.get("shipped"):
+            whose = "the previous checkpoint's own card and provenance are in git history"
+        elif parent:
+            whose = f"the best epoch of run `{parent.get('run')}`, `{parent.get('experiment')}`"
+        else:
+            whose = "a file outside any run folder: its own origin is not recorded"
         start = (
-            f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, the previous "
-            "checkpoint's own card and provenance are in git history"
-            + (f"; that run's lineage began at {_converted_words(origin)}" if origin else "")
+            f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, {whose}"
+            + (f"; its lineage began at {_converted_words(origin)}" if origin else "")
             + ")"
         )
     else:
@@ -283,6 +295,11 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     # hashed only here: a continuation names its parent's sha256 in run.json
     # a converted start (model.weights=nudenet) is no parent: it never shipped under the name
     continued = run.init is not None and not run.init.get("converted")
+    if continued and not isinstance(run.init.get("sha256"), str):
+        raise BadInputError(
+            f"the run's run.json: init_weights {run.init.get('spec')!r} has no sha256; "
+            "which checkpoint it continued is unknown"
+        )
     shipped = _sha_if_file(run.shipped)
     # What ships replaces what is shipped now, so that is what it must beat. A continuation of
     # a local run (converted start -> run A -> run B) beating only its parent A says nothing
@@ -295,7 +312,12 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     else:
         raise BadInputError(f"{path}: nothing to compare with: no parent and nothing shipped")
     if c["baseline"]["sha256"] != baseline:
-        raise BadInputError(f"{path}: its baseline is not {which}")
+        where = run.shipped if baseline == shipped else "run.json init_weights"
+        raise BadInputError(
+            f"{path}: its baseline is not {which}: it compared with "
+            f"{c['baseline'].get('spec')!r} (sha256 {str(c['baseline'].get('sha256'))[:16]}…), "
+            f"expected sha256 {baseline[:16]}… ({where})"
+        )
     if not isinstance(data["digest"], str):
         raise BadInputError(f"{path}: its dataset has no digest; compare on a canonical dataset")
     if data["split"] != "val":
@@ -326,7 +348,11 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
             f"{path}: verdict {c['verdict']!r} (missed at the {c['budget']:.0%} budget: "
             f"{pooled['missed_candidate']} against the baseline's {pooled['missed_baseline']} "
             f"of {pooled['n_gt']}); the old checkpoint stays"
-            + ("" if run.accept_tie else " (--accept-tie takes a tie when the parent must go)")
+            + (
+                ""
+                if run.accept_tie
+                else " (--accept-tie takes a tie when the shipped checkpoint must go)"
+            )
         )
     return {
         "verdict": c["verdict"],
@@ -445,9 +471,10 @@ def ship(
         "dataset_digest": info["dataset_digest"],
         "recipe": {"experiment": info["experiment"], **config.get("trainer", {})},
         # what the run started from: None = random initialisation; else the parent checkpoint
-        # (its name or path and sha256), e.g. the previous reference for reference_refresh
+        # (its name or path and sha256), e.g. the previous reference for reference_refresh,
+        # with what that started from (parent_run) or, for a converted start, its source
         "init_weights": info.get("init_weights"),
-        # the paired val comparison that chose it over that parent (figure_ml.eval.compare)
+        # the paired val comparison that chose it over the checkpoint it replaced
         "selection": selection,
         "seed": info["seed"],
         "versions": info["versions"],
@@ -484,12 +511,14 @@ def main(argv: list[str] | None = None) -> int:
         "--val-comparison",
         type=Path,
         help="output of python -m figure_ml.eval.compare (candidate: this run's best.pt, "
-        "baseline: its parent; split=val): required for a continued checkpoint",
+        "baseline: the checkpoint shipped under --name, or the parent where nothing ships; "
+        "split=val): required for a continued or converted start",
     )
     ap.add_argument(
         "--accept-tie",
         action="store_true",
-        help="ship on a no_difference verdict too (the parent must go: the generator changed)",
+        help="ship on a no_difference verdict too (the shipped checkpoint must go: the "
+        "generator changed)",
     )
     args = ap.parse_args(argv)
     try:

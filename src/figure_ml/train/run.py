@@ -69,10 +69,13 @@ def _check_inputs(cfg: TrainConfig) -> str | None:
 
 def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
     """What the run started from: a shipped name, a converted start or a path, and the file's
-    sha256; a converted start adds where it came from (package, file, sha256, licence)."""
+    sha256; a converted start adds where it came from (package, file, sha256, licence), also
+    when given as a path to the converted file; a shipped name or another run's
+    ``RUN/weights/*.pt`` adds what *that* started from (``parent_run``), so that a chain of
+    continuations (``nudenet`` -> run A -> ``reference`` -> run C) keeps its origin."""
     if path is None:
         return None
-    out = {
+    out: dict[str, Any] = {
         "spec": spec,
         "sha256": sha256_file(path),
         "shipped": spec in SHIPPED,
@@ -82,29 +85,59 @@ def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
         from figure_ml.models.nudenet import checkpoint_provenance
 
         out["source"] = checkpoint_provenance(path)
-    elif spec not in SHIPPED:
+        return out
+    parent = _shipped_parent(spec) if spec in SHIPPED else _converted_file(path)
+    if parent is None and spec not in SHIPPED:
         parent = _parent_run(Path(path))
-        if parent is not None:
-            out["parent_run"] = parent
+    if parent is not None:
+        out.update(parent)
     return out
 
 
+def _converted_file(path: str) -> dict[str, Any] | None:
+    """``{converted, source}`` for a converted start given by its path (the cached file of
+    ``model.weights=nudenet``), else ``None`` (run checkpoints carry no ``figure_ml_init``)."""
+    from figure_ml.models.nudenet import checkpoint_provenance
+
+    try:
+        return {"converted": True, "source": checkpoint_provenance(path)}
+    except BadInputError:
+        return None
+
+
+def _shipped_parent(name: str) -> dict[str, Any]:
+    """``parent_run`` of a shipped checkpoint: its recipe, commit, dataset and own start."""
+    from figure_ml.models import shipped_model
+
+    p = shipped_model(name).provenance
+    return {
+        "parent_run": {
+            "shipped": name,
+            "experiment": (p.get("recipe") or {}).get("experiment"),
+            "git_commit": p.get("git_commit"),
+            "dataset_digest": p.get("dataset_digest"),
+            "init_weights": p.get("init_weights"),
+        }
+    }
+
+
 def _parent_run(weights: Path) -> dict[str, Any] | None:
-    """The run that wrote ``weights`` (``RUN/weights/*.pt`` beside a ``RUN/run.json``): its
-    experiment, commit, dataset and what *it* started from, so that a chain of continuations
-    (``nudenet`` -> run A -> run B) keeps its origin, a start trained on real photos and its
-    licence included. ``None`` for a file outside a run folder, or one whose run.json cannot
-    be read (a warning says so: the lineage is then unknown, the run itself is unaffected)."""
-    run_dir = weights.resolve().parent.parent
-    if weights.resolve().parent.name != "weights" or not (run_dir / rundir.RUN_FILE).is_file():
+    """``parent_run`` of ``RUN/weights/*.pt`` beside a ``RUN/run.json``: that run's folder
+    name, experiment, commit, dataset and own start. ``None`` for a file outside a run folder,
+    or one whose run.json cannot be read (a warning says so: the lineage is then unknown, and
+    ship's card says so; the run itself is unaffected). The path is taken as given, not
+    resolved: a symlinked ``best.pt`` still names its run folder."""
+    weights = weights.absolute()
+    run_dir = weights.parent.parent
+    if weights.parent.name != "weights" or not (run_dir / rundir.RUN_FILE).is_file():
         return None
     try:
         info = rundir.read_run_info(run_dir)
-    except BadInputError as exc:
-        log.warning("lineage of %s unknown: %s", weights, exc)
+        keys = ("experiment", "git_commit", "dataset_digest", "init_weights")
+        return {"parent_run": {"run": run_dir.name, **{k: info.get(k) for k in keys}}}
+    except (FigureMLError, OSError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("lineage of %s unknown: %s: %s", weights, run_dir / rundir.RUN_FILE, exc)
         return None
-    keys = ("experiment", "git_commit", "dataset_digest", "init_weights")
-    return {"run_dir": str(run_dir), **{k: info.get(k) for k in keys}}
 
 
 def _start_tracking(
