@@ -239,6 +239,8 @@ def test_a_run_from_scratch_is_compared_with_the_checkpoint_it_replaces(tmp_path
         ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)
     ship_mod.ship(run, ev, "reference", pkg)  # the first one ships without a comparison
     run, ev = _fake_run(tmp_path / "second")
+    with pytest.raises(BadInputError, match=r"random initialisation replaces it only over"):
+        ship_mod.ship(run, ev, "reference", pkg)  # the second one must beat the first
     cmp = _fake_comparison(tmp_path / "second", run)
     with pytest.raises(BadInputError, match="not the checkpoint it replaces"):
         ship_mod.ship(run, ev, "reference", pkg, val_comparison=cmp)

@@ -255,7 +255,8 @@ def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | N
     and not the split that is scored; the
     scored run's budget and kappa, no image skipped, at least
     :data:`MIN_COMPARISON_RESAMPLES` resamples; verdict ``better`` (or ``no_difference`` with
-    ``accept_tie``). ``None`` for a run from random initialisation without a comparison."""
+    ``accept_tie``). ``None`` only for a run from random initialisation when nothing ships
+    under the name yet (the first ship)."""
     if comparison_dir is None:
         if run.init and run.init.get("converted"):
             raise BadInputError(
@@ -271,6 +272,15 @@ def _selection(comparison_dir: Path | None, run: _Chooser) -> dict[str, Any] | N
                 "(its parent where nothing ships yet) (python -m figure_ml.eval.compare "
                 "candidate=RUN/weights/best.pt baseline=NAME split=val out_dir=C, then "
                 "--val-comparison C)"
+            )
+        if run.shipped.is_file():
+            # a run from random initialisation replaces a shipped checkpoint too: it must beat
+            # it (or tie it with --accept-tie, when the generator changed) like any other
+            raise BadInputError(
+                f"{run.shipped} is shipped under this name: a run from random initialisation "
+                "replaces it only over a paired val comparison with it (python -m "
+                "figure_ml.eval.compare candidate=RUN/weights/best.pt baseline=NAME split=val "
+                "out_dir=C, then --val-comparison C; --accept-tie when it must go anyway)"
             )
         return None
     path = comparison_dir / "comparison.json"
