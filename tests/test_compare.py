@@ -129,6 +129,24 @@ def test_a_win_that_costs_a_class_is_no_win() -> None:
     assert r["verdict"] == "worse"
 
 
+def test_a_class_lost_by_a_few_boxes_is_a_loss_even_where_the_exact_interval_doubts_it() -> None:
+    """The candidate misses 5 text lines the baseline finds (one in each of 5 photos), while
+    the baseline misses all 40 faces. The exact interval of 5 discordant boxes, all the
+    candidate's, reaches below 0 (Clopper-Pearson of 5/5 starts at 0.025**0.2 = 0.478, so
+    5 * (2 * 0.478 - 1) / 20 = -1.1 points); the bootstrap's lower end is above 0. Giving the
+    candidate the benefit of the doubt there would let a worse text detector win pooled."""
+    cand, base = _all_found(), _all_found()
+    cand[:5, 2] = False
+    base[:, :2] = False
+    r = _compare(cand, base)
+    text = r["per_class"]["text"]
+    assert text["ci_exact"][0] == pytest.approx(5 * (2 * 0.025**0.2 - 1) / 20)
+    assert text["ci_exact"][0] < 0 < text["ci"][0]
+    assert text["lower"] < 0 < text["lower_against_candidate"]
+    assert r["all"]["upper"] < 0  # pooled, the candidate is far ahead
+    assert r["verdict"] == "worse"
+
+
 def test_detections_of_other_images_are_refused() -> None:
     cand = _dets(_all_found())
     with pytest.raises(ValueError, match="20 ground truths but 19 detection sets"):

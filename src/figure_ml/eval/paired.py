@@ -21,12 +21,17 @@ negative: the candidate misses fewer. Two 95% intervals, as for every rate here:
   Clopper–Pearson interval ``[pi_lo, pi_hi]`` of ``b / m`` gives
   ``[m (2 pi_lo - 1), m (2 pi_hi - 1)] / n``. With ``m = 0`` it is ``[0, 0]``.
 
-The **verdict** uses the wider of the two (the lower of the lower ends, the higher of the
-upper ends), as the gates do:
+The **verdict** gives the candidate the benefit of the doubt in neither direction: a win
+needs the wider of the two intervals to clear 0 (the higher of the upper ends, as the gates
+do), and a loss needs only one of them to (the higher of the lower ends). Else the
+conservative interval for a win would hide a real loss: with 5 or fewer discordant boxes,
+all the candidate's, the exact lower end is below 0 whatever the class size, so a class
+could get 5 faces worse while the pooled difference wins.
 
-- ``better``: the pooled difference's upper end is below 0, no class's lower end is above 0,
-  and the candidate hides no more of the photo than the baseline (below);
-- ``worse``: the pooled or some class's lower end is above 0;
+- ``better``: the pooled difference's upper end (wider interval) is below 0, no class is
+  worse, and the candidate hides no more of the photo than the baseline (below);
+- ``worse``: the pooled or some class's difference has a lower end above 0 in either
+  interval;
 - ``no_difference``: the data cannot tell them apart (a lead inside the noise is not a win).
 
 **Same budget, same use of it.** Thresholds are discrete, so "within the budget" can mean
@@ -83,9 +88,20 @@ class PairedDifference:
     def upper(self) -> float:
         return max(self.ci[1], self.ci_exact[1])
 
+    @property
+    def lower_against_candidate(self) -> float:
+        """The higher of the two lower ends: above 0 in either interval, the candidate is
+        worse (module docstring); NaN only where both are."""
+        ends = [e for e in (self.ci[0], self.ci_exact[0]) if not np.isnan(e)]
+        return max(ends) if ends else float("nan")
+
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self) | {"ci": list(self.ci), "ci_exact": list(self.ci_exact)}
-        return out | {"lower": self.lower, "upper": self.upper}
+        return out | {
+            "lower": self.lower,
+            "upper": self.upper,
+            "lower_against_candidate": self.lower_against_candidate,
+        }
 
 
 def exact_paired_ci(only_candidate: int, only_baseline: int, n_gt: int) -> tuple[float, float]:
@@ -131,7 +147,7 @@ def verdict(pooled: PairedDifference, per_class: Sequence[PairedDifference]) -> 
     """``better`` / ``worse`` / ``no_difference`` from the miss intervals alone (module
     docstring); :func:`compare_at_budget` then holds back a win bought with more photo."""
     rows = [d for d in per_class if d.n_gt] + [pooled]
-    if any(d.lower > 0 for d in rows):
+    if any(d.lower_against_candidate > 0 for d in rows):
         return "worse"
     if pooled.n_gt and pooled.upper < 0:
         return "better"

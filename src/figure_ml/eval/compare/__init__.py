@@ -134,7 +134,8 @@ def render(result: dict[str, Any]) -> str:
         ]
     lines += [
         "Difference = candidate minus baseline, in points of the class's miss rate (negative: "
-        "the candidate misses fewer). The verdict uses the wider of the two intervals.",
+        "the candidate misses fewer). A win needs the wider of the two intervals below 0; a "
+        "loss needs either interval above 0.",
         "",
         comparison_table(result),
         "",
