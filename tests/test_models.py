@@ -131,6 +131,7 @@ def test_ship_writes_the_folder_whole(tmp_path) -> None:
     assert p["generator"]["digest"] == ship_mod.generator_digest()["digest"]
     card = (dest / "MODEL_CARD.md").read_text()
     assert "| face | 10 | 2 (20.0%) | 3 (30.0%) | 7.0%-65.0% |" in card
+    assert "counts as hidden when at least 95% of it is covered (kappa)" in card
     assert sorted(x.name for x in (tmp_path / "pkg").iterdir()) == ["reference"]
     assert p["init_weights"] is None and "from random initialisation" in card
 
@@ -255,6 +256,15 @@ def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:
     run, ev = _fake_run(tmp_path / "a", status="interrupted")
     with pytest.raises(BadInputError, match=r"status 'interrupted'.*resume="):
         ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    # figures at a lenient kappa or budget are not the figures a card promises
+    for key, value, msg in (("kappa", 0.3, "kappa 0.3"), ("budget", 0.5, "budget of 0.5")):
+        run, ev = _fake_run(tmp_path / key)
+        m = json.loads((ev / "metrics.json").read_text())
+        m[key] = value
+        (ev / "metrics.json").write_text(json.dumps(m))
+        with pytest.raises(BadInputError, match=msg):
+            ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    assert not (tmp_path / "pkg" / "reference").exists()
     run, ev = _fake_run(tmp_path / "b")
     m = json.loads((ev / "metrics.json").read_text())
     m["dataset"]["digest"] = "d" * 64  # the training data

@@ -40,7 +40,9 @@ from figure_ml import atomic
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import SynthConfig
 from figure_ml.errors import BadInputError, FigureMLError
+from figure_ml.eval.budget import DEFAULT_BUDGET
 from figure_ml.eval.gates import n_skipped
+from figure_ml.eval.redaction import KAPPA
 from figure_ml.export.latency import cpu_model
 from figure_ml.manifest import sha256_file
 from figure_ml.models import SHIPPED
@@ -107,6 +109,7 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
         "split": metrics["dataset"]["split"],
         "n_images": metrics["n_images"],
         "budget": metrics["budget"],
+        "kappa": metrics["kappa"],
         "at_budget": {k: metrics["at_budget"][k] for k in ("threshold", "over_redaction")},
         "over_redaction_at_operating_point": metrics["over_redaction"],
         "over_redaction_ci": metrics["over_redaction_ci"],
@@ -209,7 +212,8 @@ def _card(name: str, p: dict[str, Any]) -> str:
         f"area (95% CI "
         f"{t['over_redaction_ci'][0]:.1%}-{t['over_redaction_ci'][1]:.1%}). At the "
         f"{t['budget']:.0%} over-redaction budget: global threshold "
-        f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}.",
+        f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
+        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa).",
         "",
         "| class | GT boxes | missed at operating point | missed at budget | exact 95% CI |",
         "|---|---:|---:|---:|---|",
@@ -403,6 +407,18 @@ def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_s
     skipped = n_skipped(metrics)
     if skipped:
         raise BadInputError(f"{path}: {skipped} images were skipped; evaluate on all of them")
+    # a lower kappa counts a partly hidden face as hidden, a larger budget lets every photo be
+    # hidden more: figures measured so are not the shipped checkpoint's
+    kappa, budget = metrics.get("kappa"), metrics.get("budget")
+    if not isinstance(kappa, (int, float)) or kappa < KAPPA:
+        raise BadInputError(
+            f"{path}: scored at kappa {kappa!r}; ship figures at kappa {KAPPA} or stricter"
+        )
+    if not isinstance(budget, (int, float)) or budget > DEFAULT_BUDGET:
+        raise BadInputError(
+            f"{path}: scored at an over-redaction budget of {budget!r}; ship figures at "
+            f"{DEFAULT_BUDGET} or less"
+        )
     source = (metrics.get("operating_point") or {}).get("source")
     if (metrics.get("model") or {}).get("calibration_source") == "thresholds_file":
         source = "thresholds_file"  # a manifest whose export read its thresholds from a file
