@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from PIL import Image
 
 from figure_ml.config import EvalConfig, SynthConfig, to_typed
 from figure_ml.data.synth import generate
-from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.errors import BadInputError, ConfigError, DatasetError
 from figure_ml.eval.data import load_eval_data
 from figure_ml.eval.records import Detections
 from figure_ml.eval.run import evaluate
@@ -192,6 +193,23 @@ def test_yolo_folder_is_read_with_exif_orientation(tmp_path):
     image, gt = data.items[0].read()
     assert image.shape[:2] == (80, 60)  # orientation 6 applied
     assert gt.boxes.tolist() == [[15.0, 30.0, 45.0, 50.0]]
+
+
+def test_a_photo_without_its_label_file_is_an_error_not_a_photo_without_phi(tmp_path):
+    """A lost label file or a stem that differs in case would take the photo's PHI boxes out
+    of every miss rate; an empty .txt is how a photo without PHI is marked."""
+    root = _yolo_folder(tmp_path)
+    (root / "labels" / "p0.txt").rename(root / "labels" / "P0.txt")
+    with pytest.raises(
+        DatasetError, match=r"1 images without a label file \(first: \['p0\.jpg'\]\)"
+    ):
+        load_eval_data(root, "test")
+    (root / "labels" / "P0.txt").unlink()
+    with pytest.raises(DatasetError, match=r"0 label files without an image"):
+        load_eval_data(root, "test")
+    shutil.rmtree(root / "labels")
+    with pytest.raises(DatasetError, match="no labels folder"):
+        load_eval_data(root, "test")
 
 
 def test_bad_inputs_stop_with_a_named_file_unless_skipped(tmp_path):

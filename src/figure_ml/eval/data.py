@@ -93,7 +93,7 @@ def _yolo_root(path: Path) -> tuple[Path, dict]:
     )
 
 
-def _yolo(path: Path, split: str) -> EvalData:
+def _yolo(path: Path, split: str, labels: bool = True) -> EvalData:
     root, data = _yolo_root(path)
     rel = data.get(split, f"images/{split}")
     img_dir = (root / rel).resolve()
@@ -107,10 +107,31 @@ def _yolo(path: Path, split: str) -> EvalData:
     files = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"{img_dir}: no images")
+    if labels:
+        _check_label_files(files, lbl_dir)
     items = [
         EvalItem(str(f), _yolo_reader(f, lbl_dir / f"{f.stem}.txt"), f.read_bytes) for f in files
     ]
     return EvalData(items, None, False, f"yolo {img_dir} [{split}]")
+
+
+def _check_label_files(images: list[Path], lbl_dir: Path) -> None:
+    """Every image has its label file and every label file its image. A photo whose label
+    file is missing (lost, or a stem that differs: ``IMG_1.jpg`` / ``img_1.txt``) would
+    otherwise be scored as holding no PHI, its boxes gone from every miss rate; an empty file
+    is how a photo without PHI is marked (what ``export_yolo`` writes)."""
+    if not lbl_dir.is_dir():
+        raise DatasetError(f"{lbl_dir}: no labels folder beside the images")
+    labels = {p.stem for p in lbl_dir.iterdir() if p.suffix == ".txt"}
+    stems = {p.stem for p in images}
+    unlabelled = sorted(p.name for p in images if p.stem not in labels)
+    orphans = sorted(f"{s}.txt" for s in labels - stems)
+    if unlabelled or orphans:
+        raise DatasetError(
+            f"{lbl_dir}: {len(unlabelled)} images without a label file "
+            f"(first: {unlabelled[:3]}) and {len(orphans)} label files without an image "
+            f"(first: {orphans[:3]}); an empty .txt marks a photo without PHI"
+        )
 
 
 def _yolo_reader(
@@ -120,7 +141,7 @@ def _yolo_reader(
         image = decode_image(image_path)
         h, w = image.shape[:2]
         boxes, classes = [], []
-        if label_path.exists():  # a missing or empty label file means "no PHI here"
+        if label_path.exists():  # checked by _check_label_files; an empty one: no PHI here
             for _, cls, (cx, cy, bw, bh) in iter_label_lines(label_path):
                 boxes.append(
                     [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h]
@@ -134,13 +155,17 @@ def _yolo_reader(
     return read
 
 
-def load_eval_data(path: str | Path, split: str, fmt: str = "auto") -> EvalData:
-    """Items of ``split`` at ``path`` (``fmt``: ``canonical``, ``yolo`` or ``auto``)."""
+def load_eval_data(
+    path: str | Path, split: str, fmt: str = "auto", *, labels: bool = True
+) -> EvalData:
+    """Items of ``split`` at ``path`` (``fmt``: ``canonical``, ``yolo`` or ``auto``).
+    ``labels=False`` is for callers that use the images only (INT8 calibration): a YOLO
+    folder's label files are then not required to match its images one to one."""
     p = Path(path)
     if not p.exists():
         raise DatasetError(f"dataset {p} does not exist")
     if fmt == "canonical" or (fmt == "auto" and is_canonical(p)):
         return _canonical(p, split)
     if fmt in ("yolo", "auto"):
-        return _yolo(p, split)
+        return _yolo(p, split, labels)
     raise DatasetError(f"data.format must be canonical, yolo or auto, got {fmt!r}")

@@ -108,12 +108,12 @@ def _calibration_images(src: ExportSource, n: int, fallback_split: str) -> list[
     held-out evaluation set made for a trained checkpoint) lends its calibration split, which
     the thresholds are fitted on anyway: the scored split stays unseen."""
     try:
-        data = load_eval_data(src.data_path, "train")
+        data = load_eval_data(src.data_path, "train", labels=False)  # images only
     except DatasetError:
         data = None
     if data is None or not data.items:
         log.info("INT8 ranges from the %s split: no train images", fallback_split)
-        data = load_eval_data(src.data_path, fallback_split)
+        data = load_eval_data(src.data_path, fallback_split, labels=False)
     if not data.items:
         raise DatasetError(f"{src.data_path}: no images to calibrate INT8 with")
     step = max(1, len(data.items) // n)
