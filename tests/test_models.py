@@ -137,6 +137,11 @@ def test_ship_writes_the_folder_whole(tmp_path) -> None:
 
 
 PARENT = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
+#: a run.json init_weights of model.weights=nudenet, as training records it
+CONVERTED_START = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
+                   "source": {"package": "nudenet", "package_version": "3.4.2",
+                              "sha256": "b" * 64, "model_file": "nudenet/320n.onnx",
+                              "licence": "AGPL-3.0"}}  # fmt: skip
 
 
 def _fake_comparison(root: Path, run: Path, verdict: str = "better", **dataset) -> Path:
@@ -323,9 +328,7 @@ def test_a_run_from_a_converted_start_ships_only_over_the_checkpoint_it_replaces
     (pkg / "reference").mkdir(parents=True)
     shipped = pkg / "reference" / "weights.pt"
     shipped.write_bytes(b"the reference shipped now")
-    start = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
-             "source": {"package": "nudenet", "package_version": "3.4.2", "sha256": "b" * 64,
-                        "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}}  # fmt: skip
+    start = CONVERTED_START
     run, ev = _fake_run(tmp_path, init_weights=start, experiment="real_init")
     (run / "config.yaml").write_text(
         "preset: real_init\nmodel: {name: yolov8n}\ntrainer: {epochs: 2, imgsz: 320}\n"
@@ -378,9 +381,7 @@ def test_a_chain_of_continuations_keeps_its_converted_origin(tmp_path, caplog) -
     began on real photos and under which licence."""
     from figure_ml.train.run import _init_weights
 
-    start = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
-             "source": {"package": "nudenet", "package_version": "3.4.2", "sha256": "b" * 64,
-                        "model_file": "nudenet/320n.onnx", "licence": "AGPL-3.0"}}  # fmt: skip
+    start = CONVERTED_START
     run_a, _ = _fake_run(tmp_path / "a", init_weights=start, experiment="real_init")
     a_best = str(run_a / "weights" / "best.pt")
     init_b = _init_weights(a_best, a_best)

@@ -85,22 +85,22 @@ def _init_weights(spec: str | None, path: str | None) -> dict[str, Any] | None:
         from figure_ml.models.nudenet import checkpoint_provenance
 
         out["source"] = checkpoint_provenance(path)
-        return out
-    parent = _shipped_parent(spec) if spec in SHIPPED else _converted_file(path)
-    if parent is None and spec not in SHIPPED:
-        parent = _parent_run(Path(path))
-    if parent is not None:
-        out.update(parent)
+    elif spec in SHIPPED:
+        out["parent_run"] = _shipped_parent(spec)
+    elif (source := _converted_source(path)) is not None:
+        out |= {"converted": True, "source": source}
+    elif (parent := _parent_run(Path(path))) is not None:
+        out["parent_run"] = parent
     return out
 
 
-def _converted_file(path: str) -> dict[str, Any] | None:
-    """``{converted, source}`` for a converted start given by its path (the cached file of
-    ``model.weights=nudenet``), else ``None`` (run checkpoints carry no ``figure_ml_init``)."""
+def _converted_source(path: str) -> dict[str, Any] | None:
+    """Where a converted start given by its path (the cached file of ``model.weights=nudenet``)
+    came from, else ``None`` (run checkpoints carry no ``figure_ml_init``)."""
     from figure_ml.models.nudenet import checkpoint_provenance
 
     try:
-        return {"converted": True, "source": checkpoint_provenance(path)}
+        return checkpoint_provenance(path)
     except BadInputError:
         return None
 
@@ -111,13 +111,11 @@ def _shipped_parent(name: str) -> dict[str, Any]:
 
     p = shipped_model(name).provenance
     return {
-        "parent_run": {
-            "shipped": name,
-            "experiment": (p.get("recipe") or {}).get("experiment"),
-            "git_commit": p.get("git_commit"),
-            "dataset_digest": p.get("dataset_digest"),
-            "init_weights": p.get("init_weights"),
-        }
+        "shipped": name,
+        "experiment": (p.get("recipe") or {}).get("experiment"),
+        "git_commit": p.get("git_commit"),
+        "dataset_digest": p.get("dataset_digest"),
+        "init_weights": p.get("init_weights"),
     }
 
 
@@ -134,7 +132,7 @@ def _parent_run(weights: Path) -> dict[str, Any] | None:
     try:
         info = rundir.read_run_info(run_dir)
         keys = ("experiment", "git_commit", "dataset_digest", "init_weights")
-        return {"parent_run": {"run": run_dir.name, **{k: info.get(k) for k in keys}}}
+        return {"run": run_dir.name, **{k: info.get(k) for k in keys}}
     except (FigureMLError, OSError, TypeError, ValueError, AttributeError) as exc:
         log.warning("lineage of %s unknown: %s: %s", weights, run_dir / rundir.RUN_FILE, exc)
         return None
