@@ -35,3 +35,20 @@ def test_no_replace_refuses_an_existing_file(tmp_path):
     atomic.write_bytes(target, b"replaced")  # the default still replaces
     assert target.read_bytes() == b"replaced"
     assert json.loads(atomic.dumps_json([1])) == [1]
+
+
+def test_files_and_folders_get_the_mode_the_umask_gives(tmp_path):
+    # mkstemp/mkdtemp are private (0600/0700): a rename kept that, so an export written by one
+    # account could not be read by the account that runs the redactor
+    old = os.umask(0o022)
+    try:
+        f = atomic.write_bytes(tmp_path / "manifest.json", b"{}")
+        with atomic.staging_dir(tmp_path / "export") as d:
+            (d / "x").write_bytes(b"")
+        os.umask(0o077)  # a private umask stays private
+        g = atomic.write_bytes(tmp_path / "private.json", b"{}")
+    finally:
+        os.umask(old)
+    assert f.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "export").stat().st_mode & 0o777 == 0o755
+    assert g.stat().st_mode & 0o777 == 0o600

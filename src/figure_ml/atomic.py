@@ -21,6 +21,20 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def _as_created(path: str | os.PathLike[str], mode: int) -> None:
+    """Give a temporary file (``0o666``) or folder (``0o777``) the mode ``open`` or ``mkdir``
+    would have given it under the process umask. ``mkstemp`` and ``mkdtemp`` make them private
+    (0600 / 0700), and a rename keeps that: an export or dataset written by one account could
+    not be read by the service account that runs the redactor."""
+    os.chmod(path, mode & ~_umask())
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 
@@ -31,6 +45,7 @@ def write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _as_created(tmp, 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -117,6 +132,7 @@ def staging_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> I
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
+        _as_created(tmp, 0o777)
         yield tmp
         if target.exists():
             if not overwrite:
