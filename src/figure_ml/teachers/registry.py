@@ -21,6 +21,7 @@ TEACHERS: dict[str, tuple[str, str]] = {
     "centerface": ("figure_ml.teachers.centerface", "CenterFace"),
     "centerface_turns": ("figure_ml.teachers.centerface", "CenterFaceTurns"),
     "ppocr_det": ("figure_ml.teachers.ppocr_det", "PPOCRDet"),
+    "craft": ("figure_ml.teachers.craft", "Craft"),
 }
 
 
@@ -80,3 +81,19 @@ def class_owners(teachers: Iterable[tuple[str, Sequence[str]]]) -> dict[str, str
 def one_teacher_per_class(names: list[str]) -> None:
     """:func:`class_owners` of teachers named in a config (nothing is loaded)."""
     class_owners((n, teacher_spec(n).classes) for n in names)
+
+
+def one_network_each(names: list[str]) -> None:
+    """Refuse a detector set naming one network twice (``centerface`` and
+    ``centerface_turns``: the variant already holds every box of the upright run). Two
+    *different* networks of one class (``ppocr_det`` and ``craft``) are allowed there: each
+    member of a set has its own thresholds and padding, and the mask is their union."""
+    seen: dict[tuple[str, tuple[str, ...]], str] = {}
+    for name in names:
+        spec = teacher_spec(name)
+        key = (spec.dist, spec.model_patterns[:1])
+        if key in seen:
+            raise ConfigError(
+                f"teachers {seen[key]} and {name} run the same network; name one of them"
+            )
+        seen[key] = name
