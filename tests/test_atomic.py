@@ -42,13 +42,20 @@ def test_files_and_folders_get_the_mode_the_umask_gives(tmp_path):
     # account could not be read by the account that runs the redactor
     old = os.umask(0o022)
     try:
+        assert atomic._umask() == 0o022  # read without changing it
         f = atomic.write_bytes(tmp_path / "manifest.json", b"{}")
         with atomic.staging_dir(tmp_path / "export") as d:
             (d / "x").write_bytes(b"")
+        # photos stay their owner's whatever the umask: datasets, sheets, redacted outputs
+        p = atomic.write_bytes(tmp_path / "sheet.png", b"", private=True)
+        with atomic.staging_dir(tmp_path / "dataset", private=True) as d:
+            (d / "x").write_bytes(b"")
         os.umask(0o077)  # a private umask stays private
-        g = atomic.write_bytes(tmp_path / "private.json", b"{}")
+        g = atomic.write_json(tmp_path / "private.json", {})
     finally:
         os.umask(old)
     assert f.stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "export").stat().st_mode & 0o777 == 0o755
+    assert p.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "dataset").stat().st_mode & 0o777 == 0o700
     assert g.stat().st_mode & 0o777 == 0o600

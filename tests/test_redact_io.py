@@ -80,9 +80,12 @@ def test_every_mode_and_format_is_redacted_without_metadata(manifest_path, tmp_p
             px = np.asarray(im).astype(int)
         assert px[HIDDEN].mean() < 3, src  # filled
         assert px[inside(TEXT_RECT)].mean() > 30, src  # left visible
-        side = json.loads((out / (Path(name).stem + ".redaction.json")).read_text())
+        side_path = out / (Path(name).stem + ".redaction.json")
+        side = json.loads(side_path.read_text())
         assert side["source"] == src and side["output"] == name
         assert len(side["detections"]) == 2
+        # the owner's only, whatever the umask (pytest's is usually 022)
+        assert (out / name).stat().st_mode & 0o777 == side_path.stat().st_mode & 0o777 == 0o600
 
 
 def test_lossless_outputs_keep_unredacted_pixels(manifest_path, tmp_path):

@@ -22,30 +22,47 @@ from typing import Any
 
 
 def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    """The process umask, read without changing it where Linux reports it (``os.umask`` can
+    only read it by setting it, which for a moment changes it for every thread)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o077)  # elsewhere: set it (to a private mask) and put it straight back
     os.umask(mask)
     return mask
 
 
-def _as_created(path: str | os.PathLike[str], mode: int) -> None:
-    """Give a temporary file (``0o666``) or folder (``0o777``) the mode ``open`` or ``mkdir``
-    would have given it under the process umask. ``mkstemp`` and ``mkdtemp`` make them private
-    (0600 / 0700), and a rename keeps that: an export or dataset written by one account could
-    not be read by the service account that runs the redactor."""
-    os.chmod(path, mode & ~_umask())
+def _set_mode(path: str | os.PathLike[str], mode: int, private: bool) -> None:
+    """Give a temporary file (``mode`` 0o666) or folder (0o777) the mode ``open`` or ``mkdir``
+    would give it under the process umask, unless ``private``.
+
+    ``mkstemp`` and ``mkdtemp`` make them private (0600 / 0700) and a rename keeps that. An
+    export, a manifest or a model card must be readable by the account that runs the redactor,
+    so those follow the umask. Photos do not: datasets that may hold real photos, contact
+    sheets and the redactor's outputs are written with ``private=True`` and stay readable by
+    their owner only, whatever the umask (a loose umask must not publish patient photos)."""
+    if not private:
+        os.chmod(path, mode & ~_umask())
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True) -> Path:
+def write_bytes(
+    path: str | os.PathLike[str], data: bytes, *, overwrite: bool = True, private: bool = False
+) -> Path:
     """Write ``data`` to ``path`` atomically and return the path.
 
     ``overwrite=False``: raise :class:`FileExistsError` when ``path`` exists (checked by the
-    final link itself, so there is no window between a check and the write).
+    final link itself, so there is no window between a check and the write). ``private``: mode
+    0600 whatever the umask (photos; see :func:`_set_mode`); else the umask's.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        _as_created(tmp, 0o666)
+        _set_mode(tmp, 0o666, private)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -77,9 +94,11 @@ def _link_no_replace(tmp: str, path: Path) -> None:
     os.unlink(tmp)
 
 
-def write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool = True) -> Path:
+def write_text(
+    path: str | os.PathLike[str], text: str, *, overwrite: bool = True, private: bool = False
+) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically and return the path."""
-    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite, private=private)
 
 
 def jsonable(x: Any) -> Any:
@@ -111,18 +130,23 @@ def write_json(
     indent: int | None = 2,
     sort_keys: bool = False,
     overwrite: bool = True,
+    private: bool = False,
 ) -> Path:
     """Write ``obj`` as strict JSON (no NaN / Infinity tokens) atomically; the path.
 
     Raises ``ValueError`` before touching ``path`` when ``obj`` holds a non-finite float.
     """
     text = dumps_json(obj, indent=indent, sort_keys=sort_keys)
-    return write_text(path, text, overwrite=overwrite)
+    return write_text(path, text, overwrite=overwrite, private=private)
 
 
 @contextlib.contextmanager
-def staging_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def staging_dir(
+    target: str | os.PathLike[str], *, overwrite: bool = False, private: bool = False
+) -> Iterator[Path]:
     """Yield a temporary folder next to ``target``; on success it replaces ``target``.
+    ``private``: mode 0700 whatever the umask (a dataset that may hold photos); else the
+    umask's.
 
     On any exception the temporary folder is removed and ``target`` is left exactly as it was.
     With ``overwrite`` an existing ``target`` is replaced only after the new one is complete
@@ -132,7 +156,7 @@ def staging_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> I
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
-        _as_created(tmp, 0o777)
+        _set_mode(tmp, 0o777, private)
         yield tmp
         if target.exists():
             if not overwrite:

@@ -48,4 +48,4 @@ def write_contact_sheet(path: Path, samples: Sequence[dict[str, Any]]) -> Path |
         return None
     buf = io.BytesIO()
     render_contact_sheet(samples).save(buf, format="PNG", optimize=True)
-    return atomic.write_bytes(path, buf.getvalue())
+    return atomic.write_bytes(path, buf.getvalue(), private=True)

@@ -73,7 +73,7 @@ def export_yolo(
         raise ConfigError(f"out_dir {out} exists; pass overwrite=true to replace it")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise ConfigError(f"out_dir {out} is not a YOLO export of figure_ml; refusing to replace")
-    with atomic.staging_dir(out, overwrite=overwrite) as tmp:
+    with atomic.staging_dir(out, overwrite=overwrite, private=True) as tmp:
         for split in splits:
             (tmp / "images" / split).mkdir(parents=True)
             (tmp / "labels" / split).mkdir(parents=True)

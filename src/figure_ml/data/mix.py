@@ -257,7 +257,7 @@ def build_mix(cfg: MixConfig) -> CanonicalDataset:
     if not order:
         raise DatasetError("the mix is empty: no source gives train, val or test rows")
     by_key = {i.key: i for i in inputs}
-    with atomic.staging_dir(out, overwrite=cfg.overwrite) as tmp:
+    with atomic.staging_dir(out, overwrite=cfg.overwrite, private=True) as tmp:
         cache = tmp / ".rows"
         cache.mkdir()
         writer = CanonicalWriter(tmp, shard_size=cfg.shard_size)

@@ -107,7 +107,7 @@ class SheetCollector:
                 sheet.paste(tile, ((i % COLUMNS) * TILE, (i // COLUMNS) * TILE))
             buf = io.BytesIO()
             sheet.save(buf, format="PNG", optimize=True)
-            written = atomic.write_bytes(Path(out), buf.getvalue())
+            written = atomic.write_bytes(Path(out), buf.getvalue(), private=True)
         share = self.box_area / self.photo_area if self.photo_area else 0.0
         return RestraintSheet(self.phi_free, self.fired, self.boxes, share, written)
 

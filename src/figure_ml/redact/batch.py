@@ -253,8 +253,8 @@ def redact_file(
         }
     text = atomic.dumps_json(sidecar)  # strict JSON: fails here, before any write
     # image first, sidecar last: a sidecar present means its image is complete
-    atomic.write_bytes(job.image_out, encoded, overwrite=overwrite)
-    atomic.write_text(job.sidecar_out, text, overwrite=overwrite)
+    atomic.write_bytes(job.image_out, encoded, overwrite=overwrite, private=True)
+    atomic.write_text(job.sidecar_out, text, overwrite=overwrite, private=True)
     return job, sidecar
 
 

@@ -204,7 +204,7 @@ def write_dataset(records: Iterable[Record], tgt: Target, report: Report) -> Can
     """Convert ``records`` into a canonical dataset at ``tgt.out_dir`` (all or nothing)."""
     _prepare_out(tgt.out_dir, tgt.overwrite)
     seen: set[str] = set()
-    with atomic.staging_dir(tgt.out_dir, overwrite=tgt.overwrite) as tmp:
+    with atomic.staging_dir(tgt.out_dir, overwrite=tgt.overwrite, private=True) as tmp:
         writer = CanonicalWriter(tmp, shard_size=tgt.shard_size)
         preview: list[dict[str, Any]] = []
         for rec in tqdm(records, desc=f"convert {tgt.source}", unit="img"):
