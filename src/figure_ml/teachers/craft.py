@@ -9,8 +9,10 @@ EasyOCR runs; the wheel stores them as a torch state dict.
 **Conversion** (once per file, cached): the state dict is loaded into the network defined here
 (VGG16-BN backbone and U-net head, CRAFT-pytorch's layer names), exported to ONNX with
 dynamic height and width and written atomically to
-``$FIGURE_ML_CACHE/craft-<sha256[:16]>-v<CONVERSION_VERSION>.onnx``. Only this step imports
-torch; detection is onnxruntime plus numpy and OpenCV. An export ships the ONNX copy.
+``$FIGURE_ML_CACHE/craft-<sha256[:16]>-v<CONVERSION_VERSION>.onnx``, with a record beside it
+(the source's and the ONNX's sha256) that is checked on every later use: a cached file that
+no longer matches is converted again, never run. Only this step imports torch; detection is
+onnxruntime plus numpy and OpenCV. An export ships the ONNX copy.
 
 Pre-processing (CRAFT-pytorch's ``resize_aspect_ratio``): the RGB image scaled so its long side
 is ``mag_ratio`` (1.5) times its own, at most ``canvas`` (1280) px, sides truncated to
@@ -27,8 +29,10 @@ Post-processing, CRAFT-pytorch's ``getDetBoxes_core`` in numpy and OpenCV:
    score floor is dropped;
 3. **grow**: the component without its pure-affinity pixels, dilated by a square of
    ``1 + niter`` px where ``niter = int(sqrt(area * min(w, h) / (w * h)) * 2)``;
-4. **box**: the axis-aligned box around the minimum-area rectangle of the grown pixels, scaled
-   from the map (half the input) to the photo and clipped to it.
+4. **box**: the axis-aligned box around the minimum-area rectangle of the grown pixels, or,
+   when that rectangle is within 10% of a square (its angle is then arbitrary: CRAFT's "align
+   diamond-shape"), the box of the pixels themselves; scaled from the map (half the input) to
+   the photo and clipped to it.
 
 That gives one box per *word*; the design's text box is one per *line* (DESIGN §4), and a
 word box is drawn around the characters' centres, tighter than the ink. So, as EasyOCR does
@@ -48,7 +52,9 @@ after CRAFT (``group_text_box`` with its ``readtext`` defaults):
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -199,13 +205,38 @@ def convert(pth: str | bytes) -> bytes:
     return buf.getvalue()
 
 
-def onnx_path(info: Any) -> Any:
-    """The converted model of ``info``'s state dict, converted and cached on first use."""
-    from figure_ml.atomic import write_bytes
+def _cache_record(onnx: Path) -> Path:
+    return onnx.with_suffix(".json")
+
+
+def _cached(out: Path, source_sha256: str) -> bool:
+    """``out`` holds this conversion of that source: its record names the source's full sha256
+    and the ONNX's own, and the file still hashes to it (a cache file changed or cut short, or
+    written by another conversion, is converted again rather than run)."""
+    from figure_ml.manifest import sha256_file
+
+    try:
+        record = json.loads(_cache_record(out).read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        out.is_file()
+        and record.get("source_sha256") == source_sha256
+        and record.get("conversion_version") == CONVERSION_VERSION
+        and record.get("onnx_sha256") == sha256_file(out)
+    )
+
+
+def onnx_path(info: Any) -> Path:
+    """The converted model of ``info``'s state dict, converted and cached on first use, with a
+    record beside it (``.json``: source and ONNX sha256, conversion version) checked on reuse."""
+    import hashlib
+
+    from figure_ml.atomic import write_bytes, write_json
     from figure_ml.cache import cache_dir
 
     out = cache_dir() / f"craft-{info.sha256[:16]}-v{CONVERSION_VERSION}.onnx"
-    if out.is_file():
+    if _cached(out, info.sha256):
         return out
     try:
         data = convert(str(info.path))
@@ -213,13 +244,21 @@ def onnx_path(info: Any) -> Any:
         raise TeacherUnavailable(
             f"teacher craft: cannot convert {info.model_file} ({exc})"
         ) from exc
+    record = {
+        "source": info.model_file,
+        "source_sha256": info.sha256,
+        "conversion_version": CONVERSION_VERSION,
+        "onnx_sha256": hashlib.sha256(data).hexdigest(),
+    }
     try:
-        return write_bytes(out, data)
+        write_bytes(out, data)
+        write_json(_cache_record(out), record)  # last: a record means a whole file
     except OSError as exc:
         raise BadInputError(
             f"teacher craft: cannot write the converted model to {out.parent} ({exc}); "
             "set FIGURE_ML_CACHE to a writable folder"
         ) from exc
+    return out
 
 
 def word_boxes(
@@ -260,8 +299,15 @@ def word_boxes(
         if len(xs) == 0:
             continue
         pts = np.stack([xs + sx, ys + sy], 1).astype(np.float32)
-        corners = cv2.boxPoints(cv2.minAreaRect(pts))
-        boxes.append([*corners.min(axis=0), *corners.max(axis=0)])
+        rect = cv2.minAreaRect(pts)
+        rw, rh = rect[1]
+        if abs(1 - max(rw, rh) / (min(rw, rh) + 1e-5)) <= 0.1:
+            # CRAFT's "align diamond-shape": a near-square rectangle's angle is arbitrary (a
+            # round blob's may be 45 degrees, its corners far outside the blob): the pixels' box
+            boxes.append([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()])
+        else:
+            corners = cv2.boxPoints(rect)
+            boxes.append([*corners.min(axis=0), *corners.max(axis=0)])
         scores.append(score)
     return np.asarray(boxes, np.float64).reshape(-1, 4), np.asarray(scores, np.float64)
 
@@ -371,6 +417,13 @@ class Craft(Teacher):
 
     def model_bytes(self) -> bytes:
         return self._onnx.read_bytes()
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest entry, plus the sha256 of the ONNX the session runs (installed: the
+        cached conversion of the verified state dict; a copy: the copy itself)."""
+        from figure_ml.manifest import sha256_file
+
+        return {**super().describe(), "onnx_sha256": sha256_file(self._onnx)}
 
     def io_spec(self) -> dict[str, Any]:
         return {
