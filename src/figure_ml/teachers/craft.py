@@ -179,7 +179,7 @@ def _network() -> Any:
     return Craft()
 
 
-def convert(pth: str | bytes) -> bytes:
+def convert(pth: str) -> bytes:
     """ONNX bytes of the CRAFT state dict at ``pth`` (dynamic height and width, opset 17)."""
     import io
 
@@ -209,35 +209,39 @@ def _cache_record(onnx: Path) -> Path:
     return onnx.with_suffix(".json")
 
 
-def _cached(out: Path, source_sha256: str) -> bool:
-    """``out`` holds this conversion of that source: its record names the source's full sha256
-    and the ONNX's own, and the file still hashes to it (a cache file changed or cut short, or
-    written by another conversion, is converted again rather than run)."""
+def _cached(out: Path, source_sha256: str) -> str | None:
+    """The ONNX's sha256 when ``out`` holds this conversion of that source: its record names
+    the source's full sha256 and the ONNX's own, and the file still hashes to it; else None (a
+    cache file changed or cut short, or written by another conversion, is converted again
+    rather than run)."""
     from figure_ml.manifest import sha256_file
 
     try:
         record = json.loads(_cache_record(out).read_text())
     except (OSError, ValueError):
-        return False
-    return (
+        return None
+    ok = (
         out.is_file()
         and record.get("source_sha256") == source_sha256
         and record.get("conversion_version") == CONVERSION_VERSION
         and record.get("onnx_sha256") == sha256_file(out)
     )
+    return record["onnx_sha256"] if ok else None
 
 
-def onnx_path(info: Any) -> Path:
-    """The converted model of ``info``'s state dict, converted and cached on first use, with a
-    record beside it (``.json``: source and ONNX sha256, conversion version) checked on reuse."""
+def onnx_path(info: Any) -> tuple[Path, str]:
+    """The converted model of ``info``'s state dict and its sha256, converted and cached on
+    first use, with a record beside it (``.json``: source and ONNX sha256, conversion version)
+    checked on reuse."""
     import hashlib
 
     from figure_ml.atomic import write_bytes, write_json
     from figure_ml.cache import cache_dir
 
     out = cache_dir() / f"craft-{info.sha256[:16]}-v{CONVERSION_VERSION}.onnx"
-    if _cached(out, info.sha256):
-        return out
+    digest = _cached(out, info.sha256)
+    if digest:
+        return out, digest
     try:
         data = convert(str(info.path))
     except Exception as exc:  # a state dict that does not fit the network: say which file
@@ -258,7 +262,7 @@ def onnx_path(info: Any) -> Path:
             f"teacher craft: cannot write the converted model to {out.parent} ({exc}); "
             "set FIGURE_ML_CACHE to a writable folder"
         ) from exc
-    return out
+    return out, record["onnx_sha256"]
 
 
 def word_boxes(
@@ -410,7 +414,9 @@ class Craft(Teacher):
         self.merge_lines = bool(merge_lines)
         self.imgsz = self.canvas
         # the installed package holds the torch state dict; an export's copy is the ONNX
-        self._onnx = onnx_path(self.info) if model_path is None else self.info.path
+        self._onnx, self._onnx_sha256 = (
+            onnx_path(self.info) if model_path is None else (self.info.path, self.info.sha256)
+        )
         self.session = ort_session(self._onnx, threads)
         self._input = self.session.get_inputs()[0].name
         self._text = class_id("text")
@@ -421,9 +427,7 @@ class Craft(Teacher):
     def describe(self) -> dict[str, Any]:
         """The manifest entry, plus the sha256 of the ONNX the session runs (installed: the
         cached conversion of the verified state dict; a copy: the copy itself)."""
-        from figure_ml.manifest import sha256_file
-
-        return {**super().describe(), "onnx_sha256": sha256_file(self._onnx)}
+        return {**super().describe(), "onnx_sha256": self._onnx_sha256}
 
     def io_spec(self) -> dict[str, Any]:
         return {
