@@ -125,20 +125,47 @@ def test_image_is_valid_and_not_flat(scenes: list[Canvas]) -> None:
         assert c.to_uint8().std() > 10
 
 
-def test_text_objects_are_ink_not_carrier(scenes: list[Canvas]) -> None:
-    """A text object's pixels are its ink: much smaller than the box they span."""
-    ratios = []
+def test_text_objects_are_line_bands_not_carrier(scenes: list[Canvas]) -> None:
+    """A printed line owns its line band (DESIGN §4, docs/design.md §3): a level line fills its
+    box, which is about 1.3 capitals tall, not the label or page it is printed on."""
+    level = []
     for c in scenes:
         for o in c.objects:
             if o.label != "text" or o.attrs.get("content") in ("barcode", "qr"):
                 continue
+            if abs(o.attrs.get("rotation_deg", 90.0)) > 2 or o.attrs.get("carrier") == "skin":
+                continue
             ys, xs = np.nonzero(c.instances == o.instance_id)
             if len(xs) < 30:
                 continue
-            box = (xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1)
-            ratios.append(len(xs) / box)
-    assert ratios
-    assert np.median(ratios) < 0.6
+            h = ys.max() - ys.min() + 1
+            level.append((len(xs) / ((xs.max() - xs.min() + 1) * h), h / o.attrs["char_px"]))
+    assert len(level) >= 5
+    fill, tall = np.array(level).T
+    assert np.median(fill) > 0.75  # a band, not ink (ink fills about a third of its box)
+    assert 1.1 < np.median(tall) < 1.7  # capitals to the descender line, not a whole label
+
+
+def test_a_line_is_as_tall_as_its_type_whatever_its_letters() -> None:
+    """text_line: "DOE, JANE" (no descender) gets the band of "Jagger" (descender, ascender)
+    in the same font and size; the ink lies inside the band; the band is capitals to the
+    descender line, 1.1-1.5 nominal capital heights in the bundled fonts."""
+    from figure_ml.data.render.glyphs import HERSHEY, font_list, hershey_line, text_line
+
+    for font in font_list(()):
+        bands = []
+        for text in ("DOE, JANE", "Jagger", "mrn 0042"):
+            ink, band = text_line(text, font, 20.0)
+            assert ink.shape == band.shape
+            assert ink[band == 0].max(initial=0.0) < 0.05  # no ink outside the band
+            rows = np.flatnonzero(band.any(axis=1))
+            bands.append(len(rows))
+        assert max(bands) - min(bands) <= 1, (font, bands)
+        assert 1.1 * 20 <= bands[0] <= 1.5 * 20, (font, bands)
+    ink, band = hershey_line("Smith", HERSHEY[0], 30.0, 3.0)
+    assert ink[band == 0].max(initial=0.0) < 0.05
+    ys, xs = np.nonzero(ink > 0.05)
+    assert band[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].all()
 
 
 def test_paint_composites_each_channel() -> None:
@@ -337,6 +364,23 @@ def test_rollback_restores_image_instances_and_counts() -> None:
     c.rollback()
     assert np.array_equal(c.image, image) and np.array_equal(c.instances, inst)
     assert c.pixels([0, obj.instance_id]) == {0: 40 * 30 - 100, obj.instance_id: 100}
+
+
+def test_claim_gives_pixels_without_painting_and_rolls_back() -> None:
+    c = Canvas(40, 30, np.random.default_rng(0))
+    c.image[:] = 0.5
+    line = c.new_object("phi", "text")
+    image = c.image.copy()
+    c.checkpoint()
+    band = np.zeros((6, 20), bool)
+    band[1:5, 2:18] = True
+    c.claim(30, 2, band, line)  # the right part lies outside the canvas: clipped
+    assert np.array_equal(c.image, image)  # nothing painted
+    assert c.pixels([line.instance_id]) == {line.instance_id: 4 * 8}
+    assert (c.instances[3:7, 32:40] == line.instance_id).all()
+    c.rollback()
+    assert c.pixels([line.instance_id]) == {line.instance_id: 0}
+    assert not c.instances.any()
 
 
 @pytest.mark.parametrize("rot", [0.0, 30.0, 90.0, 170.0])

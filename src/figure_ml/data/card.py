@@ -22,8 +22,9 @@ BOX_CONVENTIONS = {
     "below the chin are not face; profile views and occluded faces are boxed by what is visible",
     "tattoo": "the inked area",
     "wristband": "the band with its print",
-    "text": "one axis-aligned box per line or word group of legible text (a barcode or QR code "
-    "is one box)",
+    "text": "one axis-aligned box per line or word group of legible text, from the top of its "
+    "capitals to its font's descender line, whatever letters it holds (a barcode or QR code "
+    "is one box, its bars)",
 }
 
 

@@ -180,6 +180,18 @@ class Canvas:
         if owner is not None or occlude:
             self._claim(cy, cx, a >= claim, 0 if owner is None else owner.instance_id)
 
+    def claim(self, x0: int, y0: int, mask: np.ndarray, owner: SceneObject) -> None:
+        """Give ``owner`` the pixels where the ``(h, w)`` bool ``mask`` placed at ``(x0, y0)`` is
+        true, painting nothing: a text line owns its line band, not only its ink (DESIGN §4)."""
+        h, w = mask.shape
+        sl = self._clip(int(x0), int(y0), h, w)
+        if sl is None:
+            return
+        cy, cx, py, px = sl
+        if self._journal is not None:
+            self._journal.append((cy, cx, self.image[cy, cx].copy(), self.instances[cy, cx].copy()))
+        self._claim(cy, cx, mask[py, px], owner.instance_id)
+
     def _claim(self, cy: slice, cx: slice, take: np.ndarray, new: int) -> None:
         """Give the ``take`` pixels of the window to instance ``new``, keeping counts in step."""
         if new == 0 and self._counts[0] == self.width * self.height:

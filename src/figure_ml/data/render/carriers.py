@@ -2,8 +2,10 @@
 
 A carrier is composed flat on a :class:`Sheet`, then every layer is warped with the same
 homography (rotation, scale, perspective) by :func:`place_sheet`, so the ink and its paper stay
-registered. Each printed line (or code) is one ``text`` object whose pixels are its ink; the
-carrier itself is painted with ``owner=None`` because a blank label is not PHI.
+registered. Each printed line is one ``text`` object whose pixels are its line band
+(:func:`~figure_ml.data.render.glyphs.text_line`: the box DESIGN §4 draws around a line), each
+code one whose pixels are its bars; the carrier itself is painted with ``owner=None`` because a
+blank label is not PHI.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import faker as faker_mod
 import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
-from figure_ml.data.render.glyphs import barcode_alpha, qr_alpha, text_alpha
+from figure_ml.data.render.glyphs import barcode_alpha, qr_alpha, text_line
 from figure_ml.data.render.phi_content import label_lines
 from figure_ml.data.render.primitives import smooth_noise
 
 
 class Sheet:
-    """A flat carrier being composed: backing, ink alpha and which item owns each ink pixel."""
+    """A flat carrier being composed: backing, ink alpha and which item owns each pixel (a
+    line's band, a code's bars)."""
 
     def __init__(self, h: int, w: int, color: tuple[float, float, float], radius: int) -> None:
         self.h, self.w = h, w
@@ -46,15 +49,19 @@ class Sheet:
         self.idx = np.zeros((h, w), np.uint8)
         self.items: list[dict] = []
 
-    def put(self, alpha: np.ndarray, x: int, y: int, attrs: dict) -> bool:
-        """Place an ink patch at ``(x, y)``; False (nothing placed) when it does not fit."""
+    def put(
+        self, alpha: np.ndarray, x: int, y: int, attrs: dict, band: np.ndarray | None = None
+    ) -> bool:
+        """Place an ink patch at ``(x, y)``; False (nothing placed) when it does not fit. The
+        item owns ``band`` (a text line's band, the patch's shape) or else its ink."""
         ph, pw = alpha.shape
         if x < 0 or y < 0 or x + pw > self.w or y + ph > self.h or len(self.items) >= 250:
             return False
         self.items.append(attrs)
         region = self.ink[y : y + ph, x : x + pw]
         np.maximum(region, alpha, out=region)
-        self.idx[y : y + ph, x : x + pw][alpha > 0.05] = len(self.items)
+        owned = band > 0.5 if band is not None else alpha > 0.05
+        self.idx[y : y + ph, x : x + pw][owned] = len(self.items)
         return True
 
 
@@ -121,7 +128,8 @@ def place_sheet(
             continue
         obj = canvas.new_object("phi", "text", rotation_deg=round(float(rot), 1), **attrs)
         obj.attrs["char_px"] = round(float(attrs.get("char_px", 0)) * scale, 1)
-        canvas.paint(x0 + bx, y0 + by, a, ink_col, obj, claim=0.3)
+        canvas.paint(x0 + bx, y0 + by, a, ink_col, None, occlude=False)
+        canvas.claim(x0 + bx, y0 + by, sel[by : by + bh, bx : bx + bw] > 0, obj)
         objs.append(obj)
     return objs
 
@@ -172,7 +180,7 @@ def sheet_with_lines(
     font = fonts[rng.integers(len(fonts))]
     lines = label_lines(fk, rng, n_lines)
     patches = [
-        (k, t, text_alpha(t, font, cap * (1.25 if j == 0 and rng.random() < 0.5 else 1.0)))
+        (k, t, *text_line(t, font, cap * (1.25 if j == 0 and rng.random() < 0.5 else 1.0)))
         for j, (k, t) in enumerate(lines)
     ]
     gap = int(cap * rng.uniform(0.5, 1.0))
@@ -187,8 +195,8 @@ def sheet_with_lines(
         )
     elif extra_code == "qr":
         code = qr_alpha(f"{lines[0][1]}|{fk.numerify('########')}", max(1.0, cap / 5))
-    width = max(p.shape[1] for _, _, p in patches) + 2 * margin
-    height = sum(p.shape[0] for _, _, p in patches) + gap * (len(patches) - 1) + 2 * margin
+    width = max(p.shape[1] for _, _, p, _ in patches) + 2 * margin
+    height = sum(p.shape[0] for _, _, p, _ in patches) + gap * (len(patches) - 1) + 2 * margin
     height += header
     if carrier == "screen":  # monitors are wide and carry a waveform area beside the text
         width = int(width * rng.uniform(1.3, 1.9))
@@ -200,11 +208,11 @@ def sheet_with_lines(
     sheet = Sheet(height, width, color, int(cap * 0.6) if carrier == "sticker" else 0)
     if carrier == "screen":
         sheet.rgb = screen_rgb(
-            rng, height, width, bezel, header, margin + max(p.shape[1] for _, _, p in patches)
+            rng, height, width, bezel, header, margin + max(p.shape[1] for _, _, p, _ in patches)
         )
     y = margin + header
     x = margin
-    for kind, text, p in patches:
+    for kind, text, p, band in patches:
         sheet.put(
             p,
             x,
@@ -216,6 +224,7 @@ def sheet_with_lines(
                 "char_px": round(cap, 1),
                 "chars": len(text),
             },
+            band,
         )
         y += p.shape[0] + gap
     if code is not None:

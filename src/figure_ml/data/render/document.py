@@ -21,7 +21,7 @@ import numpy as np
 
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.render.carriers import Sheet, place_sheet
-from figure_ml.data.render.glyphs import font_for_cap, log_uniform, text_alpha
+from figure_ml.data.render.glyphs import font_for_cap, log_uniform, text_line
 from figure_ml.data.render.phi_content import label_lines, phi_line
 from figure_ml.data.render.primitives import Layout
 
@@ -77,7 +77,7 @@ class _Page:
         x = self.margin if x is None else x
         # a line longer than the measure loses its last words, as a form field's box cuts it
         text, _ = _wrap(text.split(), font, cap, self.sheet.w - self.margin - x)
-        a = text_alpha(text, font, cap)
+        a, band = text_line(text, font, cap)
         self.sheet.put(
             a,
             x,
@@ -89,6 +89,7 @@ class _Page:
                 "char_px": round(cap, 1),
                 "chars": len(text),
             },
+            band,
         )
 
     def advance(self, cap: float, extra: float = 0.0) -> None:

@@ -16,7 +16,7 @@ from figure_ml.data.render.carriers import Sheet, place_sheet, sheet_with_lines
 from figure_ml.data.render.glyphs import (
     HERSHEY,
     barcode_alpha,
-    hershey_alpha,
+    hershey_line,
     log_uniform,
     qr_alpha,
 )
@@ -148,15 +148,17 @@ def skin_marking(canvas: Canvas, fk: faker_mod.Faker, region: SkinRegion, layout
     text = phi_line(fk, rng, kind) if rng.random() < 0.6 else fk.last_name()
     cap = log_uniform(rng, 8, 70)
     font = HERSHEY[rng.integers(len(HERSHEY))]
-    a = hershey_alpha(text, font, cap, max(1, cap / rng.uniform(6, 14)))
+    a, band = hershey_line(text, font, cap, max(1, cap / rng.uniform(6, 14)))
     a = cv2.GaussianBlur(a, (0, 0), 0.5 + cap / 60)
     rot = float(rng.uniform(-40, 40))
-    a = rotate_patch(a, rot)
+    a, band = rotate_patch(a, rot), rotate_patch(band, rot)
     p = region.sample_point(rng, 0.0)
     if p is None:
         return []
     x0, y0 = int(p[0] - a.shape[1] / 2), int(p[1] - a.shape[0] / 2)
-    a *= region.alpha_at(x0, y0, *a.shape)
+    on_skin = region.alpha_at(x0, y0, *a.shape)
+    a *= on_skin
+    band *= on_skin
     if (a > 0.3).sum() < 6:
         return []
     col = [(0.35, 0.15, 0.55), (0.1, 0.15, 0.45), (0.08, 0.08, 0.08), (0.1, 0.35, 0.2)][
@@ -172,6 +174,7 @@ def skin_marking(canvas: Canvas, fk: faker_mod.Faker, region: SkinRegion, layout
         rotation_deg=round(rot, 1),
         chars=len(text),
     )
-    canvas.paint(x0, y0, a * rng.uniform(0.7, 0.95), col, obj, mode="multiply", claim=0.25)
+    canvas.paint(x0, y0, a * rng.uniform(0.7, 0.95), col, None, mode="multiply", occlude=False)
+    canvas.claim(x0, y0, band >= 0.5, obj)  # the line's band (DESIGN §4), as printed lines
     layout.reserve((x0, y0, x0 + a.shape[1], y0 + a.shape[0]))
     return [obj]
