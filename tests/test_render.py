@@ -162,10 +162,43 @@ def test_a_line_is_as_tall_as_its_type_whatever_its_letters() -> None:
             bands.append(len(rows))
         assert max(bands) - min(bands) <= 1, (font, bands)
         assert 1.1 * 20 <= bands[0] <= 1.5 * 20, (font, bands)
-    ink, band = hershey_line("Smith", HERSHEY[0], 30.0, 3.0)
-    assert ink[band == 0].max(initial=0.0) < 0.05
-    ys, xs = np.nonzero(ink > 0.05)
-    assert band[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].all()
+    for face in HERSHEY:  # the band comes from the font's own glyphs, whatever OpenCV says
+        bands = []
+        for text in ("SMITH", "DOE, JANE", "Jagger"):
+            ink, band = hershey_line(text, face, 30.0, 3.0)
+            assert ink[band == 0].max(initial=0.0) < 0.05
+            rows = np.flatnonzero(band.any(axis=1))
+            bands.append((rows.min(), rows.max()))
+            if text == "SMITH":  # capitals only: the band starts at their top
+                assert rows.min() == np.flatnonzero((ink > 0.05).any(axis=1)).min()
+        assert max(b[1] - b[0] for b in bands) - min(b[1] - b[0] for b in bands) <= 1, bands
+
+
+def test_skin_writing_owns_its_band_on_bare_skin_only() -> None:
+    """Marker writing over a lesion takes the lesion's pixels under its ink, as before, but not
+    those in the gaps between its letters: the band is the line's box on bare skin, not paint."""
+    from figure_ml.data.render.skin import SkinRegion
+    from figure_ml.data.render.text import skin_marking
+
+    written = 0
+    for seed in range(8):
+        c = Canvas(200, 120, np.random.default_rng(seed))
+        c.image[:] = 0.8
+        region = SkinRegion("forearm", 0, 0, np.ones((120, 200), np.float32), 3, c.image[0, 0], 4)
+        lesion = c.new_object("finding", "lesion")
+        c.paint(0, 0, np.ones((120, 200), np.float32), (0.9, 0.75, 0.75), lesion)  # everywhere
+        before = c.image.copy()
+        fk = faker.Faker()
+        fk.seed_instance(seed)
+        objs = skin_marking(c, fk, region, Layout(200, 120))
+        if not objs:
+            continue
+        written += 1
+        mine = c.instances == objs[0].instance_id
+        inked = np.abs(c.image - before).max(axis=2) > 0.02
+        assert mine.sum() > 20
+        assert (mine & ~inked).sum() <= 0.05 * mine.sum()  # the ink's, none of the gaps
+    assert written >= 4
 
 
 def test_paint_composites_each_channel() -> None:
@@ -469,7 +502,7 @@ def test_document_page_labels_every_legible_line_and_no_paper() -> None:
         assert {o.attrs["carrier"] for o in objs} == {"document"}
         assert min(o.attrs["char_px"] for o in objs) >= MIN_CAP_PX
         assert any(o.attrs["content"] == "name" for o in objs)  # the patient block
-        # the paper itself belongs to nobody: labelled pixels are ink only, a small share
+        # the paper itself belongs to nobody: labelled pixels are line bands, a small share
         labelled = c.instances > 0
         assert 0.01 < labelled.mean() < 0.35
 
@@ -488,6 +521,21 @@ def test_document_sheet_boxes_each_line_alone() -> None:
         assert h < 3 * 8.0  # one line of 8 px capitals with its descenders
         for x2, y2, w2, h2 in rects[i + 1 :]:
             assert min(x + w, x2 + w2) <= max(x, x2) or min(y + h, y2 + h2) <= max(y, y2)
+
+
+def test_document_lines_keep_whole_bands() -> None:
+    """No line's band is overwritten by another's (a two-column form's left item once ran
+    under the right one): each item's pixels on the flat page are a whole rectangle."""
+    fk = faker.Faker()
+    broken = 0
+    for seed in range(60):  # a narrow page: long details reach the right column (7 broken)
+        fk.seed_instance(seed)
+        sheet = document_sheet(fk, np.random.default_rng(seed), font_list(()), 240, 560, 8.0)
+        for i in range(1, 1 + len(sheet.items)):
+            sel = (sheet.idx == i).astype(np.uint8)
+            _, _, w, h = cv2.boundingRect(sel)
+            broken += int(sel.sum()) != w * h
+    assert broken == 0
 
 
 def test_a_document_shot_holds_text_only() -> None:

@@ -10,8 +10,8 @@ can take back everything painted since :meth:`Canvas.checkpoint` (:meth:`Canvas.
 at the cost of the patches painted rather than of the whole frame.
 
 Boxes are never computed by renderers: the generator takes each object's box from its pixels in
-the instance map *after* every geometric augmentation, which keeps boxes tight (a rotated word's
-box is the box of its rotated ink, not of its rotated box).
+the instance map *after* every geometric augmentation, which keeps boxes tight (a rotated
+object's box is the box of its rotated pixels; a text line's pixels are its line band).
 """
 
 from __future__ import annotations
@@ -180,17 +180,24 @@ class Canvas:
         if owner is not None or occlude:
             self._claim(cy, cx, a >= claim, 0 if owner is None else owner.instance_id)
 
-    def claim(self, x0: int, y0: int, mask: np.ndarray, owner: SceneObject) -> None:
+    def claim(
+        self, x0: int, y0: int, mask: np.ndarray, owner: SceneObject, *, unowned_only: bool = False
+    ) -> None:
         """Give ``owner`` the pixels where the ``(h, w)`` bool ``mask`` placed at ``(x0, y0)`` is
-        true, painting nothing: a text line owns its line band, not only its ink (DESIGN §4)."""
+        true, painting nothing: a text line owns its line band, not only its ink (DESIGN §4).
+        ``unowned_only``: only pixels nobody owns yet (a band is the line's box, not paint that
+        hides a wristband or lesion under the gaps between its letters)."""
         h, w = mask.shape
         sl = self._clip(int(x0), int(y0), h, w)
         if sl is None:
             return
         cy, cx, py, px = sl
+        take = mask[py, px]
+        if unowned_only:
+            take = take & (self.instances[cy, cx] == 0)
         if self._journal is not None:
             self._journal.append((cy, cx, self.image[cy, cx].copy(), self.instances[cy, cx].copy()))
-        self._claim(cy, cx, mask[py, px], owner.instance_id)
+        self._claim(cy, cx, take, owner.instance_id)
 
     def _claim(self, cy: slice, cx: slice, take: np.ndarray, new: int) -> None:
         """Give the ``take`` pixels of the window to instance ``new``, keeping counts in step."""

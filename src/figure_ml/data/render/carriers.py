@@ -117,19 +117,20 @@ def place_sheet(
     if glow:  # screens bleed light around bright glyphs
         canvas.paint(x0, y0, cv2.GaussianBlur(ink, (0, 0), 1.5) * 0.4, ink_rgb, occlude=False)
     objs = []
-    ink_col = np.array(ink_rgb, np.float32)
+    # all ink at once: per item, the nearest-neighbour warp of its band would clip a glyph's
+    # anti-aliased edge; ownership comes from the bands below
+    canvas.paint(x0, y0, ink, np.array(ink_rgb, np.float32), None, occlude=False)
     for i, attrs in enumerate(sheet.items, start=1):
         sel = (idx == i).astype(np.uint8)
         bx, by, bw, bh = cv2.boundingRect(sel)
         if bw == 0 or bh == 0:
             continue
-        a = ink[by : by + bh, bx : bx + bw] * sel[by : by + bh, bx : bx + bw]
-        if (a >= 0.3).sum() < 4:
-            continue
+        win = sel[by : by + bh, bx : bx + bw] > 0
+        if (ink[by : by + bh, bx : bx + bw][win] >= 0.3).sum() < 4:
+            continue  # a speck of ink in the frame (the rest is cut off): not legible
         obj = canvas.new_object("phi", "text", rotation_deg=round(float(rot), 1), **attrs)
         obj.attrs["char_px"] = round(float(attrs.get("char_px", 0)) * scale, 1)
-        canvas.paint(x0 + bx, y0 + by, a, ink_col, None, occlude=False)
-        canvas.claim(x0 + bx, y0 + by, sel[by : by + bh, bx : bx + bw] > 0, obj)
+        canvas.claim(x0 + bx, y0 + by, win, obj)
         objs.append(obj)
     return objs
 

@@ -72,11 +72,21 @@ class _Page:
         """Whether a line of ``cap`` px capitals (with descenders) still fits above the margin."""
         return self.y + cap * 1.6 < self.sheet.h - self.margin
 
-    def line(self, text: str, font: str, cap: float, content: str, x: int | None = None) -> None:
-        """Set ``text`` at the current line (left margin unless ``x``)."""
+    def line(
+        self,
+        text: str,
+        font: str,
+        cap: float,
+        content: str,
+        x: int | None = None,
+        right: int | None = None,
+    ) -> None:
+        """Set ``text`` at the current line from ``x`` (the left margin) to ``right`` (the
+        right margin)."""
         x = self.margin if x is None else x
+        right = self.sheet.w - self.margin if right is None else right
         # a line longer than the measure loses its last words, as a form field's box cuts it
-        text, _ = _wrap(text.split(), font, cap, self.sheet.w - self.margin - x)
+        text, _ = _wrap(text.split(), font, cap, right - x)
         a, band = text_line(text, font, cap)
         self.sheet.put(
             a,
@@ -125,8 +135,9 @@ def document_sheet(
         if two_cols and i % 2 == 1:
             page.line(text, font, cap, kind, x=page.margin + text_w // 2)
             page.advance(cap)
-        else:
-            page.line(text, font, cap, kind)
+        else:  # in two columns, the left one stops a gutter short of the right one
+            right = page.margin + text_w // 2 - int(cap) if two_cols else None
+            page.line(text, font, cap, kind, right=right)
             if not two_cols or i == len(details) - 1:
                 page.advance(cap)
     page.advance(0, cap)

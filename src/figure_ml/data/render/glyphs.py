@@ -46,10 +46,21 @@ def font_for_cap(font_path: str, cap_px: float) -> ImageFont.FreeTypeFont:
 _CAP_REF, _DESC_REF = "H", "gjpqy"
 
 
+def _band(ink: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """1 on rows ``top..bottom-1`` (widened to any ink above or below) across the ink's
+    columns (not the font's advance: no side bearings or trailing spaces), else 0."""
+    band = np.zeros_like(ink)
+    ys, xs = np.nonzero(ink > 0.05)
+    if len(xs):
+        top, bottom = min(top, int(ys.min())), max(bottom, int(ys.max()) + 1)
+        band[max(0, top) : bottom, xs.min() : xs.max() + 1] = 1.0
+    return band
+
+
 def text_line(text: str, font_path: str, cap_px: float) -> tuple[np.ndarray, np.ndarray]:
     """Anti-aliased ink of ``text`` whose capital letters are about ``cap_px`` tall, and its
     *line band*: 1 on the rectangle from the top of the capitals (or of any taller ink) down
-    to the font's descender line (or any lower ink), across the ink's width; 0 elsewhere.
+    to the font's descender line (or any lower ink), across the ink; 0 elsewhere.
 
     The band is what a ``text`` box spans (DESIGN §4: one box per line). A line is as tall as
     its type, whatever letters it holds: "DOE, JANE" has no descenders, yet its line is as tall
@@ -60,15 +71,14 @@ def text_line(text: str, font_path: str, cap_px: float) -> tuple[np.ndarray, np.
     """
     font = font_for_cap(font_path, cap_px)
     left, top, right, bottom = font.getbbox(text)
-    top = min(top, font.getbbox(_CAP_REF)[1])
-    bottom = max(bottom, font.getbbox(_DESC_REF)[3])
+    cap_top = font.getbbox(_CAP_REF)[1]
+    desc = font.getbbox(_DESC_REF)[3]
+    y0, y1 = min(top, cap_top), max(bottom, desc)  # the patch holds the whole band
     pad = 2
-    w, h = max(1, right - left), max(1, bottom - top)
-    img = Image.new("L", (w + 2 * pad, h + 2 * pad), 0)
-    ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font, fill=255)
-    band = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)
-    band[pad : pad + h, pad : pad + w] = 1.0
-    return np.asarray(img, np.float32) / 255.0, band
+    img = Image.new("L", (max(1, right - left) + 2 * pad, max(1, y1 - y0) + 2 * pad), 0)
+    ImageDraw.Draw(img).text((pad - left, pad - y0), text, font=font, fill=255)
+    ink = np.asarray(img, np.float32) / 255.0
+    return ink, _band(ink, pad + cap_top - y0, pad + desc - y0)
 
 
 def text_alpha(text: str, font_path: str, cap_px: float) -> np.ndarray:
@@ -85,30 +95,39 @@ def hershey_line(
     text: str, font: int, cap_px: float, thick: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ink of ``text`` in a cv2 Hershey font (the script faces look like marker handwriting)
-    and its line band (:func:`text_line`): cv2's own text box, from the top of the letters to
-    the baseline's descent, widened by the stroke's half width, and any ink outside it."""
+    and its line band (:func:`text_line`). The band's rows come from the font's own "H" and
+    "gjpqy" drawn at the same baseline, not from ``cv2.getTextSize``, whose height and
+    baseline mean different things across OpenCV versions (in 5.x the baseline is the
+    string's own descent, so the band would follow the letters)."""
+    scale = cap_px / 22.0
+    t = max(1, round(thick))
+    sizes = [cv2.getTextSize(s, font, scale, t) for s in (text, _CAP_REF + _DESC_REF)]
+    asc = max(th for (_, th), _ in sizes)
+    desc = max(base for _, base in sizes)
+    h, y_base = asc + desc + 2 * t + 4, asc + t + 2
+
+    def draw(s: str) -> np.ndarray:
+        (w, _), _ = cv2.getTextSize(s, font, scale, t)
+        img = np.zeros((h, w + 2 * t + 4), np.uint8)
+        cv2.putText(img, s, (t + 2, y_base), font, scale, 255, t, cv2.LINE_AA)
+        return img.astype(np.float32) / 255.0
+
+    ink = draw(text)
+    cap_rows = np.flatnonzero(draw(_CAP_REF).max(axis=1) > 0.05)
+    desc_rows = np.flatnonzero(draw(_DESC_REF).max(axis=1) > 0.05)
+    top = int(cap_rows.min()) if len(cap_rows) else 0
+    bottom = int(desc_rows.max()) + 1 if len(desc_rows) else h
+    return ink, _band(ink, top, bottom)
+
+
+def hershey_alpha(text: str, font: int, cap_px: float, thick: float) -> np.ndarray:
+    """Ink of ``text`` in a cv2 Hershey font (the script faces look like marker handwriting)."""
     scale = cap_px / 22.0
     t = max(1, round(thick))
     (tw, th), base = cv2.getTextSize(text, font, scale, t)
     img = np.zeros((th + base + 2 * t + 4, tw + 2 * t + 4), np.uint8)
     cv2.putText(img, text, (t + 2, th + t + 2), font, scale, 255, t, cv2.LINE_AA)
-    ink = img.astype(np.float32) / 255.0
-    band = np.zeros_like(ink)
-    half = (t + 1) // 2
-    band[
-        max(0, t + 2 - half) : th + t + 2 + base + half, max(0, t + 2 - half) : t + 2 + tw + half
-    ] = 1
-    ys, xs = np.nonzero(ink > 0.05)
-    if len(xs):
-        band[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] = 1
-        rows, cols = np.nonzero(band)
-        band[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = 1
-    return ink, band
-
-
-def hershey_alpha(text: str, font: int, cap_px: float, thick: float) -> np.ndarray:
-    """Ink of ``text`` in a cv2 Hershey font (the script faces look like marker handwriting)."""
-    return hershey_line(text, font, cap_px, thick)[0]
+    return img.astype(np.float32) / 255.0
 
 
 def barcode_alpha(data: str, module_px: float, height: float) -> np.ndarray:

@@ -174,7 +174,9 @@ def skin_marking(canvas: Canvas, fk: faker_mod.Faker, region: SkinRegion, layout
         rotation_deg=round(rot, 1),
         chars=len(text),
     )
-    canvas.paint(x0, y0, a * rng.uniform(0.7, 0.95), col, None, mode="multiply", occlude=False)
-    canvas.claim(x0, y0, band >= 0.5, obj)  # the line's band (DESIGN §4), as printed lines
+    canvas.paint(x0, y0, a * rng.uniform(0.7, 0.95), col, obj, mode="multiply", claim=0.25)
+    # and the rest of the line's band (DESIGN §4) where it lies on bare skin: the ink hides
+    # what it is written over, the gaps between its letters do not
+    canvas.claim(x0, y0, band >= 0.5, obj, unowned_only=True)
     layout.reserve((x0, y0, x0 + a.shape[1], y0 + a.shape[0]))
     return [obj]
