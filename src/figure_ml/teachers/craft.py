@@ -344,7 +344,7 @@ def group_lines(
             row.append(int(i))
         else:
             rows.append([int(i)])
-    out, out_scores = [], []
+    out: list[list[int]] = []  # groups of word indices
     for row in rows:
         group: list[int] = []
         for i in sorted(row, key=lambda j: boxes[j, 0]):
