@@ -108,6 +108,77 @@ def test_budget_threshold_hand_computed():
     assert padded.over_redaction(0.3) == pytest.approx((15 * 15 - 100) / 9900)
 
 
+def _few_big_false_positives():
+    """20 photos of 100x100 px, a face [0,0,10,10] in each (9,900 px outside it, 198,000 in
+    all) found exactly at 0.9; a 10x10 px text false positive at 0.2 in every photo and a
+    40x40 px one at 0.3 in 4 of them. Pooled over-redaction: (2,000 + 6,400) / 198,000 = 4.24%
+    for t <= 0.2, 6,400 / 198,000 = 3.23% for t in (0.2, 0.3], 0 above."""
+    g = [gt([[0, 0, 10, 10]], [FACE]) for _ in range(20)]
+    d = [
+        det(
+            [[0, 0, 10, 10], [80, 10, 90, 20], *([[20, 40, 60, 80]] if i < 4 else [])],
+            [0.9, 0.2, *([0.3] if i < 4 else [])],
+            [FACE, TEXT, *([TEXT] if i < 4 else [])],
+        )
+        for i in range(20)
+    ]
+    return g, d
+
+
+def test_the_budget_bound_holds_the_upper_95_bound_to_the_budget():
+    # the point estimate takes t = 0.2 (4.24% <= 5%). The big false positives sit in 4 photos
+    # of 20: a resample holds 7 or more of them with probability ~9% (binomial 20, 0.2), so
+    # the upper end of the 95% interval is at least 7 x 1,600 / 198,000 = 5.66% > 5% at 0.2
+    # and at 0.3 alike; only above 0.3 (the face's 0.9) is the bound within the budget
+    g, d = _few_big_false_positives()
+    sweep = GlobalSweep(g, d, np.zeros(4))
+    rs = Resamples.draw(20, 1000, 0)
+    assert sweep.over_redaction(0.2) == pytest.approx(8400 / 198000)
+    assert sweep.lowest_within(0.05) == pytest.approx(0.2)
+    assert sweep.over_redaction_upper(0.3, rs) >= 7 * 1600 / 198000 - 1e-9
+    assert sweep.over_redaction_upper(0.9, rs) == 0.0
+    assert sweep.lowest_within(0.05, rs) == pytest.approx(0.9)
+    targets = {**dict.fromkeys(CLASS_NAMES, 0.03), "face": 0.0}
+    point = calibrate(g, d, targets, [0.0], max_over_redaction=0.05)
+    upper = calibrate(g, d, targets, [0.0], max_over_redaction=0.05, budget_resamples=rs)
+    # text has no GT, so the budget binds it: the point ships it at 0.2 and hides the false
+    # positives; the bound ships it at 0.9, and the face is still hidden at its own 0.9
+    assert point["thresholds"]["text"] == pytest.approx(0.2)
+    assert point["budget"]["bound"] == "point" and point["budget"]["met"] is True
+    assert point["budget"]["over_redaction"] == pytest.approx(8400 / 198000)
+    assert upper["thresholds"]["text"] == pytest.approx(0.9)
+    assert upper["thresholds"]["face"] == pytest.approx(0.9) and upper["met"]["face"]
+    b = upper["budget"]
+    assert (b["bound"], b["resamples"], b["over_redaction"], b["met"]) == ("upper", 1000, 0.0, True)
+    assert b["over_redaction_ci"] == [0.0, 0.0]
+
+
+def test_a_point_whose_upper_bound_exceeds_the_budget_is_not_met():
+    # every threshold leaves the false positives (all score 1.0): the point estimate 4.24% is
+    # within 5%, its upper bound is not, so under the bound no class counts as met
+    g, d = _few_big_false_positives()
+    d = [det(x.boxes, np.where(x.classes == TEXT, 1.0, x.scores), x.classes) for x in d]
+    targets = {**dict.fromkeys(CLASS_NAMES, 0.03), "face": 0.0}
+    rs = Resamples.draw(20, 1000, 0)
+    point = calibrate(g, d, targets, [0.0], max_over_redaction=0.05)
+    upper = calibrate(g, d, targets, [0.0], max_over_redaction=0.05, budget_resamples=rs)
+    assert point["budget"]["met"] is True and point["met"]["face"] is True
+    b = upper["budget"]
+    assert b["over_redaction"] == pytest.approx(8400 / 198000) and b["over_redaction_ci"][1] > 0.05
+    assert b["met"] is False and upper["met"]["face"] is False
+    assert upper["details"]["face"]["over_budget"] is True
+
+
+def test_the_budget_bound_is_a_checked_setting():
+    base = {"data": {"path": "x"}, "weights": "w.pt"}
+    for bad, match in (({"budget_bound": "mean"}, "budget_bound"),
+                       ({"budget_resamples": 20}, "budget_resamples")):  # fmt: skip
+        with pytest.raises(ConfigError, match=match):
+            to_typed({**base, "calibration": bad}, EvalConfig)
+    cfg = to_typed(base, EvalConfig)
+    assert cfg.calibration.budget_bound == "upper" and cfg.calibration.budget_resamples == 1000
+
+
 def test_over_redaction_by_class_hand_computed():
     # 100x100 image, face GT [0,0,10,10] (outside area 9900); a face false positive
     # [80,0,100,10] (200 px), two text false positives [50,50,60,80] (300 px) and

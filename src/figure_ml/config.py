@@ -326,6 +326,10 @@ class CompareConfig:
             raise ConfigError("bootstrap_resamples must be >= 100")
 
 
+#: ``calibration.budget_bound`` values (eval/calibration.py, *Budget bound*)
+BUDGET_BOUNDS = ("upper", "point")
+
+
 @dataclass
 class CalibrationConfig:
     """How the shipped operating point is chosen on the validation split (DESIGN §4)."""
@@ -343,6 +347,13 @@ class CalibrationConfig:
     #: threshold whose validation over-redaction is at most this. The headline's budget by
     #: default (DESIGN §4 allows 0.10; why 0.05: eval/budget.py DEFAULT_MAX_OVER_REDACTION)
     max_over_redaction: float = 0.05
+    #: what is held to that budget on the validation split: "upper", the upper end of its 95%
+    #: bootstrap interval over images (a promise about unseen photos: risk control), or
+    #: "point", the point estimate (eval/calibration.py, *Budget bound*)
+    budget_bound: str = "upper"
+    #: bootstrap resamples and seed of that interval
+    budget_resamples: int = 1000
+    budget_seed: int = 0
     #: the lowest threshold calibration may choose
     floor: float = 0.01
     split: str = "val"
@@ -365,6 +376,16 @@ class CalibrationConfig:
             raise ConfigError(
                 f"calibration.max_over_redaction must be within (0, 1], got "
                 f"{self.max_over_redaction}"
+            )
+        if self.budget_bound not in BUDGET_BOUNDS:
+            raise ConfigError(
+                f"calibration.budget_bound must be one of {list(BUDGET_BOUNDS)}, got "
+                f"{self.budget_bound!r}"
+            )
+        if self.budget_resamples < 100:
+            raise ConfigError(
+                f"calibration.budget_resamples must be at least 100 (a 95% bound from fewer "
+                f"resamples rests on two or three of them), got {self.budget_resamples}"
             )
         if not 0 <= self.floor < 1:
             raise ConfigError(f"calibration.floor must be within [0, 1), got {self.floor}")

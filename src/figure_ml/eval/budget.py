@@ -73,19 +73,33 @@ class GlobalSweep:
     def over_redaction(self, t: float) -> float:
         return pooled_over_redaction(self.stats(t))
 
-    def lowest_within(self, budget: float) -> float:
-        """``t_B``: the lowest candidate threshold whose over-redaction is ``<= budget``.
+    def over_redaction_upper(self, t: float, resamples: Resamples) -> float:
+        """The upper end of the 95% bootstrap interval (over images) of ``OR(t)``."""
+        s = self.stats(t)
+        return ratio_ci(s.mask_outside_gt, s.outside_gt, resamples)[2]
 
-        Bisection over the sorted candidates (``OR`` is non-increasing in ``t``): about
-        ``log2(#scores)`` evaluations instead of one per score.
+    def lowest_within(self, budget: float, resamples: Resamples | None = None) -> float:
+        """``t_B``: the lowest candidate threshold whose over-redaction is ``<= budget``; with
+        ``resamples``, whose *upper 95% bound* is (the operating point's budget bound,
+        :mod:`figure_ml.eval.calibration`).
+
+        Bisection over the sorted candidates (``OR`` is non-increasing in ``t``, and so is each
+        resample's, hence its percentile): about ``log2(#scores)`` evaluations instead of one
+        per score.
         """
+
+        def within(t: float) -> bool:
+            if resamples is None:
+                return self.over_redaction(t) <= budget
+            return self.over_redaction_upper(t, resamples) <= budget
+
         cand = _candidates(self.dets)
         lo, hi = 0, len(cand) - 1  # OR(cand[-1]) == 0 <= budget always
-        if self.over_redaction(cand[0]) <= budget:
+        if within(cand[0]):
             return float(cand[0])
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.over_redaction(cand[mid]) <= budget:
+            if within(cand[mid]):
                 hi = mid
             else:
                 lo = mid

@@ -6,6 +6,21 @@ as hidden only by the padded predictions **of class c** with ``score >= t`` (so 
 threshold can be chosen on its own). The calibrated ``tau_c`` is the highest ``t`` whose
 class-aware miss rate is at most the class's target, raised where the budget demands it
 (:func:`calibrate`). Reported on the test split, never chosen on it.
+
+**Budget bound.** The budget step asks, by default, that the *upper end of the 95% bootstrap
+interval* (over validation images, :mod:`figure_ml.eval.bootstrap`) of the over-redaction be
+within the budget, not its point estimate (``calibration.budget_bound``: ``upper``, or
+``point``). Why: the shipped point is a promise about photos it has not seen. Calibrated on the
+point estimate, about half of all test splits over-redact more than the budget: the shipped
+reference, calibrated at exactly 5.00% on its 300 validation photos, hid 5.52% (95% CI
+4.66-6.45%) of its seed-204 test split. Choosing the threshold whose upper confidence bound
+meets the budget is the risk-control rule of Bates et al., "Distribution-Free,
+Risk-Controlling Prediction Sets" (J. ACM 2021), with the project's own bootstrap as the bound.
+On that reference it chose 0.043 instead of 0.023 (validation 4.36%, 95% CI 3.73-5.00%), and
+the test split was hidden 4.74% (4.03-5.52%); the point missed 3/18/9/30 face, tattoo,
+wristband and text boxes instead of 2/16/9/25 (of 113/123/166/700). The headline (miss at the
+budget on the scored split, :mod:`figure_ml.eval.budget`) is a measurement, not a promise, and
+keeps the point estimate.
 """
 
 from __future__ import annotations
@@ -18,13 +33,14 @@ import numpy as np
 
 from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.eval.bootstrap import Resamples, ratio_ci
 from figure_ml.eval.budget import DEFAULT_MAX_OVER_REDACTION, GlobalSweep, pooled_over_redaction
 from figure_ml.eval.coverage import cover_thresholds
 from figure_ml.eval.data import EvalData
 from figure_ml.eval.operating_point import OperatingPoint
 from figure_ml.eval.overlap import calibration_record
 from figure_ml.eval.records import Detections, GroundTruth
-from figure_ml.eval.redaction import KAPPA, redaction_stats
+from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats
 
 
 def class_cover_thresholds(
@@ -109,6 +125,7 @@ def _budget_bound_padding(
     kappa: float,
     max_over_redaction: float,
     floor: float,
+    resamples: Resamples | None = None,
 ) -> tuple[dict[str, float], float, set[str]]:
     """Steps 2-3 of :func:`calibrate`: the paddings that ship, the budget threshold ``t_B`` and
     the classes the budget binds.
@@ -132,7 +149,7 @@ def _budget_bound_padding(
         """``t_B`` with every class at its chosen padding, or the bound ones at ``shared``."""
         pads = [shared if n in bound and shared is not None else chosen[n][0] for n in CLASS_NAMES]
         sweep = GlobalSweep(gts, dets, np.array(pads), kappa)
-        return max(floor, sweep.lowest_within(max_over_redaction))
+        return max(floor, sweep.lowest_within(max_over_redaction, resamples))
 
     t_b = budget_threshold()
     while True:
@@ -169,6 +186,7 @@ def calibrate(
     max_over_redaction: float = DEFAULT_MAX_OVER_REDACTION,
     kappa: float = KAPPA,
     floor: float = 0.01,
+    budget_resamples: Resamples | None = None,
 ) -> dict[str, Any]:
     """The operating point that ships: per class ``(padding, threshold)`` under a budget.
 
@@ -178,7 +196,9 @@ def calibrate(
        threshold whose class-aware miss rate is ``<= target_c`` (:func:`calibrate_class`);
        of the pairs that meet the target keep the one whose own predictions over-redact least;
     2. the budget: ``t_B`` = the lowest global threshold whose over-redaction (every class at
-       its chosen padding) is ``<= max_over_redaction``; ship ``tau_c = max(tau_c, t_B)``;
+       its chosen padding) is ``<= max_over_redaction`` — with ``budget_resamples`` (bootstrap
+       resamples of the validation images), whose upper 95% bound is (module docstring,
+       *Budget bound*); ship ``tau_c = max(tau_c, t_B)``;
     3. a class the budget binds (no pair met its target, or ``t_B`` lifts it above its pair)
        ships at ``t_B``, so its padding is chosen for the miss rate *at t_B*, with ``t_B``
        recomputed for each padding: the budget-bound classes share the grid value that misses
@@ -214,6 +234,7 @@ def calibrate(
         kappa=kappa,
         max_over_redaction=max_over_redaction,
         floor=floor,
+        resamples=budget_resamples,
     )
     thresholds: dict[str, float] = {}
     pads: dict[str, float] = {}
@@ -241,12 +262,21 @@ def calibrate(
             "budget_bound": name in bound,
             "n_gt": n_gt,
         }
-    final = sweep_at(gts, dets, thresholds, pads, kappa)
-    within = mark_over_budget(final, max_over_redaction, met_flags, details)
+    final = budget_record(
+        redaction_stats(
+            gts,
+            dets,
+            np.array([thresholds[n] for n in CLASS_NAMES]),
+            np.array([pads[n] for n in CLASS_NAMES]),
+            kappa=kappa,
+        ),
+        budget_resamples,
+    )
+    within = mark_over_budget(final["judged"], max_over_redaction, met_flags, details)
     budget = {
         "max_over_redaction": float(max_over_redaction),
         "global_threshold": float(t_b),
-        "over_redaction": final,
+        **final["record"],
         "met": within,
         "padding_grid": grid,
     }
@@ -259,13 +289,32 @@ def calibrate(
     }
 
 
+def budget_record(stats: RedactionStats, resamples: Resamples | None) -> dict[str, Any]:
+    """The shipped point's validation over-redaction as the calibration record keeps it:
+    ``record`` holds ``over_redaction`` (point), ``bound`` (``"upper"`` or ``"point"``) and,
+    for ``upper``, ``over_redaction_ci`` and ``resamples``; ``judged`` is the value the budget
+    is held to (the upper bound, or the point)."""
+    point = pooled_over_redaction(stats)
+    if resamples is None:
+        return {"record": {"over_redaction": point, "bound": "point"}, "judged": point}
+    _, low, high = ratio_ci(stats.mask_outside_gt, stats.outside_gt, resamples)
+    record = {
+        "over_redaction": point,
+        "bound": "upper",
+        "over_redaction_ci": [low, high],
+        "resamples": int(resamples.counts.shape[0]),
+    }
+    return {"record": record, "judged": high}
+
+
 def mark_over_budget(
     over_redaction: float,
     max_over_redaction: float,
     met: dict[str, bool],
     details: dict[str, dict[str, Any]],
 ) -> bool:
-    """Whether the shipped point's validation over-redaction is within the budget. When it is
+    """Whether the shipped point's validation over-redaction (the value its budget bound holds
+    to the budget: the upper 95% bound, or the point estimate) is within the budget. When it is
     not (a set whose members are all at their ceilings; a single model whose top scores are
     1.0), no class is met: its target holds only at an over-redaction the budget forbids.
     Updates ``met`` and ``details`` in place."""
@@ -277,17 +326,12 @@ def mark_over_budget(
     return within
 
 
-def sweep_at(
-    gts: Sequence[GroundTruth],
-    dets: Sequence[Detections],
-    thresholds: dict[str, float],
-    padding: dict[str, float],
-    kappa: float = KAPPA,
-) -> float:
-    """Pooled over-redaction at a per-class operating point."""
-    thr = np.array([thresholds[n] for n in CLASS_NAMES])
-    pad = np.array([padding[n] for n in CLASS_NAMES])
-    return pooled_over_redaction(redaction_stats(gts, dets, thr, pad, kappa=kappa))
+def budget_resamples(c: Any, n_images: int) -> Resamples | None:
+    """The bootstrap resamples of ``n_images`` calibration images that the budget bound of a
+    :class:`figure_ml.config.CalibrationConfig` ``c`` needs (None for ``budget_bound: point``)."""
+    if c.budget_bound == "point":
+        return None
+    return Resamples.draw(n_images, c.budget_resamples, c.budget_seed)
 
 
 def calibrated_point(
@@ -311,6 +355,7 @@ def calibrated_point(
         max_over_redaction=c.max_over_redaction,
         kappa=kappa,
         floor=c.floor,
+        budget_resamples=budget_resamples(c, len(gts)),
     )
     return OperatingPoint(
         cal["thresholds"],

@@ -58,10 +58,17 @@ def render_model_card(m: dict[str, Any]) -> str:
             f"{_pct(pc.get('miss_rate'))} missed at the operating point"
             + (at_budget if at is not None else "")
         )
+    upper = cal.get("budget_bound") == "upper" and cal.get("over_redaction_ci")
     if cal.get("budget_met") is False:
+        judged = (
+            f"upper 95% bound {_pct(cal['over_redaction_ci'][1])} (point "
+            f"{_pct(cal.get('over_redaction'))})"
+            if upper
+            else _pct(cal.get("over_redaction"))
+        )
         out.append(
             f"- **Over-redaction budget NOT MET on {cal.get('split')}: "
-            f"{_pct(cal.get('over_redaction'))} > {_pct(cal.get('max_over_redaction'))}** — no "
+            f"{judged} > {_pct(cal.get('max_over_redaction'))}** — no "
             "threshold raise or padding shrink lowers it further, so no class counts as met."
         )
     if cal.get("not_met"):
@@ -77,17 +84,19 @@ def render_model_card(m: dict[str, Any]) -> str:
         out.append(
             f"Calibrated on the {cal.get('split')} split as a detector set: every member's "
             f"thresholds and padding together so that the union meets the targets, then, while "
-            f"the union's validation over-redaction is above "
-            f"{_pct(cal['max_over_redaction'])}, the member's threshold raise or teacher's "
-            f"padding shrink that gives up the least miss per point of over-redaction; the "
-            f"model never above its own single-model operating point "
+            f"the union's validation over-redaction{' (its upper 95% bound)' if upper else ''} "
+            f"is above {_pct(cal['max_over_redaction'])}, the member's threshold raise or "
+            f"teacher's padding shrink that gives up the least miss per point of "
+            f"over-redaction; the model never above its own single-model operating point "
             f"(figure_ml.eval.union_calibration)."
         )
     elif cal.get("max_over_redaction") is not None:
         out.append(
             f"Calibrated on the {cal.get('split')} split: per class the (padding, threshold) "
             f"pair that meets the target with the least over-redaction, thresholds then raised "
-            f"so that validation over-redaction stays within {_pct(cal['max_over_redaction'])}; "
+            f"so that validation over-redaction"
+            f"{' (the upper end of its 95% bootstrap interval)' if upper else ''} stays within "
+            f"{_pct(cal['max_over_redaction'])}; "
             f"classes that budget binds share the padding that misses least at it."
         )
     out.append("")

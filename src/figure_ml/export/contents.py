@@ -150,6 +150,9 @@ def manifest_data(
             "max_over_redaction": budget.get("max_over_redaction"),
             # the shipped point's over-redaction on that split, and whether it is within
             "over_redaction": budget.get("over_redaction"),
+            # what was held to the budget: its upper 95% bound ("upper") or the point itself
+            "budget_bound": budget.get("bound", "point"),
+            "over_redaction_ci": budget.get("over_redaction_ci"),
             "budget_met": budget.get("met"),
             # split, dataset digest and image fingerprints: eval refuses to score those images
             **{k: op.extra.get(k) for k in RECORD_KEYS},

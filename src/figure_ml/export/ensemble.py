@@ -25,7 +25,7 @@ from figure_ml.classes import CLASS_NAMES
 from figure_ml.config import ExportConfig
 from figure_ml.ensemble import UnionPredictor, member_part
 from figure_ml.errors import ConfigError
-from figure_ml.eval.calibration import calibrated_point
+from figure_ml.eval.calibration import budget_resamples, calibrated_point
 from figure_ml.eval.data import EvalData, load_eval_data
 from figure_ml.eval.operating_point import OperatingPoint
 from figure_ml.eval.overlap import calibration_record, refuse_overlap
@@ -133,6 +133,7 @@ def build_set(
         max_over_redaction=c.max_over_redaction,
         kappa=cfg.kappa,
         floor=c.floor,
+        budget_resamples=budget_resamples(c, len(vg)),
     )
     m0 = cal["members"][0]
     extra = {"budget": cal["budget"], **calibration_record(c.split, val)}
@@ -246,8 +247,14 @@ def union_block(
                 "met": s.calibration["met"],
                 "details": s.calibration["details"],
                 "budget": {
-                    k: s.calibration["budget"][k]
-                    for k in ("max_over_redaction", "over_redaction", "met")
+                    k: s.calibration["budget"].get(k)
+                    for k in (
+                        "max_over_redaction",
+                        "over_redaction",
+                        "bound",
+                        "over_redaction_ci",
+                        "met",
+                    )
                 },
             },
         }
