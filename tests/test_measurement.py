@@ -169,6 +169,18 @@ def test_a_point_whose_upper_bound_exceeds_the_budget_is_not_met():
     assert upper["details"]["face"]["over_budget"] is True
 
 
+def test_the_budget_bound_of_photos_that_are_all_phi_is_zero():
+    # a face filling the photo leaves no area that could be over-redacted: the point estimate
+    # is 0, and so is its bound (not NaN, which no budget would accept)
+    g = [gt([[0, 0, 100, 100]], [FACE])]
+    d = [det([[0, 0, 100, 100]], [0.9], [FACE])]
+    targets = {**dict.fromkeys(CLASS_NAMES, 0.03), "face": 0.0}
+    rs = Resamples.draw(1, 200, 0)
+    cal = calibrate(g, d, targets, [0.0], max_over_redaction=0.05, budget_resamples=rs)
+    assert cal["budget"]["over_redaction_ci"] == [0.0, 0.0]
+    assert cal["budget"]["met"] is True and cal["met"]["face"] is True
+
+
 def test_the_budget_bound_is_a_checked_setting():
     base = {"data": {"path": "x"}, "weights": "w.pt"}
     for bad, match in (({"budget_bound": "mean"}, "budget_bound"),

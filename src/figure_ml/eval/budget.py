@@ -42,6 +42,15 @@ def pooled_over_redaction(stats: RedactionStats) -> float:
     return float(stats.mask_outside_gt.sum() / den) if den > 0 else 0.0
 
 
+def pooled_over_redaction_ci(stats: RedactionStats, resamples: Resamples) -> tuple[float, float]:
+    """The 95% bootstrap interval (over images) of :func:`pooled_over_redaction`; ``(0, 0)``
+    when no image has area outside GT (as the point estimate is then 0)."""
+    if float(stats.outside_gt.sum()) <= 0:
+        return 0.0, 0.0
+    _, low, high = ratio_ci(stats.mask_outside_gt, stats.outside_gt, resamples)
+    return low, high
+
+
 def _candidates(dets: Sequence[Detections]) -> np.ndarray:
     """Every distinct score, ascending, then one value above the highest ("redact nothing")."""
     scores = np.unique(np.concatenate([d.scores for d in dets] + [np.zeros(0)]))
@@ -75,8 +84,7 @@ class GlobalSweep:
 
     def over_redaction_upper(self, t: float, resamples: Resamples) -> float:
         """The upper end of the 95% bootstrap interval (over images) of ``OR(t)``."""
-        s = self.stats(t)
-        return ratio_ci(s.mask_outside_gt, s.outside_gt, resamples)[2]
+        return pooled_over_redaction_ci(self.stats(t), resamples)[1]
 
     def lowest_within(self, budget: float, resamples: Resamples | None = None) -> float:
         """``t_B``: the lowest candidate threshold whose over-redaction is ``<= budget``; with

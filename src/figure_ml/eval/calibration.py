@@ -33,8 +33,13 @@ import numpy as np
 
 from figure_ml.boxes import clip_boxes, pad_boxes
 from figure_ml.classes import CLASS_NAMES
-from figure_ml.eval.bootstrap import Resamples, ratio_ci
-from figure_ml.eval.budget import DEFAULT_MAX_OVER_REDACTION, GlobalSweep, pooled_over_redaction
+from figure_ml.eval.bootstrap import Resamples
+from figure_ml.eval.budget import (
+    DEFAULT_MAX_OVER_REDACTION,
+    GlobalSweep,
+    pooled_over_redaction,
+    pooled_over_redaction_ci,
+)
 from figure_ml.eval.coverage import cover_thresholds
 from figure_ml.eval.data import EvalData
 from figure_ml.eval.operating_point import OperatingPoint
@@ -297,7 +302,7 @@ def budget_record(stats: RedactionStats, resamples: Resamples | None) -> dict[st
     point = pooled_over_redaction(stats)
     if resamples is None:
         return {"record": {"over_redaction": point, "bound": "point"}, "judged": point}
-    _, low, high = ratio_ci(stats.mask_outside_gt, stats.outside_gt, resamples)
+    low, high = pooled_over_redaction_ci(stats, resamples)
     record = {
         "over_redaction": point,
         "bound": "upper",
