@@ -202,13 +202,6 @@ def calibrate_union(
     def union_stats(t: np.ndarray, p: np.ndarray) -> RedactionStats:
         return redaction_stats(gts, dets, t, p, kappa=kappa)
 
-    def union_or(t: np.ndarray, p: np.ndarray) -> float:
-        return pooled_over_redaction(union_stats(t, p))
-
-    def judged(t: np.ndarray, p: np.ndarray) -> float:
-        """What the budget is held to: the upper 95% bound, or the point estimate."""
-        return budget_record(union_stats(t, p), budget_resamples)["judged"]
-
     def class_miss(c: int, t: np.ndarray, p: np.ndarray) -> float:
         who = [k for k in range(len(members)) if np.isfinite(t[channel(k, c)])]
         if not who or not len(covers[who[0]][grid[0]][c]):
@@ -235,9 +228,13 @@ def calibrate_union(
             trial[ch] = r
             yield "padding", r, t, trial
 
-    current = union_or(thr, pad)
+    # the union at the current thresholds and paddings: its stats, over-redaction and the
+    # record whose "judged" value (upper bound or point) the budget holds
+    stats = union_stats(thr, pad)
+    current = pooled_over_redaction(stats)
+    final = budget_record(stats, budget_resamples)
     moves: list[dict[str, Any]] = []
-    while judged(thr, pad) > max_over_redaction + 1e-12:
+    while final["judged"] > max_over_redaction + 1e-12:
         best = None
         for ch in np.flatnonzero(np.isfinite(thr)):
             c = int(ch % NUM_CLASSES)
@@ -245,7 +242,8 @@ def calibrate_union(
             for kind, value, t_try, p_try in moves_of(int(ch), thr, pad):
                 if kind in found:
                     continue  # only the smallest step of each kind that lowers it
-                after = union_or(t_try, p_try)
+                s_try = union_stats(t_try, p_try)
+                after = pooled_over_redaction(s_try)
                 drop = current - after
                 if drop > 1e-12:
                     found.add(kind)
@@ -253,10 +251,12 @@ def calibrate_union(
                     key = (drop / (max(rise, 0.0) + 1e-6), drop)
                     if best is None or key > best[0]:
                         before = thr[ch] if kind == "threshold" else pad[ch]
-                        best = (key, int(ch), kind, float(before), value, t_try, p_try, after)
+                        best = (key, int(ch), kind, float(before), value, t_try, p_try, s_try)
         if best is None:
             break
-        _, ch, kind, before, value, thr, pad, current = best
+        _, ch, kind, before, value, thr, pad, stats = best
+        current = pooled_over_redaction(stats)
+        final = budget_record(stats, budget_resamples)
         moves.append(
             {"channel": ch, "kind": kind, "from": before, "to": value, "over_redaction": current}
         )
@@ -276,8 +276,6 @@ def calibrate_union(
         )
         met[name] = bool(miss <= targets[name] + 1e-12)
         d.update(union_miss=miss, target=float(targets[name]), target_met=met[name])
-    # the union's over-redaction at the shipped thresholds and paddings
-    final = budget_record(union_stats(thr, pad), budget_resamples)
     within = mark_over_budget(final["judged"], max_over_redaction, met, details)
     return {
         "members": [{"thresholds": t, "padding": p} for t, p in tables],

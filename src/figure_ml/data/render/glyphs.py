@@ -57,6 +57,19 @@ def _band(ink: np.ndarray, top: int, bottom: int) -> np.ndarray:
     return band
 
 
+#: blank pixels around a rendered line, so that anti-aliased edges are never cut
+_PAD = 2
+
+
+def _pil_ink(font: ImageFont.FreeTypeFont, text: str, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Anti-aliased ink of ``text`` on a patch spanning ``box`` = (left, top, right, bottom) of
+    its layout, :data:`_PAD` pixels wider on every side."""
+    left, top, right, bottom = box
+    img = Image.new("L", (max(1, right - left) + 2 * _PAD, max(1, bottom - top) + 2 * _PAD), 0)
+    ImageDraw.Draw(img).text((_PAD - left, _PAD - top), text, font=font, fill=255)
+    return np.asarray(img, np.float32) / 255.0
+
+
 def text_line(text: str, font_path: str, cap_px: float) -> tuple[np.ndarray, np.ndarray]:
     """Anti-aliased ink of ``text`` whose capital letters are about ``cap_px`` tall, and its
     *line band*: 1 on the rectangle from the top of the capitals (or of any taller ink) down
@@ -73,22 +86,29 @@ def text_line(text: str, font_path: str, cap_px: float) -> tuple[np.ndarray, np.
     left, top, right, bottom = font.getbbox(text)
     cap_top = font.getbbox(_CAP_REF)[1]
     desc = font.getbbox(_DESC_REF)[3]
-    y0, y1 = min(top, cap_top), max(bottom, desc)  # the patch holds the whole band
-    pad = 2
-    img = Image.new("L", (max(1, right - left) + 2 * pad, max(1, y1 - y0) + 2 * pad), 0)
-    ImageDraw.Draw(img).text((pad - left, pad - y0), text, font=font, fill=255)
-    ink = np.asarray(img, np.float32) / 255.0
-    return ink, _band(ink, pad + cap_top - y0, pad + desc - y0)
+    y0 = min(top, cap_top)  # the patch holds the whole band
+    ink = _pil_ink(font, text, (left, y0, right, max(bottom, desc)))
+    return ink, _band(ink, _PAD + cap_top - y0, _PAD + desc - y0)
 
 
 def text_alpha(text: str, font_path: str, cap_px: float) -> np.ndarray:
     """Anti-aliased ink of ``text`` whose capital letters are about ``cap_px`` tall."""
     font = font_for_cap(font_path, cap_px)
-    left, top, right, bottom = font.getbbox(text)
-    pad = 2
-    img = Image.new("L", (max(1, right - left) + 2 * pad, max(1, bottom - top) + 2 * pad), 0)
-    ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font, fill=255)
-    return np.asarray(img, np.float32) / 255.0
+    return _pil_ink(font, text, font.getbbox(text))
+
+
+def _hershey_params(cap_px: float, thick: float) -> tuple[float, int]:
+    """cv2's font scale for capitals about ``cap_px`` tall, and the stroke width in pixels."""
+    return cap_px / 22.0, max(1, round(thick))
+
+
+def _hershey_ink(s: str, font: int, scale: float, t: int, h: int, y_base: int) -> np.ndarray:
+    """Anti-aliased ink of ``s`` in a cv2 Hershey font on an ``h``-row patch, its baseline at
+    row ``y_base``, with ``t + 2`` blank columns on either side."""
+    (w, _), _ = cv2.getTextSize(s, font, scale, t)
+    img = np.zeros((h, w + 2 * t + 4), np.uint8)
+    cv2.putText(img, s, (t + 2, y_base), font, scale, 255, t, cv2.LINE_AA)
+    return img.astype(np.float32) / 255.0
 
 
 def hershey_line(
@@ -99,22 +119,16 @@ def hershey_line(
     "gjpqy" drawn at the same baseline, not from ``cv2.getTextSize``, whose height and
     baseline mean different things across OpenCV versions (in 5.x the baseline is the
     string's own descent, so the band would follow the letters)."""
-    scale = cap_px / 22.0
-    t = max(1, round(thick))
+    scale, t = _hershey_params(cap_px, thick)
     sizes = [cv2.getTextSize(s, font, scale, t) for s in (text, _CAP_REF + _DESC_REF)]
     asc = max(th for (_, th), _ in sizes)
     desc = max(base for _, base in sizes)
     h, y_base = asc + desc + 2 * t + 4, asc + t + 2
-
-    def draw(s: str) -> np.ndarray:
-        (w, _), _ = cv2.getTextSize(s, font, scale, t)
-        img = np.zeros((h, w + 2 * t + 4), np.uint8)
-        cv2.putText(img, s, (t + 2, y_base), font, scale, 255, t, cv2.LINE_AA)
-        return img.astype(np.float32) / 255.0
-
-    ink = draw(text)
-    cap_rows = np.flatnonzero(draw(_CAP_REF).max(axis=1) > 0.05)
-    desc_rows = np.flatnonzero(draw(_DESC_REF).max(axis=1) > 0.05)
+    ink = _hershey_ink(text, font, scale, t, h, y_base)
+    cap_rows = np.flatnonzero(_hershey_ink(_CAP_REF, font, scale, t, h, y_base).max(axis=1) > 0.05)
+    desc_rows = np.flatnonzero(
+        _hershey_ink(_DESC_REF, font, scale, t, h, y_base).max(axis=1) > 0.05
+    )
     top = int(cap_rows.min()) if len(cap_rows) else 0
     bottom = int(desc_rows.max()) + 1 if len(desc_rows) else h
     return ink, _band(ink, top, bottom)
@@ -122,12 +136,9 @@ def hershey_line(
 
 def hershey_alpha(text: str, font: int, cap_px: float, thick: float) -> np.ndarray:
     """Ink of ``text`` in a cv2 Hershey font (the script faces look like marker handwriting)."""
-    scale = cap_px / 22.0
-    t = max(1, round(thick))
-    (tw, th), base = cv2.getTextSize(text, font, scale, t)
-    img = np.zeros((th + base + 2 * t + 4, tw + 2 * t + 4), np.uint8)
-    cv2.putText(img, text, (t + 2, th + t + 2), font, scale, 255, t, cv2.LINE_AA)
-    return img.astype(np.float32) / 255.0
+    scale, t = _hershey_params(cap_px, thick)
+    (_, th), base = cv2.getTextSize(text, font, scale, t)
+    return _hershey_ink(text, font, scale, t, th + base + 2 * t + 4, th + t + 2)
 
 
 def barcode_alpha(data: str, module_px: float, height: float) -> np.ndarray:
