@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from figure_ml.classes import CLASS_NAMES, NUM_CLASSES
+from figure_ml.classes import CLASS_NAMES, NUM_CLASSES, class_id
 from figure_ml.config import SynthConfig
 from figure_ml.data.canonical import is_canonical, open_dataset
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.synth import generate
 from figure_ml.data.synth.augment import augment
-from figure_ml.data.synth.sample import _boxes, is_phi_free
+from figure_ml.data.synth.sample import MIN_FRAMED_SHARE, _boxes, is_phi_free
 from figure_ml.errors import ConfigError
 
 SMALL = dict(n_train=10, n_val=8, n_test=8, seed=7, phi_per_image=[3, 6], long_side=[320, 480])
@@ -270,3 +270,31 @@ def test_printed_phi_does_not_depend_on_the_process():
         assert r.returncode == 0, r.stderr[-2000:]
         out.add(r.stdout.strip())
     assert len(out) == 1
+
+
+def test_a_phi_object_the_framing_cuts_to_a_sliver_is_not_labelled():
+    """Augmentation that leaves a PHI object with less than MIN_FRAMED_SHARE of its rendered
+    pixels drops its label (a sliver identifies no one); at or above the share the box stays
+    and records the share it kept. Findings are not PHI and are never dropped this way."""
+    canvas = Canvas(100, 100, np.random.default_rng(0))
+    tattoo = canvas.new_object("phi", "tattoo")
+    face = canvas.new_object("phi", "face")
+    lesion = canvas.new_object("finding", "lesion")
+    rendered = np.zeros((100, 100), np.uint16)
+    rendered[0:10, 0:10] = tattoo.instance_id  # 100 px each
+    rendered[20:30, 20:30] = face.instance_id
+    rendered[40:50, 40:50] = lesion.instance_id
+    counts = np.bincount(rendered.ravel(), minlength=4)
+    framed = np.zeros_like(rendered)
+    framed[0:10, 0:2] = tattoo.instance_id  # 20 px left: 0.2 < 0.3
+    framed[20:30, 20:23] = face.instance_id  # 30 px left: exactly the share, kept
+    framed[40:50, 40:41] = lesion.instance_id  # 10 px of a finding: kept
+    assert MIN_FRAMED_SHARE == 0.3
+    objects, findings = _boxes(canvas, framed, 1, counts)
+    assert [o["category"] for o in objects] == [class_id("face")]
+    assert json.loads(objects[0]["attrs"])["framed_share"] == 0.3
+    assert objects[0]["bbox_xyxy"] == [20.0, 20.0, 23.0, 30.0]
+    assert [f["kind"] for f in findings] == ["lesion"]
+    # without augmentation (no rendered counts) nothing is dropped and nothing recorded
+    objects, _ = _boxes(canvas, framed, 1)
+    assert len(objects) == 2 and "framed_share" not in json.loads(objects[0]["attrs"])
