@@ -95,6 +95,7 @@ def test_composition_follows_weights_and_eval_splits_stay_out_of_train(inputs, t
     assert not ds.is_synthetic
     card = (ds.path / "DATASET_CARD.md").read_text()
     assert "CC BY-NC-ND 4.0" in card and "## Mix" in card
+    assert "Synthetic boxes are the tight box" in card  # its synth rows are boxed that way
 
 
 def test_larger_train_size_repeats_rows_within_tolerance(inputs, tmp_path):

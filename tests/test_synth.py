@@ -50,6 +50,7 @@ def test_outputs_and_digest_file(two_worker_dataset):
     assert ds.digest in card and "| face |" in card and "CC0" in card
     assert "## Box conventions" in card and "ear to ear and hairline (or forehead) to chin" in card
     assert "share without PHI" in card and "## Hard negatives" in card
+    assert "cuts to less than 30% of its rendered pixels is not labelled" in card
     sheet = Image.open(ds.path / "contact_sheet.png")
     assert sheet.width > 500 and sheet.height > 300
     assert ds.is_synthetic and ds.num_samples("train") == 10

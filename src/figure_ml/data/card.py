@@ -28,6 +28,18 @@ BOX_CONVENTIONS = {
 }
 
 
+def _synthetic_boxes() -> str:
+    """How the generator boxes (``synth/sample.py``), said where the data holds its rows."""
+    # imported here: the synth package imports this module (its generator writes the card)
+    from figure_ml.data.synth.sample import MIN_FRAMED_SHARE
+
+    return (
+        "Synthetic boxes are the tight box of an object's visible pixels after augmentation; an "
+        f"object of PHI that the augmentation's framing cuts to less than {MIN_FRAMED_SHARE:.0%} "
+        "of its rendered pixels is not labelled (a sliver identifies no one)."
+    )
+
+
 def hard_negatives(row: dict[str, Any]) -> list[str]:
     """Hard negatives the generator recorded for a row (none for other sources)."""
     try:
@@ -122,6 +134,7 @@ def render_card(ds: CanonicalDataset, stats: dict[str, Any]) -> str:
         "",
         _table(["class", "box"], [[c, BOX_CONVENTIONS[c]] for c in CLASS_NAMES]),
         "",
+        *([_synthetic_boxes(), ""] if "synth" in info["sources"] else []),
         "## Hard negatives (images holding each; never PHI)",
         "",
         "skin: bare skin (texture); finding: wounds, lesions, rashes, sutures, bruises; ruler and "
