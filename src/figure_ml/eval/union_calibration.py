@@ -228,11 +228,10 @@ def calibrate_union(
             trial[ch] = r
             yield "padding", r, t, trial
 
-    # the union at the current thresholds and paddings: its stats, over-redaction and the
-    # record whose "judged" value (upper bound or point) the budget holds
-    stats = union_stats(thr, pad)
-    current = pooled_over_redaction(stats)
-    final = budget_record(stats, budget_resamples)
+    # the union at the current thresholds and paddings: the record of its over-redaction
+    # (point, and the "judged" value, upper bound or point, that the budget holds)
+    final = budget_record(union_stats(thr, pad), budget_resamples)
+    current = final["record"]["over_redaction"]
     moves: list[dict[str, Any]] = []
     while final["judged"] > max_over_redaction + 1e-12:
         best = None
@@ -255,8 +254,8 @@ def calibrate_union(
         if best is None:
             break
         _, ch, kind, before, value, thr, pad, stats = best
-        current = pooled_over_redaction(stats)
         final = budget_record(stats, budget_resamples)
+        current = final["record"]["over_redaction"]
         moves.append(
             {"channel": ch, "kind": kind, "from": before, "to": value, "over_redaction": current}
         )

@@ -58,7 +58,7 @@ def render_model_card(m: dict[str, Any]) -> str:
             f"{_pct(pc.get('miss_rate'))} missed at the operating point"
             + (at_budget if at is not None else "")
         )
-    upper = cal.get("budget_bound") == "upper" and cal.get("over_redaction_ci")
+    upper = cal.get("budget_bound") == "upper" and bool(cal.get("over_redaction_ci"))
     if cal.get("budget_met") is False:
         judged = (
             f"upper 95% bound {_pct(cal['over_redaction_ci'][1])} (point "
