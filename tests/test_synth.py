@@ -15,7 +15,7 @@ from figure_ml.data.canonical import is_canonical, open_dataset
 from figure_ml.data.render.canvas import Canvas
 from figure_ml.data.synth import generate
 from figure_ml.data.synth.augment import augment
-from figure_ml.data.synth.sample import FRAMING_EXEMPT, MIN_FRAMED_SHARE, _boxes, is_phi_free
+from figure_ml.data.synth.sample import MIN_FRAMED_SHARE, _boxes, is_phi_free
 from figure_ml.errors import ConfigError
 
 SMALL = dict(n_train=10, n_val=8, n_test=8, seed=7, phi_per_image=[3, 6], long_side=[320, 480])
@@ -51,7 +51,6 @@ def test_outputs_and_digest_file(two_worker_dataset):
     assert "## Box conventions" in card and "ear to ear and hairline (or forehead) to chin" in card
     assert "share without PHI" in card and "## Hard negatives" in card
     assert "cuts to less than 30% of its rendered pixels is not labelled" in card
-    assert "except faces, which keep their label" in card
     sheet = Image.open(ds.path / "contact_sheet.png")
     assert sheet.width > 500 and sheet.height > 300
     assert ds.is_synthetic and ds.num_samples("train") == 10
@@ -277,31 +276,26 @@ def test_printed_phi_does_not_depend_on_the_process():
 def test_a_phi_object_the_framing_cuts_to_a_sliver_is_not_labelled():
     """Augmentation that leaves a PHI object with less than MIN_FRAMED_SHARE of its rendered
     pixels drops its label (a sliver identifies no one); at or above the share the box stays
-    and records the share it kept. A face is never dropped this way (a fifth of a face can show
-    an eye), and findings are not PHI and are never dropped this way either."""
+    and records the share it kept. Findings are not PHI and are never dropped this way."""
     canvas = Canvas(100, 100, np.random.default_rng(0))
     tattoo = canvas.new_object("phi", "tattoo")
-    band = canvas.new_object("phi", "wristband")
     face = canvas.new_object("phi", "face")
     lesion = canvas.new_object("finding", "lesion")
     rendered = np.zeros((100, 100), np.uint16)
     rendered[0:10, 0:10] = tattoo.instance_id  # 100 px each
-    rendered[20:30, 20:30] = band.instance_id
-    rendered[60:70, 60:70] = face.instance_id
+    rendered[20:30, 20:30] = face.instance_id
     rendered[40:50, 40:50] = lesion.instance_id
-    counts = np.bincount(rendered.ravel(), minlength=5)
+    counts = np.bincount(rendered.ravel(), minlength=4)
     framed = np.zeros_like(rendered)
     framed[0:10, 0:2] = tattoo.instance_id  # 20 px left: 0.2 < 0.3
-    framed[20:30, 20:23] = band.instance_id  # 30 px left: exactly the share, kept
-    framed[60:70, 60:61] = face.instance_id  # 10 px of a face: exempt, kept
+    framed[20:30, 20:23] = face.instance_id  # 30 px left: exactly the share, kept
     framed[40:50, 40:41] = lesion.instance_id  # 10 px of a finding: kept
     assert MIN_FRAMED_SHARE == 0.3
-    assert set(FRAMING_EXEMPT) == {"face"}
     objects, findings = _boxes(canvas, framed, 1, counts)
-    assert [o["category"] for o in objects] == [class_id("wristband"), class_id("face")]
-    assert [json.loads(o["attrs"])["framed_share"] for o in objects] == [0.3, 0.1]
-    assert [o["bbox_xyxy"] for o in objects] == [[20.0, 20.0, 23.0, 30.0], [60.0, 60.0, 61.0, 70.0]]
+    assert [o["category"] for o in objects] == [class_id("face")]
+    assert json.loads(objects[0]["attrs"])["framed_share"] == 0.3
+    assert objects[0]["bbox_xyxy"] == [20.0, 20.0, 23.0, 30.0]
     assert [f["kind"] for f in findings] == ["lesion"]
     # without augmentation (no rendered counts) nothing is dropped and nothing recorded
     objects, _ = _boxes(canvas, framed, 1)
-    assert len(objects) == 3 and "framed_share" not in json.loads(objects[0]["attrs"])
+    assert len(objects) == 2 and "framed_share" not in json.loads(objects[0]["attrs"])

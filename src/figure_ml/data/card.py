@@ -31,15 +31,12 @@ BOX_CONVENTIONS = {
 def _synthetic_boxes() -> str:
     """How the generator boxes (``synth/sample.py``), said where the data holds its rows."""
     # imported here: the synth package imports this module (its generator writes the card)
-    from figure_ml.data.synth.sample import FRAMING_EXEMPT, MIN_FRAMED_SHARE
+    from figure_ml.data.synth.sample import MIN_FRAMED_SHARE
 
-    exempt = " and ".join(f"{c}s" for c in sorted(FRAMING_EXEMPT))
     return (
         "Synthetic boxes are the tight box of an object's visible pixels after augmentation; an "
         f"object of PHI that the augmentation's framing cuts to less than {MIN_FRAMED_SHARE:.0%} "
-        "of its rendered pixels is not labelled (a sliver of a tattoo or a line identifies no "
-        f"one), except {exempt}, which keep their label however little is left (a fragment of a "
-        "face can show an eye)."
+        "of its rendered pixels is not labelled (a sliver identifies no one)."
     )
 
 

@@ -47,11 +47,6 @@ _BLURS = ("GaussianBlur", "MotionBlur", "Defocus")
 #: only what augmentation cut. The zoom can only enlarge (scale >= 1), so a share this low
 #: always means the object was cut.
 MIN_FRAMED_SHARE = 0.3
-#: PHI classes the framing rule never drops. A face cut to a fifth can still show an eye and a
-#: brow (one of the 4 faces it took on 600 test images of seed 205 kept an eye and the rim of
-#: the glasses over it, 23% of its pixels), and an unlabelled one teaches the student to leave
-#: such a fragment at the photo's edge uncovered; a privacy team would hide it.
-FRAMING_EXEMPT = frozenset({"face"})
 
 
 @dataclass(frozen=True)
@@ -160,9 +155,8 @@ def _boxes(
     """Tight boxes from each object's visible pixels; objects smaller than ``min_side`` drop out.
 
     ``rendered``: each instance id's pixel count before augmentation (``None``: not augmented).
-    A PHI object keeping less than :data:`MIN_FRAMED_SHARE` of it in ``instances`` drops out
-    unless its class is in :data:`FRAMING_EXEMPT`; the share it keeps is recorded in its
-    attributes as ``framed_share``.
+    A PHI object keeping less than :data:`MIN_FRAMED_SHARE` of it in ``instances`` drops out;
+    the share it keeps is recorded in its attributes as ``framed_share``.
     """
     # find_objects gives, in one pass, the bounding slices of every label id 1..max.
     slices = ndimage.find_objects(instances.astype(np.int32), max_label=len(canvas.objects))
@@ -182,7 +176,7 @@ def _boxes(
             attrs = obj.attrs
             if framed is not None and rendered is not None and rendered[obj.instance_id]:
                 share = float(framed[obj.instance_id]) / float(rendered[obj.instance_id])
-                if share < MIN_FRAMED_SHARE and obj.label not in FRAMING_EXEMPT:
+                if share < MIN_FRAMED_SHARE:
                     continue
                 attrs = {**attrs, "framed_share": round(min(share, 1.0), 3)}
             attrs = json.dumps(attrs, sort_keys=True)
