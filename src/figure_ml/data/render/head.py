@@ -134,6 +134,6 @@ def compose_head(
     if extras.get("beard"):
         beard(rng, hd, g, face_a, hair_tex)
     scalp_hair(rng, hd, style, hair_tex, strands, size, cx, cy, a, hh, xx, yy)
-    headwear(rng, hd, extras, size, cx, cy, a, b, hh, xx, yy, yaw, px)
+    headwear(rng, hd, extras, size, cx, cy, a, b, hh, xx, yy, yaw, px, light)
     hd.finish_face()
     return hd

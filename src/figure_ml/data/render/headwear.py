@@ -26,6 +26,7 @@ def headwear(
     yy: np.ndarray,
     yaw: float,
     px,
+    light: float = 0.0,
 ) -> None:
     """PPE and glasses: mask and glasses are face (within the face oval), a cap or blanket not."""
     if extras.get("cap"):
@@ -43,13 +44,14 @@ def headwear(
             ],
             np.float32,
         )
-        top = cy + 0.06 * hh - 0.04 * hh * np.cos((xx - cx) / a * 1.2)
+        # the top edge rides over the nose bridge and drops toward the cheeks
+        u = (xx - cx - a * 0.15 * np.sin(yaw)) / a  # -1..1 across the mask
+        top = cy + 0.03 * hh + 0.06 * hh * np.clip(u * u, 0, 1.5)
         mm = ellipse(
             size, (cx + a * 0.15 * np.sin(yaw), cy + 0.12 * hh), (a * 1.05, b * 0.98), 1.0
         ).full(size)
         mm *= np.clip((yy - top) / 2 + 0.5, 0, 1)
-        pleat = 1 - 0.12 * (np.sin((yy - cy) / (0.045 * hh) * np.pi) > 0.85)
-        hd.lay(mm, col * pleat[..., None] * (0.85 + 0.15 * np.cos((xx - cx) / a))[..., None], True)
+        hd.lay(mm, col * _mask_shading(u, yy - top, hh, light)[..., None], True)
         for phi in (-np.pi / 2, np.pi / 2):
             ex, k = px(phi, 1.02)
             if k > 0:
@@ -95,3 +97,24 @@ def headwear(
         top = cy + extras["blanket"] * hh
         bl = np.clip((yy - top - 0.03 * hh * np.sin(xx / (0.2 * hh))) / 2 + 0.5, 0, 1)
         hd.lay(bl, fabric(rng, size, size, np.array((0.93, 0.93, 0.92), np.float32), 0.12), False)
+
+
+def _mask_shading(u: np.ndarray, depth: np.ndarray, hh: float, light: float) -> np.ndarray:
+    """Brightness of a pleated surgical mask: ``u`` runs -1..1 across it, ``depth`` is px below
+    its top edge. A flat tint with hairline pleats read as a sticker; a real mask is a cloth
+    cylinder lit by the same key light as the face (``light``, as in :func:`head.compose_head`),
+    folded into three pleats whose lower lip casts a thin shadow, with a stitched hem along its
+    top and a soft shadow under the chin."""
+    nx = np.clip(u, -0.98, 0.98)
+    nz = np.sqrt(1.0 - nx * nx)
+    lit = 0.62 + 0.45 * np.clip(nx * np.sin(light) * 0.7 + nz * 0.72, 0.0, 1.0)
+    period = 0.085 * hh
+    # pleats start below the nose wire's hem and bow down with the top edge (depth follows it)
+    t = (depth - 0.07 * hh) / period
+    phase = t - np.floor(t)
+    pleat = np.where(
+        (t > 0) & (t < 3), 0.93 + 0.12 * phase - 0.18 * np.exp(-(((1 - phase) / 0.08) ** 2)), 1.0
+    )
+    hem = 1.0 - 0.1 * np.exp(-(((depth - 0.035 * hh) / (0.012 * hh + 0.5)) ** 2))
+    chin = 1.0 - 0.25 * np.clip((depth - 0.42 * hh) / (0.12 * hh), 0.0, 1.0)
+    return (lit * pleat * hem * chin).astype(np.float32)
