@@ -40,6 +40,9 @@ SMOKE_PARAMS = {
     "train": {"experiment": "smoke", "epochs": 1, "imgsz": 64, "seed": 0},
     "eval": {"bootstrap_resamples": 100, "budget": 0.05},
     "export": {
+        # not the smoke model's training size: the export stage must pass export.imgsz on (the
+        # demo trains at 512 and exports at the reference's 640)
+        "imgsz": 96,
         "calibration_images": 8,
         "latency_runs": 2,
         "int8_max_delta": 1.0,
@@ -117,7 +120,7 @@ def test_repro_writes_metrics_int8_model_and_a_readable_manifest(repro):
     assert len(int8) == 1
     path = m.artifact_path(int8[0])
     assert path.suffix == ".onnx" and path.stat().st_size == int8[0]["size_bytes"]
-    assert m.data["input"]["size"] == 64
+    assert m.data["input"]["size"] == 96  # params.yaml export.imgsz, not the training size
     assert set(m.data["thresholds"]) == set(CLASS_NAMES)
     assert metrics["thresholds"] == m.data["thresholds"]
     assert metrics["padding"] == m.data["padding"]
