@@ -136,6 +136,51 @@ def test_ship_writes_the_folder_whole(tmp_path) -> None:
     assert p["init_weights"] is None and "from random initialisation" in card
 
 
+def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
+    """A checkpoint that stays while the redactor runs it differently (NMS) gets its figures
+    re-measured: same weights, same test split; weights, lineage and training stay."""
+    run, ev = _fake_run(tmp_path)
+    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    before = json.loads((dest / "provenance.json").read_text())
+    m = json.loads((ev / "metrics.json").read_text())
+    m["model"]["nms_iou"] = 0.9
+    m["git_commit"] = "0123456789abcdef"
+    m["per_class"]["face"] = m["per_class"]["face"] | {
+        "n_missed_at_budget": 1,
+        "miss_at_budget": 0.1,
+    }
+    ev2 = tmp_path / "eval2"
+    ev2.mkdir()
+    (ev2 / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(SystemExit):  # a run to ship, or figures to replace: not both
+        ship_mod.main(["--rescore", "--run-dir", str(run), "--eval-dir", str(ev2)])
+    ship_mod.rescore(ev2, "reference", dest_root=tmp_path / "pkg")
+    after = json.loads((dest / "provenance.json").read_text())
+    assert after["test"]["per_class"]["face"]["n_missed_at_budget"] == 1
+    assert (after["test"]["nms_iou"], after["test"]["git_commit"]) == (0.9, "0123456789abcdef")
+    assert {k: v for k, v in after.items() if k != "test"} == {
+        k: v for k, v in before.items() if k != "test"
+    }
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert "| face | 10 | 2 (20.0%) | 1 (10.0%) |" in card
+    assert "class-aware NMS at IoU 0.9; evaluated by commit `0123456789ab`" in card
+    assert models.sha256_file(dest / "weights.pt") == before["sha256"]
+    # another test split, or other weights, cannot replace the figures
+    for i, (change, match) in enumerate(
+        [
+            (lambda m: m["dataset"].update(digest="9" * 64), "not the eeeeeeeeeeee"),
+            (lambda m: m["model"].update(weights_sha256="0" * 64), "not this run's best.pt"),
+        ]
+    ):
+        bad = json.loads(json.dumps(m))
+        change(bad)
+        (tmp_path / f"bad{i}").mkdir()
+        (tmp_path / f"bad{i}" / "metrics.json").write_text(json.dumps(bad))
+        with pytest.raises(BadInputError, match=match):
+            ship_mod.rescore(tmp_path / f"bad{i}", "reference", dest_root=tmp_path / "pkg")
+    assert json.loads((dest / "provenance.json").read_text()) == after
+
+
 PARENT = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
 #: a run.json init_weights of model.weights=nudenet, as training records it
 CONVERTED_START = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,

@@ -6,6 +6,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 
 from conftest import _toy_sample, compose_train
 from figure_ml import manifest
+from figure_ml.boxes import NMS_IOU
 from figure_ml.config import ExportConfig, to_typed
 from figure_ml.data.canonical import CanonicalWriter, open_dataset
-from figure_ml.errors import BadInputError
+from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.export.run import export
 from figure_ml.manifest import ManifestError
 
@@ -200,6 +202,7 @@ def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
     assert names["int8"]["size_bytes"] < names["fp32"]["size_bytes"]
     ort.InferenceSession(str(out / names["int8_ort"]["file"]), providers=["CPUExecutionProvider"])
     assert m.data["input"]["size"] == 320
+    assert m.data["output"]["nms_iou"] == NMS_IOU  # what eval and compare run the .pt at
     for a in names.values():  # measured as configured (the figures themselves: benchmarks/)
         lat = a["latency"]
         assert (lat["runs"], lat["batch"], lat["imgsz"]) == (3, 1, 320)
@@ -360,6 +363,8 @@ def test_bad_export_inputs(toy, tmp_path):
     )
     with pytest.raises(BadInputError, match=r"none\.pt"):
         export(cfg)
+    with pytest.raises(ConfigError, match=r"nms_iou must be within 0\.\.1, got 1\.5"):
+        export(replace(cfg, nms_iou=1.5))  # refused before the missing weights are looked at
     not_a_model = tmp_path / "junk.pt"
     not_a_model.write_bytes(b"junk")
     r = _run(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from figure_ml.boxes import NMS_IOU
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import ConfigError
 
@@ -274,7 +275,8 @@ class PredictorConfig:
     #: model input size; null: the size the model was trained/exported at
     imgsz: int | None = None
     conf: float = 0.001
-    iou: float = 0.7
+    #: class-aware NMS IoU (figure_ml.boxes.NMS_IOU says why it is above ultralytics' 0.7)
+    iou: float = NMS_IOU
     max_det: int = 300
     #: whole: one letterboxed pass; tiled: plus overlapping tiles (see figure_ml.redact)
     strategy: str = "whole"
@@ -692,6 +694,8 @@ class ExportConfig:
     name: str = "figure_ml-phi-detector"
     #: model input size; null: the size the model was trained at
     imgsz: int | None = None
+    #: the manifest's ``output.nms_iou``, the class-aware NMS the redactor applies
+    nms_iou: float = NMS_IOU
     opset: int = 17
     dynamic_batch: bool = False
     int8: Int8Config = field(default_factory=Int8Config)
@@ -726,6 +730,8 @@ class ExportConfig:
             raise ConfigError(f"opset must be >= 11, got {self.opset}")
         if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
             raise ConfigError(f"imgsz must be a positive multiple of 32, got {self.imgsz}")
+        if not 0 <= self.nms_iou <= 1:  # the manifest schema's range, refused before any work
+            raise ConfigError(f"nms_iou must be within 0..1, got {self.nms_iou}")
         if self.tiling.mode not in ("auto", "on", "off"):
             raise ConfigError(f"tiling.mode must be auto, on or off, got {self.tiling.mode!r}")
         if self.int8.calibration_images < 1:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from figure_ml.boxes import NMS_IOU
+
 PAD_VALUE = 114
 
 
@@ -118,7 +120,7 @@ class OnnxDetector:
         path: str,
         *,
         conf: float = 0.001,
-        iou: float = 0.7,
+        iou: float = NMS_IOU,
         max_det: int = 300,
         threads: int | None = None,
         providers: list[str] | None = None,

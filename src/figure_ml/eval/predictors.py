@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from figure_ml.boxes import NMS_IOU
 from figure_ml.errors import BadInputError
 from figure_ml.eval.records import Detections
 
@@ -37,7 +38,7 @@ class OnnxPredictor:
         path: str | Path,
         *,
         conf: float = 0.001,
-        iou: float = 0.7,
+        iou: float = NMS_IOU,
         max_det: int = 300,
         threads: int | None = None,
         imgsz: int | None = None,
@@ -79,7 +80,7 @@ class TorchPredictor:
         *,
         imgsz: int | None = None,
         conf: float = 0.001,
-        iou: float = 0.7,
+        iou: float = NMS_IOU,
         max_det: int = 300,
     ) -> None:
         from figure_ml import yolo
@@ -110,7 +111,7 @@ def make_predictor(
     *,
     imgsz: int | None = None,
     conf: float = 0.001,
-    iou: float = 0.7,
+    iou: float = NMS_IOU,
     max_det: int = 300,
 ) -> Predictor:
     """The predictor for a weights file, chosen by its suffix."""

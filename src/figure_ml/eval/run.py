@@ -153,6 +153,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         "predictor": predictor.description,
         "imgsz": predictor.imgsz,
         "strategy": pcfg.strategy,
+        "nms_iou": pcfg.iou,
     }
     return Subject(predictor, None, info, sha)
 

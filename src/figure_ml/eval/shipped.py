@@ -81,6 +81,7 @@ def manifest_predictor(
         "file": a["file"],
         "sha256": a["sha256"],
         "precision": a["precision"],
+        "nms_iou": float(m.data["output"]["nms_iou"]),  # the model's NMS (its figures depend on it)
         # where the manifest's thresholds came from (export: fitted on val; thresholds_file)
         "calibration_source": (m.data.get("calibration") or {}).get("source"),
     }

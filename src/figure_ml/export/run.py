@@ -173,7 +173,7 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
         "output": {
             "layout": layout,
             "nms_in_graph": layout == "end2end",
-            "nms_iou": 0.7,
+            "nms_iou": cfg.nms_iou,
             "max_det": 300,
             "class_agnostic_nms": False,
         },

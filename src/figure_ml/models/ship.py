@@ -19,6 +19,11 @@ split of a canonical dataset other than its training data, at the budget and kap
 checks in :func:`_checked_selection`). ``--accept-tie`` also takes ``no_difference``, for when
 the shipped checkpoint must go anyway (the generator changed and it no longer matches it);
 ``worse`` is always refused. The comparison goes into the provenance and the card.
+
+When what ships stays but the way the redactor runs it changes (the export's NMS, say), the
+card's figures are re-measured, not kept: ``python -m figure_ml.models.ship --rescore
+--eval-dir E [--name reference]`` replaces only the test figures, from an evaluation of the same
+weights on the same test split (:func:`rescore`); the weights, lineage and selection stay.
 """
 
 from __future__ import annotations
@@ -116,6 +121,10 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
         "thresholds": metrics["thresholds"],
         "padding": metrics["padding"],
         "per_class": {c: {k: per[c].get(k) for k in keep} for c in CLASS_NAMES},
+        # how the figures were made: the NMS the model ran with (absent from evaluations
+        # before it was recorded) and the commit of the evaluation
+        "nms_iou": (metrics.get("model") or {}).get("nms_iou"),
+        "git_commit": metrics.get("git_commit"),
     }
 
 
@@ -213,7 +222,13 @@ def _card(name: str, p: dict[str, Any]) -> str:
         f"{t['over_redaction_ci'][0]:.1%}-{t['over_redaction_ci'][1]:.1%}). At the "
         f"{t['budget']:.0%} over-redaction budget: global threshold "
         f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
-        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa).",
+        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa)."
+        + (
+            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}; evaluated by "
+            f"commit `{str(t.get('git_commit'))[:12]}`."
+            if t.get("nms_iou") is not None
+            else ""
+        ),
         "",
         "| class | GT boxes | missed at operating point | missed at budget | exact 95% CI |",
         "|---|---:|---:|---:|---|",
@@ -459,12 +474,11 @@ def ship(
     best_sha = sha256_file(best)
     _check_scored(eval_dir / "metrics.json", metrics, info["dataset_digest"], best_sha)
     root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
-    dest = root / name
     selection = _selection(
         val_comparison,
         _Chooser(
             init=info.get("init_weights"),
-            shipped=dest / "weights.pt",
+            shipped=root / name / "weights.pt",
             best_sha=best_sha,
             train_digest=info["dataset_digest"],
             scored={
@@ -509,12 +523,21 @@ def ship(
         "test": _test_figures(metrics),
         "generator": generator_digest(),
     }
+    return _swap_in(
+        root, name, provenance, {"weights.pt": best, "config.yaml": run_dir / "config.yaml"}
+    )
+
+
+def _swap_in(root: Path, name: str, provenance: dict[str, Any], files: dict[str, Path]) -> Path:
+    """Write ``root/name`` whole: ``files`` copied in, provenance and card written, in a folder
+    beside the old one that is then swapped in, so a failure leaves the old checkpoint intact."""
+    dest = root / name
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; the package folder is not
-        shutil.copyfile(best, tmp / "weights.pt")
-        shutil.copyfile(run_dir / "config.yaml", tmp / "config.yaml")
+        for file, src in files.items():
+            shutil.copyfile(src, tmp / file)
         atomic.write_json(tmp / "provenance.json", provenance)
         (tmp / "MODEL_CARD.md").write_text(_card(name, provenance), encoding="utf-8")
         old = root / f".{name}-old"
@@ -528,10 +551,43 @@ def ship(
     return dest
 
 
+def rescore(eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
+    """Replace the test figures of the checkpoint shipped as ``name`` with ``eval_dir``'s: an
+    evaluation of the same weights (sha256) on the same test split (digest) as the figures it
+    replaces, held to the checks :func:`ship` applies. For a change in how the redactor runs a
+    checkpoint that stays; everything but ``test`` in the provenance is kept."""
+    if name not in SHIPPED:
+        raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
+    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
+    dest = root / name
+    provenance = _read_json(dest / "provenance.json")
+    if sha256_file(dest / "weights.pt") != provenance["sha256"]:
+        raise BadInputError(f"{dest / 'weights.pt'}: sha256 differs from its provenance.json")
+    metrics_path = eval_dir / "metrics.json"
+    metrics = _read_json(metrics_path)
+    _check_scored(metrics_path, metrics, provenance["dataset_digest"], provenance["sha256"])
+    # the selection and the old figures were made on this split: a new one is a new story
+    was = provenance["test"]["dataset_digest"]
+    if metrics["dataset"]["digest"] != was:
+        raise BadInputError(
+            f"{metrics_path}: test split digest {metrics['dataset']['digest'][:12]}…, not the "
+            f"{was[:12]}… the card's figures were measured on; re-measure on that split"
+        )
+    provenance["test"] = _test_figures(metrics)
+    files = {f: dest / f for f in ("weights.pt", "config.yaml")}
+    return _swap_in(root, name, provenance, files)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m figure_ml.models.ship", description=__doc__)
-    ap.add_argument("--run-dir", type=Path, required=True)
+    ap.add_argument("--run-dir", type=Path, help="the finished training run to ship")
     ap.add_argument("--eval-dir", type=Path, required=True)
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="keep the checkpoint shipped under --name and replace only its test figures with "
+        "--eval-dir's (same weights, same test split; no --run-dir)",
+    )
     ap.add_argument("--name", default="reference", choices=SHIPPED)
     ap.add_argument(
         "--val-comparison",
@@ -547,7 +603,13 @@ def main(argv: list[str] | None = None) -> int:
         "generator changed)",
     )
     args = ap.parse_args(argv)
+    if args.rescore == bool(args.run_dir):
+        ap.error("give --run-dir to ship a run, or --rescore to re-measure what ships")
     try:
+        if args.rescore:
+            dest = rescore(args.eval_dir, args.name)
+            print(f"re-measured {args.name}: {dest / 'MODEL_CARD.md'}")
+            return 0
         dest = ship(
             args.run_dir,
             args.eval_dir,
