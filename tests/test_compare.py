@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from figure_ml.boxes import NMS_IOU
 from figure_ml.config import CompareConfig, EvalDataConfig
 from figure_ml.errors import ConfigError
 from figure_ml.eval.compare import COMPARISON_FILE, compare
@@ -165,6 +166,7 @@ def test_compare_writes_a_comparison_without_file_names(tmp_path, toy_dataset) -
     saved = json.loads((result.out_dir / COMPARISON_FILE).read_text())
     assert saved["all"]["only_candidate"] == saved["all"]["only_baseline"] == 0
     assert saved["candidate"]["sha256"] == saved["baseline"]["sha256"]
+    assert saved["candidate"]["nms_iou"] == saved["baseline"]["nms_iou"] == NMS_IOU
     assert saved["dataset"]["split"] == "val" and saved["n_images"] == 6
     report = (result.out_dir / "comparison.md").read_text()
     assert "**Verdict: no_difference**" in report

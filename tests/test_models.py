@@ -152,8 +152,9 @@ def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
     ev2 = tmp_path / "eval2"
     ev2.mkdir()
     (ev2 / "metrics.json").write_text(json.dumps(m))
-    with pytest.raises(SystemExit):  # a run to ship, or figures to replace: not both
-        ship_mod.main(["--rescore", "--run-dir", str(run), "--eval-dir", str(ev2)])
+    for args in (["--run-dir", str(run)], ["--val-comparison", str(ev2)], ["--accept-tie"]):
+        with pytest.raises(SystemExit):  # argparse refuses it before anything is read
+            ship_mod.main(["--rescore", "--eval-dir", str(ev2), *args])
     ship_mod.rescore(ev2, "reference", dest_root=tmp_path / "pkg")
     after = json.loads((dest / "provenance.json").read_text())
     assert after["test"]["per_class"]["face"]["n_missed_at_budget"] == 1
@@ -163,13 +164,17 @@ def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
     }
     card = (dest / "MODEL_CARD.md").read_text()
     assert "| face | 10 | 2 (20.0%) | 1 (10.0%) |" in card
-    assert "class-aware NMS at IoU 0.9; evaluated by commit `0123456789ab`" in card
+    assert "class-aware NMS at IoU 0.9. Evaluated by commit `0123456789ab`." in card
     assert models.sha256_file(dest / "weights.pt") == before["sha256"]
-    # another test split, or other weights, cannot replace the figures
+    assert (dest / "config.yaml").read_text() == (run / "config.yaml").read_text()
+    # another test split, other weights, a detector set's union, or figures that do not say
+    # their NMS cannot replace the figures
     for i, (change, match) in enumerate(
         [
             (lambda m: m["dataset"].update(digest="9" * 64), "not the eeeeeeeeeeee"),
-            (lambda m: m["model"].update(weights_sha256="0" * 64), "not this run's best.pt"),
+            (lambda m: m["model"].update(weights_sha256="0" * 64), "not the shipped reference"),
+            (lambda m: m["model"].update(detectors=[{"name": "centerface"}]), "detector set"),
+            (lambda m: m["model"].pop("nms_iou"), "no model.nms_iou"),
         ]
     ):
         bad = json.loads(json.dumps(m))
@@ -178,6 +183,11 @@ def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
         (tmp_path / f"bad{i}" / "metrics.json").write_text(json.dumps(bad))
         with pytest.raises(BadInputError, match=match):
             ship_mod.rescore(tmp_path / f"bad{i}", "reference", dest_root=tmp_path / "pkg")
+    assert json.loads((dest / "provenance.json").read_text()) == after
+    # a weights file that is not the one its provenance names: refused, nothing written
+    (dest / "weights.pt").write_bytes(b"other")
+    with pytest.raises(BadInputError, match=r"sha256 differs from its provenance\.json"):
+        ship_mod.rescore(ev2, "reference", dest_root=tmp_path / "pkg")
     assert json.loads((dest / "provenance.json").read_text()) == after
 
 
@@ -230,6 +240,10 @@ def test_a_refreshed_checkpoint_names_its_parent_and_how_it_beat_it(tmp_path) ->
     assert "chosen over `reference` (sha256 `ffffffffffffffff…`) on a val split" in card
     assert "missed 30 of 825 PHI boxes against its 41, difference -1.33 points " in card
     assert "(95% CI [-2.50, -0.30])" in card
+    # a comparison from before compare recorded its NMS ran at 0.7; a newer one names its own
+    assert "at the 5% budget (NMS IoU 0.7, not recorded then; `python -m" in card
+    sel = p["selection"] | {"baseline": p["selection"]["baseline"] | {"nms_iou": 0.9}}
+    assert "at the 5% budget (NMS IoU 0.9; `python -m" in ship_mod._selection_lines(sel)[0]
 
 
 def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
@@ -328,6 +342,8 @@ def test_ship_refuses_what_cannot_be_vouched_for(tmp_path) -> None:
             (lambda m: m["model"].pop("weights_sha256"), "not this run's best.pt"),
             (lambda m: m["dataset"].update(n_skipped={"test": 40}), "40 images were skipped"),
             (lambda m: m["dataset"].update(split="val"), "not a synthetic test split"),
+            # the union of a detector set: teachers' boxes are not the checkpoint's
+            (lambda m: m["model"].update(detectors=[{"name": "centerface"}]), "detector set"),
             (lambda m: m["operating_point"].update(source="config"), "thresholds from 'config'"),
             # a manifest whose export read its thresholds from a file
             (

@@ -88,6 +88,10 @@ def synth(tmp_path_factory):
     return generate(cfg)
 
 
+#: the export fixture's NMS IoU: not figure_ml.boxes.NMS_IOU, the default
+EXPORT_NMS_IOU = 0.85
+
+
 def _export_args(out, synth, *extra, or_delta=0.5):
     # a 24-image test split has about ten boxes a class: one box that INT8 covers and FP32 does
     # not moves the paired interval's upper end by ~30 points, so the bounds are widened to 0.5
@@ -110,7 +114,8 @@ def _export_args(out, synth, *extra, or_delta=0.5):
 @pytest.fixture(scope="module")
 def exported(synth, tmp_path_factory):
     out = tmp_path_factory.mktemp("exp") / "x"
-    r = _run(*_export_args(out, synth), cwd=out.parent)
+    # a non-default NMS, so that the manifest's can only come from the option
+    r = _run(*_export_args(out, synth, f"nms_iou={EXPORT_NMS_IOU}"), cwd=out.parent)
     return out, r
 
 
@@ -202,7 +207,7 @@ def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
     assert names["int8"]["size_bytes"] < names["fp32"]["size_bytes"]
     ort.InferenceSession(str(out / names["int8_ort"]["file"]), providers=["CPUExecutionProvider"])
     assert m.data["input"]["size"] == 320
-    assert m.data["output"]["nms_iou"] == NMS_IOU  # what eval and compare run the .pt at
+    assert EXPORT_NMS_IOU != NMS_IOU and m.data["output"]["nms_iou"] == EXPORT_NMS_IOU
     for a in names.values():  # measured as configured (the figures themselves: benchmarks/)
         lat = a["latency"]
         assert (lat["runs"], lat["batch"], lat["imgsz"]) == (3, 1, 320)
@@ -311,6 +316,7 @@ def test_manifest_eval_reproduces_the_exports_numbers(exported, synth, tmp_path)
     got = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert got["model"]["artifact"] == "fp32" and got["model"]["sha256"] == m.artifact()["sha256"]
     assert got["thresholds"] == m.data["thresholds"] and got["padding"] == m.data["padding"]
+    assert got["model"]["nms_iou"] == EXPORT_NMS_IOU  # the manifest's NMS ran, and is recorded
     shipped = m.artifact("fp32")["metrics"]
     for c in shipped["per_class"]:
         for key in ("miss_rate", "miss_rate_ci", "miss_rate_ci_exact", "miss_at_budget"):

@@ -281,8 +281,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
     n = min(cfg.parity.box_images, len(test.items))
     images = [test.items[i].read()[0] for i in range(n)]
-    pt = TorchPredictor(src.weights, imgsz=imgsz, conf=cfg.parity.box_conf)
-    onnx = OnnxPredictor(fp32, conf=cfg.parity.box_conf)
+    pt = TorchPredictor(src.weights, imgsz=imgsz, conf=cfg.parity.box_conf, iou=cfg.nms_iou)
+    onnx = OnnxPredictor(fp32, conf=cfg.parity.box_conf, iou=cfg.nms_iou)
     checks = [
         box_parity(
             "fp32",

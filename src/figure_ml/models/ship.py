@@ -140,13 +140,17 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
         if sel["accepted_tie"]
         else sel["verdict"]
     )
+    nms = sel["baseline"].get("nms_iou")
+    # compare ran at ultralytics' 0.7 until it recorded its NMS (figure_ml.boxes.NMS_IOU)
+    nms_words = f"NMS IoU {nms:g}" if nms is not None else "NMS IoU 0.7, not recorded then"
     return [
         f"- chosen over `{sel['baseline']['spec']}` (sha256 "
         f"`{sel['baseline']['sha256'][:16]}…`) on a val split ({sel['n_images']} images, digest "
         f"`{sel['dataset']['digest'][:12]}`) by a paired comparison at the {sel['budget']:.0%} "
-        f"budget (`python -m figure_ml.eval.compare`): {how}; missed {a['missed_candidate']} of "
-        f"{a['n_gt']} PHI boxes against its {a['missed_baseline']}, difference "
-        f"{100 * a['difference']:+.2f} points (95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])"
+        f"budget ({nms_words}; `python -m figure_ml.eval.compare`): {how}; missed "
+        f"{a['missed_candidate']} of {a['n_gt']} PHI boxes against its {a['missed_baseline']}, "
+        f"difference {100 * a['difference']:+.2f} points "
+        f"(95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])"
     ]
 
 
@@ -224,11 +228,11 @@ def _card(name: str, p: dict[str, Any]) -> str:
         f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
         f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa)."
         + (
-            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}; evaluated by "
-            f"commit `{str(t.get('git_commit'))[:12]}`."
+            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}."
             if t.get("nms_iou") is not None
             else ""
-        ),
+        )
+        + (f" Evaluated by commit `{t['git_commit'][:12]}`." if t.get("git_commit") else ""),
         "",
         "| class | GT boxes | missed at operating point | missed at budget | exact 95% CI |",
         "|---|---:|---:|---:|---|",
@@ -404,9 +408,16 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
 SHIPPABLE_SOURCES = ("manifest", "calibrated")
 
 
-def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_sha: str) -> None:
-    """The evaluation whose figures go into the card: this run's best checkpoint, on every
-    image of a synthetic test split of another dataset, at thresholds fitted on val."""
+def _check_scored(
+    path: Path,
+    metrics: dict[str, Any],
+    train_digest: str,
+    best_sha: str,
+    weights: str = "this run's best.pt",
+) -> None:
+    """The evaluation whose figures go into the card: ``weights`` (this run's best checkpoint)
+    alone, on every image of a synthetic test split of another dataset, at thresholds fitted on
+    val."""
     data = metrics.get("dataset") or {}
     if not data.get("synthetic") or data.get("split") != "test":
         raise BadInputError(f"{path}: not a synthetic test split")
@@ -415,9 +426,16 @@ def _check_scored(path: Path, metrics: dict[str, Any], train_digest: str, best_s
     scored_sha = (metrics.get("model") or {}).get("weights_sha256")
     if scored_sha != best_sha:
         raise BadInputError(
-            f"{path}: scored weights sha256 {str(scored_sha)[:12]}…, not this run's best.pt "
-            f"({best_sha[:12]}…); export and evaluate this run (an evaluation from before "
+            f"{path}: scored weights sha256 {str(scored_sha)[:12]}…, not {weights} "
+            f"({best_sha[:12]}…); export and evaluate it (an evaluation from before "
             "eval recorded it must be re-run)"
+        )
+    if (metrics.get("model") or {}).get("detectors"):
+        # a detector set's manifest names the model's weights too, but its figures are the
+        # union's: teachers' boxes would pass for the checkpoint's own
+        raise BadInputError(
+            f"{path}: figures of a detector set (the model plus teachers); evaluate an export "
+            "of the model alone"
         )
     skipped = n_skipped(metrics)
     if skipped:
@@ -541,6 +559,7 @@ def _swap_in(root: Path, name: str, provenance: dict[str, Any], files: dict[str,
         atomic.write_json(tmp / "provenance.json", provenance)
         (tmp / "MODEL_CARD.md").write_text(_card(name, provenance), encoding="utf-8")
         old = root / f".{name}-old"
+        shutil.rmtree(old, ignore_errors=True)  # left by a swap that was cut short
         if dest.exists():
             dest.rename(old)
         tmp.rename(dest)
@@ -565,7 +584,19 @@ def rescore(eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
         raise BadInputError(f"{dest / 'weights.pt'}: sha256 differs from its provenance.json")
     metrics_path = eval_dir / "metrics.json"
     metrics = _read_json(metrics_path)
-    _check_scored(metrics_path, metrics, provenance["dataset_digest"], provenance["sha256"])
+    _check_scored(
+        metrics_path,
+        metrics,
+        provenance["dataset_digest"],
+        provenance["sha256"],
+        weights=f"the shipped {name}",
+    )
+    if (metrics.get("model") or {}).get("nms_iou") is None:
+        # re-measuring is for a change in how the model is run: the card must say how
+        raise BadInputError(
+            f"{metrics_path}: no model.nms_iou (an evaluation from before eval recorded it); "
+            "evaluate again"
+        )
     # the selection and the old figures were made on this split: a new one is a new story
     was = provenance["test"]["dataset_digest"]
     if metrics["dataset"]["digest"] != was:
@@ -605,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.rescore == bool(args.run_dir):
         ap.error("give --run-dir to ship a run, or --rescore to re-measure what ships")
+    if args.rescore and (args.val_comparison or args.accept_tie):
+        ap.error("--rescore keeps the checkpoint: --val-comparison and --accept-tie choose one")
     try:
         if args.rescore:
             dest = rescore(args.eval_dir, args.name)

@@ -57,7 +57,11 @@ def _model(spec: str, cfg: CompareConfig):
     p = cfg.predictor
     predictor = make_predictor(weights, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det)
     info = {"spec": spec, "file": weights.name, "sha256": sha256_file(weights)}
-    return predictor, info | {"predictor": predictor.description, "imgsz": predictor.imgsz}
+    return predictor, info | {
+        "predictor": predictor.description,
+        "imgsz": predictor.imgsz,
+        "nms_iou": p.iou,  # both models' NMS: the verdict depends on it
+    }
 
 
 def compare(cfg: CompareConfig) -> Comparison:
