@@ -41,7 +41,7 @@ import numpy as np
 from PIL import Image
 
 from figure_ml import manifest as mf
-from figure_ml.boxes import iou_matrix
+from figure_ml.boxes import NMS_IOU, iou_matrix
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import redaction_stats
@@ -113,12 +113,12 @@ def standin_manifest(folder: Path, threads: int | None) -> Path:
         "input": {"size": 640, "letterbox": True, "pad_value": 114,
                   "normalisation": "divide_by_255", "channel_order": "RGB", "layout": "NCHW",
                   "dtype": "float32", "exif_orientation": True},
-        "output": {"layout": "yolo_raw", "nms_in_graph": False, "nms_iou": 0.7, "max_det": 300},
+        "output": {"layout": "yolo_raw", "nms_in_graph": False, "nms_iou": NMS_IOU, "max_det": 300},
         "thresholds": dict.fromkeys(CLASS_NAMES, 0.25),
         "padding": dict.fromkeys(CLASS_NAMES, 0.05),
         "kappa": 0.95,
         "tiling": {"mode": "auto", "tile": 640, "overlap": 0.2, "min_long_side": 1600,
-                   "merge_iou": 0.5},
+                   "merge_iou": NMS_IOU},
         "artifacts": [
             mf.artifact_entry(fp32, name="fp32", fmt="onnx", precision="fp32"),
             mf.artifact_entry(int8, name="int8", fmt="onnx", precision="int8"),

@@ -657,7 +657,7 @@ class TilingConfig:
     tile: int | None = None
     overlap: float = 0.2
     min_long_side: int = 1600
-    merge_iou: float = 0.5
+    merge_iou: float = NMS_IOU
     #: tiles come from the photo shrunk to at most this long side; 0: full resolution
     tile_long_side: int = 0
     #: a tile's box longer than this share of the tile is dropped (1.0: keep every box)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from figure_ml.boxes import NMS_IOU
 from figure_ml.errors import ConfigError
 from figure_ml.onnx_detect import nms
 
@@ -47,7 +48,9 @@ class TilingPolicy:
     tile: int = 640
     overlap: float = 0.2
     min_long_side: int = 1600
-    merge_iou: float = 0.5
+    #: class-aware NMS over the whole-image and tile boxes: figure_ml.boxes.NMS_IOU, for the
+    #: same reason (the redactor hides their union; docs/design.md, Tiling, has the frames)
+    merge_iou: float = NMS_IOU
     #: tiles come from the photo shrunk to at most this long side; 0: full resolution
     tile_long_side: int = 0
     #: a tile's box whose longer side exceeds this share of the tile is dropped; 1.0 (and a
