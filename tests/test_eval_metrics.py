@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from figure_ml.boxes import NMS_IOU
 from figure_ml.classes import CLASS_IDS
 from figure_ml.errors import ConfigError
 from figure_ml.eval.bootstrap import Resamples, ratio_ci
@@ -19,6 +20,7 @@ from figure_ml.eval.miss_rate import per_class_miss_rate
 from figure_ml.eval.over_redaction import over_redaction
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import redaction_stats
+from figure_ml.onnx_detect import nms
 
 FACE, TEXT = CLASS_IDS["face"], CLASS_IDS["text"]
 
@@ -263,9 +265,6 @@ def test_nms_iou_keeps_the_second_box_that_completes_the_cover():
     redactor hides the union of boxes. GT 0..100 x 0..50; the top box 0..90 covers 90% of it,
     the second 10..100 the other end; their IoU is 80/100 = 0.8. At 0.7 NMS drops the second
     and the GT box is missed (90% < kappa 0.95); at NMS_IOU both stay and it is hidden."""
-    from figure_ml.boxes import NMS_IOU
-    from figure_ml.onnx_detect import nms
-
     boxes = np.array([[0.0, 0, 90, 50], [10, 0, 100, 50]])
     scores = np.array([0.9, 0.8])
     truth = gt([[0, 0, 100, 50]], [CLASS_IDS["face"]], w=200, h=100)

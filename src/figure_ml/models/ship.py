@@ -462,6 +462,14 @@ def _check_scored(
         )
 
 
+def _models_root(name: str, dest_root: Path | None) -> Path:
+    """The folder that holds the shipped checkpoints (default: the package's
+    ``figure_ml/models``), once ``name`` is known to be a shipped name."""
+    if name not in SHIPPED:
+        raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
+    return Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
+
+
 def ship(
     run_dir: Path,
     eval_dir: Path,
@@ -474,8 +482,7 @@ def ship(
     """Copy ``run_dir``'s best checkpoint with its provenance into ``dest_root/name``
     (default: the package's ``figure_ml/models``); return that folder. A continuation needs
     ``val_comparison`` (module docstring)."""
-    if name not in SHIPPED:
-        raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
+    root = _models_root(name, dest_root)
     info = _read_json(run_dir / "run.json")
     if info.get("status") != "finished":
         raise BadInputError(
@@ -491,7 +498,6 @@ def ship(
     metrics = _read_json(eval_dir / "metrics.json")
     best_sha = sha256_file(best)
     _check_scored(eval_dir / "metrics.json", metrics, info["dataset_digest"], best_sha)
-    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
     selection = _selection(
         val_comparison,
         _Chooser(
@@ -575,9 +581,7 @@ def rescore(eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
     evaluation of the same weights (sha256) on the same test split (digest) as the figures it
     replaces, held to the checks :func:`ship` applies. For a change in how the redactor runs a
     checkpoint that stays; everything but ``test`` in the provenance is kept."""
-    if name not in SHIPPED:
-        raise BadInputError(f"--name {name!r}: add it to figure_ml.models.SHIPPED first")
-    root = Path(dest_root) if dest_root else Path(str(resources.files("figure_ml.models")))
+    root = _models_root(name, dest_root)
     dest = root / name
     provenance = _read_json(dest / "provenance.json")
     if sha256_file(dest / "weights.pt") != provenance["sha256"]:
