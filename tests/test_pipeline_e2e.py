@@ -208,9 +208,16 @@ def test_export_writes_every_format_and_a_valid_manifest(exported, synth):
     ort.InferenceSession(str(out / names["int8_ort"]["file"]), providers=["CPUExecutionProvider"])
     assert m.data["input"]["size"] == 320
     assert EXPORT_NMS_IOU != NMS_IOU and m.data["output"]["nms_iou"] == EXPORT_NMS_IOU
+    # flip_tta=auto (the default) chose the mirrored pass on val, by its own rule, and the
+    # manifest and the latency say what was chosen
+    ch = m.data["calibration"]["mirror_choice"]
+    assert ch["split"] == "val" and ch["n_gt"] > 0
+    assert ch["chosen"] == (ch["missed_mirrored"] < ch["missed_one_pass"])
+    assert m.data["output"]["flip_tta"] == ch["chosen"]
     for a in names.values():  # measured as configured (the figures themselves: benchmarks/)
         lat = a["latency"]
         assert (lat["runs"], lat["batch"], lat["imgsz"]) == (3, 1, 320)
+        assert lat["passes"] == (2 if ch["chosen"] else 1)
         assert lat["provider"] == "CPUExecutionProvider"
         assert math.isfinite(lat["median_ms"]) and lat["median_ms"] <= lat["p90_ms"]
     box = names["fp32"]["parity"]["checks"][0]

@@ -78,9 +78,14 @@ def make_onnx(path: Path, candidates=CANDIDATES, size: int = S, nc: int = len(CL
 
 
 def make_manifest(
-    folder: Path, candidates=CANDIDATES, nc: int = len(CLASS_NAMES), **tiling
+    folder: Path,
+    candidates=CANDIDATES,
+    nc: int = len(CLASS_NAMES),
+    output: dict | None = None,
+    **tiling,
 ) -> Path:
-    """A fixture model and a valid manifest naming it, in ``folder``."""
+    """A fixture model and a valid manifest naming it, in ``folder`` (``output``: fields
+    that replace the default output block's)."""
     folder.mkdir(parents=True, exist_ok=True)
     onnx_path = make_onnx(folder / "model.onnx", candidates, nc=nc)
     data = {
@@ -97,7 +102,13 @@ def make_manifest(
             "dtype": "float32",
             "exif_orientation": True,
         },
-        "output": {"layout": "yolo_raw", "nms_in_graph": False, "nms_iou": 0.7, "max_det": 300},
+        "output": {
+            "layout": "yolo_raw",
+            "nms_in_graph": False,
+            "nms_iou": 0.7,
+            "max_det": 300,
+            **(output or {}),
+        },
         "thresholds": THRESHOLDS,
         "padding": PADDING,
         "kappa": 0.95,
@@ -193,6 +204,35 @@ def test_redact_hides_exactly_the_thresholded_padded_boxes(manifest_path: Path):
     np.testing.assert_array_equal(out[~hidden], image[~hidden])  # every other pixel untouched
     assert not (out[inside(TEXT_RECT)] == 0).any()  # under threshold: left visible
     assert (image[hidden] != 0).all()  # the check above could fail
+
+
+def test_mirrored_pass_hides_the_mirror_image_of_each_box_too(tmp_path: Path):
+    """``output.flip_tta``: the fixture's boxes do not depend on the pixels, so the mirrored
+    pass finds them at the same input positions, which are the mirror image of the first
+    pass's in the photo: face ``[16, 16, 48, 48]`` and wristband ``[80, 64, 112, 80]`` come back
+    at ``[128 - 48, 16, 128 - 16, 48]`` and ``[128 - 112, 64, 128 - 80, 80]``."""
+    from figure_ml.eval.shipped import manifest_predictor
+
+    path = make_manifest(tmp_path / "m", output={"flip_tta": True})
+    image = noise_image()
+    out, det = Redactor.from_manifest(path).redact(image)
+    order = lambda r: r[np.lexsort(r.T[::-1])]  # noqa: E731
+    want = np.array([[16, 16, 48, 48], [80, 16, 112, 48], [80, 64, 112, 80], [16, 64, 48, 80]])
+    np.testing.assert_allclose(order(det.boxes), order(want.astype(float)))
+    assert sorted(CLASS_NAMES[c] for c in det.classes) == ["face", "face", "wristband", "wristband"]
+    hidden = inside(FACE_RECT) | inside((76, 12, 116, 52)) | inside(WRIST_RECT)
+    hidden |= inside((16, 64, 48, 80))
+    assert (out[hidden] == 0).all()
+    np.testing.assert_array_equal(out[~hidden], image[~hidden])
+    # the evaluator loads the same manifest into the same two passes
+    pred, _, info = manifest_predictor(path)
+    got = pred.predict(image)
+    keep = got.scores >= 0.5
+    np.testing.assert_allclose(order(got.boxes[keep]), order(want.astype(float)))
+    assert info["flip_tta"] is True
+    # without the field (a manifest from before it): one pass, as before
+    _, det1 = Redactor.from_manifest(make_manifest(tmp_path / "one")).redact(image)
+    assert len(det1.boxes) == 2
 
 
 def test_redactor_mask_is_the_evaluators(manifest_path: Path):

@@ -278,6 +278,9 @@ class PredictorConfig:
     #: class-aware NMS IoU (figure_ml.boxes.NMS_IOU says why it is above ultralytics' 0.7)
     iou: float = NMS_IOU
     max_det: int = 300
+    #: also run on the mirrored image, boxes merged, as a manifest with ``output.flip_tta``
+    #: runs (figure_ml.export.mirror_choice says when that helps); twice the model time
+    flip: bool = False
     #: whole: one letterboxed pass; tiled: plus overlapping tiles (see figure_ml.redact)
     strategy: str = "whole"
     #: tiling used by strategy=tiled; give the manifest's values to measure what ships
@@ -696,6 +699,10 @@ class ExportConfig:
     imgsz: int | None = None
     #: the manifest's ``output.nms_iou``, the class-aware NMS the redactor applies
     nms_iou: float = NMS_IOU
+    #: the manifest's ``output.flip_tta``: the redactor also runs the model on the mirrored
+    #: photo and merges the boxes, twice the model time. auto: chosen on the calibration split
+    #: (figure_ml.export.mirror_choice; one pass with thresholds_file); true; false
+    flip_tta: str = "auto"
     opset: int = 17
     dynamic_batch: bool = False
     int8: Int8Config = field(default_factory=Int8Config)
@@ -719,6 +726,12 @@ class ExportConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
 
+    @property
+    def flip_mode(self) -> str:
+        """``flip_tta`` as ``auto``, ``true`` or ``false`` (the CLI's ``flip_tta=true`` arrives
+        as the string ``True``)."""
+        return str(self.flip_tta).lower()
+
     def validate(self) -> None:
         if bool(self.run_dir) == bool(self.weights):
             raise ConfigError("give exactly one of run_dir=OUT or weights=FILE (with data.path)")
@@ -732,6 +745,8 @@ class ExportConfig:
             raise ConfigError(f"imgsz must be a positive multiple of 32, got {self.imgsz}")
         if not 0 <= self.nms_iou <= 1:  # the manifest schema's range, refused before any work
             raise ConfigError(f"nms_iou must be within 0..1, got {self.nms_iou}")
+        if self.flip_mode not in ("auto", "true", "false"):
+            raise ConfigError(f"flip_tta must be auto, true or false, got {self.flip_tta!r}")
         if self.tiling.mode not in ("auto", "on", "off"):
             raise ConfigError(f"tiling.mode must be auto, on or off, got {self.tiling.mode!r}")
         if self.int8.calibration_images < 1:

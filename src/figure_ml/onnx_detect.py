@@ -11,6 +11,11 @@ Two output layouts are understood (recorded in the manifest as ``output.layout``
   (YOLO11 exports); NMS runs here, in numpy.
 - ``"end2end"``: ``(1, K, 6)`` — ``x0, y0, x1, y1, score, class`` with NMS inside the graph
   (YOLO26 exports).
+
+**Mirrored pass** (the manifest's ``output.flip_tta``): the model also runs on the image
+mirrored left to right; its boxes are mirrored back and merged with the first pass's by
+class-aware NMS at the same IoU (:func:`with_mirror`). The redactor hides the union of boxes,
+and a second, slightly different box often covers what the first left uncovered.
 """
 
 from __future__ import annotations
@@ -69,6 +74,18 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
     return np.array(keep, np.int64)
 
 
+def class_aware_nms(
+    boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float
+) -> np.ndarray:
+    """:func:`nms` within each class, in one call: each class's boxes are shifted far apart
+    (ultralytics' trick), each by more than the span of all coordinates, so no two classes
+    ever overlap."""
+    if not len(scores):
+        return np.zeros(0, np.int64)
+    span = float(boxes.max() - boxes.min()) + 1.0
+    return nms(boxes + classes[:, None].astype(np.float64) * span, scores, iou)
+
+
 def decode(
     output: np.ndarray, layout: str, *, conf: float, iou: float, max_det: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,10 +107,37 @@ def decode(
     pred, scores, classes = pred[sel], scores[sel], classes[sel]
     cx, cy, w, h = pred[:, 0], pred[:, 1], pred[:, 2], pred[:, 3]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1).astype(np.float64)
-    # class-aware NMS in one call: shift each class's boxes far apart (ultralytics' trick)
-    offset = classes[:, None].astype(np.float64) * 7680.0
-    keep = nms(boxes + offset, scores, iou)[:max_det]
+    keep = class_aware_nms(boxes, scores, classes, iou)[:max_det]
     return boxes[keep], scores[keep].astype(np.float64), classes[keep].astype(np.int64)
+
+
+def mirror_boxes(boxes: np.ndarray, width: int) -> np.ndarray:
+    """Boxes found on an image mirrored left to right, in the unmirrored image's pixels."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
+    b[:, [0, 2]] = width - b[:, [2, 0]]
+    return b
+
+
+def merge_passes(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *, iou: float, max_det: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes of several passes over one image merged by class-aware NMS at ``iou``, at most
+    ``max_det`` of them, highest scores first."""
+    boxes = np.concatenate([p[0].reshape(-1, 4) for p in parts]).astype(np.float64)
+    scores = np.concatenate([p[1] for p in parts]).astype(np.float64)
+    classes = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    keep = class_aware_nms(boxes, scores, classes, iou)[:max_det]
+    return boxes[keep], scores[keep], classes[keep]
+
+
+def with_mirror(
+    detect_once, image: np.ndarray, *, iou: float, max_det: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``detect_once`` (image -> boxes, scores, classes in its pixels) on ``image`` and on its
+    mirror image, merged (:func:`merge_passes`)."""
+    first = detect_once(image)
+    b, s, c = detect_once(np.ascontiguousarray(image[:, ::-1]))
+    return merge_passes([first, (mirror_boxes(b, image.shape[1]), s, c)], iou=iou, max_det=max_det)
 
 
 def unletterbox(boxes: np.ndarray, lb: Letterbox, width: int, height: int) -> np.ndarray:
@@ -126,9 +170,11 @@ class OnnxDetector:
         providers: list[str] | None = None,
         imgsz: int | None = None,
         layout: str | None = None,
+        flip: bool = False,
     ) -> None:
         """``imgsz`` and ``layout`` override what is read from the graph (a manifest knows
-        them for certain; a graph with a dynamic input shape does not say its size)."""
+        them for certain; a graph with a dynamic input shape does not say its size).
+        ``flip``: add the mirrored pass (the manifest's ``output.flip_tta``)."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -148,12 +194,18 @@ class OnnxDetector:
         self.input_dtype = np.float16 if inp.type == "tensor(float16)" else np.float32
         self.layout = layout or output_layout(self.session.get_outputs()[0].shape)
         self.conf, self.iou, self.max_det = conf, iou, max_det
+        self.flip = bool(flip)
         #: raise on a NaN/inf in the raw output (a NaN score compares false with the threshold
         #: and would silently drop a detection); the redactor turns this on
         self.require_finite = False
 
     def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boxes (xyxy, original pixels), scores, classes of one RGB uint8 image."""
+        if self.flip:
+            return with_mirror(self._detect_once, image, iou=self.iou, max_det=self.max_det)
+        return self._detect_once(image)
+
+    def _detect_once(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x, lb = letterbox(image, self.imgsz)
         feed = {self.input_name: x.astype(self.input_dtype, copy=False)}
         (out,) = self.session.run(None, feed)[:1]

@@ -23,7 +23,7 @@ import numpy as np
 
 from figure_ml.boxes import NMS_IOU
 from figure_ml.errors import ConfigError
-from figure_ml.onnx_detect import nms
+from figure_ml.onnx_detect import class_aware_nms
 
 Detect = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -213,7 +213,5 @@ def detect_tiled(
         all_s.append(s[keep])
         all_c.append(c[keep])
     b, s, c = np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c)
-    if not len(s):
-        return b, s, c
-    keep = nms(b + c[:, None] * 1e5, s, policy.merge_iou)
+    keep = class_aware_nms(b, s, c, policy.merge_iou)
     return b[keep], s[keep], c[keep]

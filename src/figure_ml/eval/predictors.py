@@ -43,6 +43,7 @@ class OnnxPredictor:
         threads: int | None = None,
         imgsz: int | None = None,
         layout: str | None = None,
+        flip: bool = False,
     ) -> None:
         from figure_ml.onnx_detect import OnnxDetector
 
@@ -58,11 +59,12 @@ class OnnxPredictor:
                 threads=threads,
                 imgsz=imgsz,
                 layout=layout,
+                flip=flip,
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BadInputError(f"{path}: onnxruntime cannot load it ({exc})") from exc
         self.imgsz = self.detector.imgsz
-        self.description = f"onnx:{path.name}"
+        self.description = f"onnx:{path.name}" + ("+mirror" if flip else "")
 
     def predict(self, image: np.ndarray) -> Detections:
         boxes, scores, classes = self.detector.detect(image)
@@ -82,16 +84,28 @@ class TorchPredictor:
         conf: float = 0.001,
         iou: float = NMS_IOU,
         max_det: int = 300,
+        flip: bool = False,
     ) -> None:
         from figure_ml import yolo
 
         self.model = yolo.load_detector(path)
         self.imgsz = int(imgsz or yolo.trained_imgsz(self.model) or 640)
         self.conf, self.iou, self.max_det = conf, iou, max_det
-        self.description = f"torch:{Path(path).name}"
+        self.flip = bool(flip)
+        self.description = f"torch:{Path(path).name}" + ("+mirror" if flip else "")
         self._forward = yolo.forward_raw
 
     def predict(self, image: np.ndarray) -> Detections:
+        from figure_ml.onnx_detect import with_mirror
+
+        if self.flip:
+            boxes, scores, classes = with_mirror(
+                self._predict_once, image, iou=self.iou, max_det=self.max_det
+            )
+            return Detections(boxes, scores, classes)
+        return Detections(*self._predict_once(image))
+
+    def _predict_once(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from figure_ml.onnx_detect import decode, letterbox, output_layout, unletterbox
 
         x, lb = letterbox(image, self.imgsz)
@@ -103,7 +117,7 @@ class TorchPredictor:
             iou=self.iou,
             max_det=self.max_det,
         )
-        return Detections(unletterbox(boxes, lb, image.shape[1], image.shape[0]), scores, classes)
+        return unletterbox(boxes, lb, image.shape[1], image.shape[0]), scores, classes
 
 
 def make_predictor(
@@ -113,13 +127,15 @@ def make_predictor(
     conf: float = 0.001,
     iou: float = NMS_IOU,
     max_det: int = 300,
+    flip: bool = False,
 ) -> Predictor:
-    """The predictor for a weights file, chosen by its suffix."""
+    """The predictor for a weights file, chosen by its suffix (``flip``: add the mirrored
+    pass, :func:`figure_ml.onnx_detect.with_mirror`)."""
     p = Path(weights)
     if not p.exists():
         raise BadInputError(f"weights {p}: no such file")
     if p.suffix in (".onnx", ".ort"):
-        return OnnxPredictor(p, conf=conf, iou=iou, max_det=max_det)
+        return OnnxPredictor(p, conf=conf, iou=iou, max_det=max_det, flip=flip)
     if p.suffix == ".pt":
-        return TorchPredictor(p, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det)
+        return TorchPredictor(p, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det, flip=flip)
     raise BadInputError(f"weights {p}: expected a .pt, .onnx or .ort file")

@@ -138,7 +138,12 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         return Subject(predictor or pred, op, info, op.weights_sha256)
     weights = Path(str(resolve_weights(cfg.weights)))
     predictor = predictor or make_predictor(
-        weights, imgsz=pcfg.imgsz, conf=pcfg.conf, iou=pcfg.iou, max_det=pcfg.max_det
+        weights,
+        imgsz=pcfg.imgsz,
+        conf=pcfg.conf,
+        iou=pcfg.iou,
+        max_det=pcfg.max_det,
+        flip=pcfg.flip,
     )
     if pcfg.strategy == "tiled":
         from figure_ml.eval.tiling import TiledPredictor
@@ -154,6 +159,7 @@ def _subject(cfg: EvalConfig, predictor: Predictor | None) -> Subject:
         "imgsz": predictor.imgsz,
         "strategy": pcfg.strategy,
         "nms_iou": pcfg.iou,
+        "flip_tta": pcfg.flip,
     }
     return Subject(predictor, None, info, sha)
 

@@ -25,7 +25,7 @@ from figure_ml.tiling import TilingPolicy
 
 def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 0.001) -> Predictor:
     """An ONNX/ORT artifact run as the redactor runs it: the manifest's input size, output
-    layout, NMS settings and tiling policy (``spec`` holds the manifest's ``input``,
+    layout, NMS settings, mirrored pass and tiling policy (``spec`` holds the manifest's ``input``,
     ``output`` and ``tiling`` blocks). Predictions at ``conf`` so that budget sweeps see the
     scores below the operating thresholds too."""
     out = spec["output"]
@@ -36,6 +36,7 @@ def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 
         max_det=int(out["max_det"]),
         imgsz=int(spec["input"]["size"]),
         layout=out["layout"],
+        flip=bool(out.get("flip_tta", False)),  # absent: a manifest from before the option
     )
     tiling = spec.get("tiling") or {}
     policy = TilingPolicy(**tiling) if tiling else TilingPolicy(tile=inner.imgsz)
@@ -82,6 +83,7 @@ def manifest_predictor(
         "sha256": a["sha256"],
         "precision": a["precision"],
         "nms_iou": float(m.data["output"]["nms_iou"]),  # the model's NMS (its figures depend on it)
+        "flip_tta": bool(m.data["output"].get("flip_tta", False)),
         # where the manifest's thresholds came from (export: fitted on val; thresholds_file)
         "calibration_source": (m.data.get("calibration") or {}).get("source"),
     }

@@ -80,6 +80,7 @@ def render_model_card(m: dict[str, Any]) -> str:
         for c in CLASS_NAMES
     ]
     out += ["", f"kappa (coverage for a box to count as hidden): {m.get('kappa', 0.95)}"]
+    out += _mirror_lines(m)
     if cal.get("max_over_redaction") is not None and cal.get("source") == "export_union":
         out.append(
             f"Calibrated on the {cal.get('split')} split as a detector set: every member's "
@@ -180,7 +181,9 @@ def render_model_card(m: dict[str, Any]) -> str:
         )
     cpu = next((a["latency"]["cpu"] for a in arts if a.get("latency")), None)
     if cpu:
-        out += ["", f"Latency: model run only, batch 1, onnxruntime CPU on {cpu}."]
+        passes = next((a["latency"].get("passes", 1) for a in arts if a.get("latency")), 1)
+        how = "model run only" if passes == 1 else f"model run only, {passes} runs per photo"
+        out += ["", f"Latency: {how}, batch 1, onnxruntime CPU on {cpu}."]
     parity = next((a["parity"] for a in arts if a["precision"] == "int8" and a.get("parity")), None)
     if parity is not None:
         line = (
@@ -216,6 +219,24 @@ def render_model_card(m: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _mirror_lines(m: dict[str, Any]) -> list[str]:
+    """Whether the model also runs on the mirrored photo, and the val figures that chose it."""
+    flip = bool((m.get("output") or {}).get("flip_tta"))
+    how = (
+        "The model also runs on the photo mirrored left to right; both passes' boxes are merged"
+        if flip
+        else "The model runs once per photo (no mirrored pass)"
+    )
+    ch = (m.get("calibration") or {}).get("mirror_choice")
+    if not ch:
+        return [how + "."]
+    return [
+        f"{how}: on the {ch['split']} split it missed {ch['missed_mirrored']} of {ch['n_gt']} PHI "
+        f"boxes at the {_pct(ch['budget'])} budget with the mirrored pass and "
+        f"{ch['missed_one_pass']} without (`flip_tta=auto` keeps it only when it misses fewer)."
+    ]
 
 
 def _photo_size_lines(bands: dict[str, Any], of: str) -> list[str]:

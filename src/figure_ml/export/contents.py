@@ -96,14 +96,17 @@ def artifact_entry(
     metrics: dict[str, Any],
     checks: list[ParityCheck],
     imgsz: int,
+    passes: int = 1,
 ) -> dict[str, Any]:
-    """One ``artifacts[]`` entry: file, sha256, its test metrics, latency and parity checks."""
+    """One ``artifacts[]`` entry: file, sha256, its test metrics, latency (of ``passes`` model
+    runs, two with the mirrored pass) and parity checks."""
     lat = latency.measure(
         path,
         imgsz,
         runs=cfg.latency.runs,
         warmup=cfg.latency.warmup,
         threads=cfg.latency.threads,
+        passes=passes,
     )
     parity = {
         "passed": True,

@@ -355,7 +355,8 @@ def card_section(data: dict[str, Any]) -> list[str]:
     out += [
         f"| **total** | | | | {fp32.get('total')} | {int8.get('total')} |",
         "",
-        "Model latency: model run only at its input size; teachers: detect() on a 640x480 "
+        "Model latency: model run only at its input size (twice with the mirrored pass, "
+        "`output.flip_tta`); teachers: detect() on a 640x480 "
         "photo with pre- and post-processing. INT8 column: each member's INT8 version where it "
         "passed its paired parity (a member without one runs, and is timed, in FP32).",
         "",

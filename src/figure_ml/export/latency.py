@@ -24,10 +24,17 @@ def cpu_model() -> str:
 
 
 def measure(
-    path: Path, imgsz: int, *, runs: int = 20, warmup: int = 3, threads: int | None = None
+    path: Path,
+    imgsz: int,
+    *,
+    runs: int = 20,
+    warmup: int = 3,
+    threads: int | None = None,
+    passes: int = 1,
 ) -> dict[str, Any]:
-    """Median/p90 milliseconds of ``session.run`` on a fixed random input (model time only:
-    decoding and NMS are measured by the redactor's end-to-end benchmark)."""
+    """Median/p90 milliseconds per photo of ``passes`` calls of ``session.run`` on a fixed
+    random input (two with the manifest's mirrored pass, ``output.flip_tta``). Model time
+    only: decoding and NMS are measured by the redactor's end-to-end benchmark."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -42,13 +49,15 @@ def measure(
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        sess.run(None, {inp.name: x})
+        for _ in range(passes):
+            sess.run(None, {inp.name: x})
         times.append((time.perf_counter() - t0) * 1000)
     return {
         "median_ms": round(statistics.median(times), 3),
         "p90_ms": round(float(np.percentile(times, 90)), 3),
         "runs": runs,
         "batch": 1,
+        "passes": passes,
         "imgsz": imgsz,
         "threads": threads or os.cpu_count(),
         "cpu": cpu_model(),

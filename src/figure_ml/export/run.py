@@ -30,6 +30,8 @@ from figure_ml.eval.shipped import artifact_predictor
 from figure_ml.export import formats, quantize
 from figure_ml.export.card import render_model_card
 from figure_ml.export.contents import artifact_entry, left_out, manifest_data
+from figure_ml.export.mirror_choice import MirrorChoice, calibrator, with_flip
+from figure_ml.export.mirror_choice import choose as choose_mirror
 from figure_ml.export.parity import ParityCheck, box_parity, paired_parity, parity_table
 from figure_ml.export.sources import ExportSource, resolve_source
 from figure_ml.tiling import manifest_block
@@ -175,12 +177,33 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
             "nms_in_graph": layout == "end2end",
             "nms_iou": cfg.nms_iou,
             "max_det": 300,
+            "flip_tta": cfg.flip_mode == "true",  # auto: decided on val (_choose_mirror)
             "class_agnostic_nms": False,
         },
         # every TilingConfig field, so a new one reaches the manifest without another line,
         # less the optional ones at their defaults (tiling.manifest_block says why)
         "tiling": manifest_block(asdict(cfg.tiling) | {"tile": cfg.tiling.tile or imgsz}),
     }
+
+
+def _choose_mirror(
+    cfg: ExportConfig, src: ExportSource, fp32: Path, spec: dict[str, Any], test: EvalData
+) -> MirrorChoice | None:
+    """With ``flip_tta=auto`` and no thresholds file, whether the mirrored pass ships, decided
+    on the calibration split (:mod:`figure_ml.export.mirror_choice`); None: as configured."""
+    if cfg.flip_mode != "auto" or cfg.thresholds_file:
+        return None
+    c = cfg.calibration
+    val = load_eval_data(src.data_path, c.split)
+    refuse_overlap(val, test)
+    sha = manifest.sha256_file(src.weights)
+    return choose_mirror(
+        lambda flip: artifact_predictor(fp32, with_flip(spec, flip)),
+        val,
+        calibrator(c, kappa=cfg.kappa, weights_sha256=sha, data=val),
+        budget=cfg.budget,
+        split=c.split,
+    )
 
 
 def _operating_point(
@@ -260,6 +283,9 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         dynamic_batch=cfg.dynamic_batch,
     )
     spec = _spec(cfg, imgsz, fp32)
+    mirror = _choose_mirror(cfg, src, fp32, spec, test)
+    if mirror is not None:
+        spec = with_flip(spec, mirror.flip)
     # every artifact is scored as the redactor runs it (the manifest's spec, tiling included)
     fp32_pred = artifact_predictor(fp32, spec)
     det_set = None
@@ -275,8 +301,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         det_set = build_set(cfg, src, dst, fp32_pred, test, sha, int8_images)
         op = det_set.op
         ref = _scored(det_set.gts, det_set.dets0, fp32_pred.imgsz, op, cfg, curve=True)
-    else:
-        op = _operating_point(cfg, src, fp32_pred, test)
+    else:  # the choice calibrated its point on val already
+        op = mirror.op if mirror is not None else _operating_point(cfg, src, fp32_pred, test)
         ref = _score(fp32_pred, test, op, cfg, curve=True)
     # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
     n = min(cfg.parity.box_images, len(test.items))
@@ -305,15 +331,19 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         log.error("FP32 ONNX does not reproduce the .pt boxes; no manifest written")
         return ExportResult(dst, None, checks)
     entries = []
+    passes = 2 if spec["output"]["flip_tta"] else 1  # the mirrored pass runs the model again
     for name, path, fmt, precision, scored in artifacts:
         if name in failed:
             log.error("%s failed its parity check: left out of the manifest and deleted", name)
             path.unlink(missing_ok=True)
             continue
         entries.append(
-            artifact_entry(cfg, name, path, fmt, precision, scored.metrics, checks, imgsz)
+            artifact_entry(
+                cfg, name, path, fmt, precision, scored.metrics, checks, imgsz, passes=passes
+            )
         )
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
+    data["calibration"]["mirror_choice"] = None if mirror is None else mirror.record
     built = {a[0] for a in artifacts} | {c.artifact for c in teacher_int8}
     data["left_out"] = left_out(failed & built, checks)  # built ones only
     if det_set is not None:

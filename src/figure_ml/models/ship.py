@@ -124,8 +124,18 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
         # how the figures were made: the NMS the model ran with (absent from evaluations
         # before it was recorded) and the commit of the evaluation
         "nms_iou": (metrics.get("model") or {}).get("nms_iou"),
+        # and whether a mirrored second pass was merged in (absent before it was recorded: one)
+        "flip_tta": bool((metrics.get("model") or {}).get("flip_tta", False)),
         "git_commit": metrics.get("git_commit"),
     }
+
+
+def _mirror_words(test: dict[str, Any]) -> str:
+    return (
+        ", the model also run on the mirrored image, both passes merged"
+        if test.get("flip_tta")
+        else ""
+    )
 
 
 def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
@@ -143,6 +153,8 @@ def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
     nms = sel["baseline"].get("nms_iou")
     # compare ran at ultralytics' 0.7 until it recorded its NMS (figure_ml.boxes.NMS_IOU)
     nms_words = f"NMS IoU {nms:g}" if nms is not None else "NMS IoU 0.7, not recorded then"
+    if sel["baseline"].get("flip_tta"):
+        nms_words += ", mirrored pass merged"
     return [
         f"- chosen over `{sel['baseline']['spec']}` (sha256 "
         f"`{sel['baseline']['sha256'][:16]}…`) on a val split ({sel['n_images']} images, digest "
@@ -228,7 +240,7 @@ def _card(name: str, p: dict[str, Any]) -> str:
         f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
         f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa)."
         + (
-            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}."
+            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}{_mirror_words(t)}."
             if t.get("nms_iou") is not None
             else ""
         )

@@ -307,6 +307,7 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
             threads=threads,
             imgsz=int(m.data["input"]["size"]),
             layout=out["layout"],
+            flip=bool(out.get("flip_tta", False)),  # absent: a manifest from before the option
         )
     except ValueError as exc:
         raise ManifestError(f"{m.path}: {exc}") from exc

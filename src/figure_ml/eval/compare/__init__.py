@@ -55,12 +55,15 @@ def _out_dir(cfg: CompareConfig) -> Path:
 def _model(spec: str, cfg: CompareConfig):
     weights = Path(str(resolve_weights(spec)))
     p = cfg.predictor
-    predictor = make_predictor(weights, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det)
+    predictor = make_predictor(
+        weights, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det, flip=p.flip
+    )
     info = {"spec": spec, "file": weights.name, "sha256": sha256_file(weights)}
     return predictor, info | {
         "predictor": predictor.description,
         "imgsz": predictor.imgsz,
-        "nms_iou": p.iou,  # both models' NMS: the verdict depends on it
+        "nms_iou": p.iou,  # both models' NMS and passes: the verdict depends on them
+        "flip_tta": p.flip,
     }
 
 
