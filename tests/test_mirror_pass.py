@@ -97,7 +97,8 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
 
     # photo 0's face is on the left (found by one pass), photo 1's on the right (found only
     # by the mirrored pass): 1 missed against 0
-    got = choose(lambda f: _OneSided(f), _val_split(), calibrate, budget=0.05, split="val")
+    kw = {"budget": 0.05, "paddings": [0.1, 0.0], "kappa": 0.95, "split": "val"}
+    got = choose(lambda f: _OneSided(f), _val_split(), calibrate, **kw)
     assert got.flip is True
     assert got.record == {
         "chosen": True,
@@ -105,12 +106,12 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
         "budget": 0.05,
         "n_gt": 2,
         "missed_one_pass": 1,
+        "padding_one_pass": 0.0,  # a tie between paddings: the smaller
         "missed_mirrored": 0,
+        "padding_mirrored": 0.0,
     }
     # with a false box each pass, no threshold keeps any box within the budget: both miss
     # both faces, and a tie keeps the single pass
-    got = choose(
-        lambda f: _OneSided(f, noise=True), _val_split(), calibrate, budget=0.05, split="val"
-    )
+    got = choose(lambda f: _OneSided(f, noise=True), _val_split(), calibrate, **kw)
     assert got.flip is False
     assert (got.record["missed_one_pass"], got.record["missed_mirrored"]) == (2, 2)

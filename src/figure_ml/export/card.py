@@ -235,7 +235,8 @@ def _mirror_lines(m: dict[str, Any]) -> list[str]:
     return [
         f"{how}: on the {ch['split']} split it missed {ch['missed_mirrored']} of {ch['n_gt']} PHI "
         f"boxes at the {_pct(ch['budget'])} budget with the mirrored pass and "
-        f"{ch['missed_one_pass']} without (`flip_tta=auto` keeps it only when it misses fewer)."
+        f"{ch['missed_one_pass']} without, each at its best padding for every class "
+        "(`flip_tta=auto` keeps it only when it misses fewer)."
     ]
 
 

@@ -202,6 +202,8 @@ def _choose_mirror(
         val,
         calibrator(c, kappa=cfg.kappa, weights_sha256=sha, data=val),
         budget=cfg.budget,
+        paddings=list(c.padding_grid),
+        kappa=cfg.kappa,
         split=c.split,
     )
 
