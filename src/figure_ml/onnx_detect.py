@@ -77,13 +77,17 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> np.ndarray:
 def class_aware_nms(
     boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float
 ) -> np.ndarray:
-    """:func:`nms` within each class, in one call: each class's boxes are shifted far apart
-    (ultralytics' trick), each by more than the span of all coordinates, so no two classes
-    ever overlap."""
-    if not len(scores):
-        return np.zeros(0, np.int64)
-    span = float(boxes.max() - boxes.min()) + 1.0
-    return nms(boxes + classes[:, None].astype(np.float64) * span, scores, iou)
+    """:func:`nms` within each class: the indices greedy NMS over all boxes would keep if boxes
+    of different classes never suppressed each other, in the same order (descending score,
+    ties by index). Per class rather than ultralytics' trick of shifting each class's boxes
+    apart: no offset to outgrow, and one non-finite box cannot disturb the other classes."""
+    classes = np.asarray(classes)
+    kept = [
+        idx[nms(boxes[idx], scores[idx], iou)]
+        for idx in (np.flatnonzero(classes == c) for c in np.unique(classes))
+    ]
+    keep = np.sort(np.concatenate(kept)) if kept else np.zeros(0, np.int64)
+    return keep[np.argsort(-scores[keep], kind="stable")].astype(np.int64)
 
 
 def decode(

@@ -214,6 +214,8 @@ def evaluate(cfg: EvalConfig, predictor: Predictor | None = None) -> EvalResult:
             weights_sha256=subject.weights_sha256,
             data=val,
         )
+        # how the predictions were made: export refuses these thresholds for the other way
+        op.extra["flip_tta"] = bool(subject.info.get("flip_tta", False))
         log.info(
             "calibrated on %s: thresholds %s padding %s",
             cfg.calibration.split,

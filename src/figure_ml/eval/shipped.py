@@ -36,7 +36,7 @@ def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 
         max_det=int(out["max_det"]),
         imgsz=int(spec["input"]["size"]),
         layout=out["layout"],
-        flip=bool(out.get("flip_tta", False)),  # absent: a manifest from before the option
+        flip=manifest_mod.flip_tta(spec),
     )
     tiling = spec.get("tiling") or {}
     policy = TilingPolicy(**tiling) if tiling else TilingPolicy(tile=inner.imgsz)
@@ -83,7 +83,7 @@ def manifest_predictor(
         "sha256": a["sha256"],
         "precision": a["precision"],
         "nms_iou": float(m.data["output"]["nms_iou"]),  # the model's NMS (its figures depend on it)
-        "flip_tta": bool(m.data["output"].get("flip_tta", False)),
+        "flip_tta": manifest_mod.flip_tta(m.data),
         # where the manifest's thresholds came from (export: fitted on val; thresholds_file)
         "calibration_source": (m.data.get("calibration") or {}).get("source"),
     }

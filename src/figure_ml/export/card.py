@@ -232,8 +232,10 @@ def _mirror_lines(m: dict[str, Any]) -> list[str]:
     ch = (m.get("calibration") or {}).get("mirror_choice")
     if not ch:
         return [how + "."]
+    alone = " alone" if m.get("detectors") else ""  # the choice judges the model's own figure
     return [
-        f"{how}: on the {ch['split']} split it missed {ch['missed_mirrored']} of {ch['n_gt']} PHI "
+        f"{how}: on the {ch['split']} split the model{alone} missed {ch['missed_mirrored']} of "
+        f"{ch['n_gt']} PHI "
         f"boxes at the {_pct(ch['budget'])} budget with the mirrored pass and "
         f"{ch['missed_one_pass']} without, each at its best padding for every class "
         "(`flip_tta=auto` keeps it only when it misses fewer)."

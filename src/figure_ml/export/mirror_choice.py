@@ -37,7 +37,9 @@ class MirrorChoice:
     """The choice, the operating point calibrated for it, and the manifest's record of why."""
 
     flip: bool
-    op: OperatingPoint
+    #: calibrated on the chosen way's predictions; None for a detector set, whose members
+    #: are calibrated together afterwards (figure_ml.export.ensemble)
+    op: OperatingPoint | None
     record: dict[str, Any]
 
 
@@ -74,8 +76,10 @@ def choose(
     ``val`` (the ``split`` split) at ``budget`` than one pass at its best. Each pass is judged
     at its own best padding, not at the one calibration then picks per class, because that
     pick optimises the operating point's targets, not this figure, and on a 300-image split
-    it moves the count by a box or two either way. ``calibrate(gts, dets)`` then fits the
-    operating point on the chosen pass's predictions."""
+    it moves the count by a box or two either way. A one-box lead is enough: wrongly keeping
+    the mirror costs model time, wrongly dropping it costs PHI. ``calibrate(gts, dets)`` (if
+    given) then fits the operating point on the chosen pass's predictions. The model is judged
+    alone, also when teachers ship beside it (its own figure at the budget)."""
     runs = {}
     for flip in (False, True):
         gts, dets, _ = predict_split(make_predictor(flip), val, skip_bad=False)
@@ -105,7 +109,7 @@ def choose(
         "padding_mirrored": two[1],
     }
     gts, dets = runs[flip][:2]
-    return MirrorChoice(flip, calibrate(gts, dets), record)
+    return MirrorChoice(flip, calibrate(gts, dets) if calibrate else None, record)
 
 
 def calibrator(c, *, kappa: float, weights_sha256: str | None, data: EvalData):

@@ -186,6 +186,21 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
     }
 
 
+def _thresholds_file_flip(cfg: ExportConfig) -> bool:
+    """Whether ``cfg.thresholds_file`` was fitted on predictions with the mirrored pass (eval
+    records ``flip_tta``; a file from before it: one pass); ``flip_tta=true``/``false`` that
+    says otherwise is refused, since the thresholds would not mean what they meant."""
+    fitted = bool(load_operating_point(cfg.thresholds_file).extra.get("flip_tta", False))
+    if cfg.flip_mode != "auto" and (cfg.flip_mode == "true") != fitted:
+        raise ConfigError(
+            f"thresholds_file {cfg.thresholds_file}: fitted "
+            f"{'with' if fitted else 'without'} the mirrored pass, but flip_tta="
+            f"{cfg.flip_mode}; calibrate again with predictor.flip={str(not fitted).lower()} "
+            "or leave flip_tta=auto"
+        )
+    return fitted
+
+
 def _choose_mirror(
     cfg: ExportConfig, src: ExportSource, fp32: Path, spec: dict[str, Any], test: EvalData
 ) -> MirrorChoice | None:
@@ -200,7 +215,8 @@ def _choose_mirror(
     return choose_mirror(
         lambda flip: artifact_predictor(fp32, with_flip(spec, flip)),
         val,
-        calibrator(c, kappa=cfg.kappa, weights_sha256=sha, data=val),
+        # a detector set calibrates its members together later (build_set)
+        None if cfg.teachers else calibrator(c, kappa=cfg.kappa, weights_sha256=sha, data=val),
         budget=cfg.budget,
         paddings=list(c.padding_grid),
         kappa=cfg.kappa,
@@ -285,6 +301,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         dynamic_batch=cfg.dynamic_batch,
     )
     spec = _spec(cfg, imgsz, fp32)
+    if cfg.thresholds_file:  # the thresholds were fitted one way: the manifest runs that way
+        spec = with_flip(spec, _thresholds_file_flip(cfg))
     mirror = _choose_mirror(cfg, src, fp32, spec, test)
     if mirror is not None:
         spec = with_flip(spec, mirror.flip)
@@ -304,7 +322,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         op = det_set.op
         ref = _scored(det_set.gts, det_set.dets0, fp32_pred.imgsz, op, cfg, curve=True)
     else:  # the choice calibrated its point on val already
-        op = mirror.op if mirror is not None else _operating_point(cfg, src, fp32_pred, test)
+        op = mirror.op if mirror and mirror.op else _operating_point(cfg, src, fp32_pred, test)
         ref = _score(fp32_pred, test, op, cfg, curve=True)
     # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
     n = min(cfg.parity.box_images, len(test.items))
@@ -333,7 +351,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         log.error("FP32 ONNX does not reproduce the .pt boxes; no manifest written")
         return ExportResult(dst, None, checks)
     entries = []
-    passes = 2 if spec["output"]["flip_tta"] else 1  # the mirrored pass runs the model again
+    passes = 2 if manifest.flip_tta(spec) else 1  # the mirrored pass runs the model again
     for name, path, fmt, precision, scored in artifacts:
         if name in failed:
             log.error("%s failed its parity check: left out of the manifest and deleted", name)
@@ -369,7 +387,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         card += "\n" + "\n".join(card_section(data))
     atomic.write_text(dst / "MODEL_CARD.md", card)
     manifest.write(dst, data)  # last: its presence means the export is complete
-    return ExportResult(dst, {"schema_version": manifest.SCHEMA_VERSION, **data}, checks)
+    return ExportResult(dst, {"schema_version": manifest.schema_version_of(data), **data}, checks)
 
 
 def _write_charts(dst: Path, metrics: dict[str, Any]) -> None:

@@ -39,7 +39,7 @@ from figure_ml.ensemble import (
 )
 from figure_ml.errors import BadInputError, ConfigError
 from figure_ml.imageio import decode_image
-from figure_ml.manifest import Manifest, ManifestError, load
+from figure_ml.manifest import Manifest, ManifestError, flip_tta, load
 from figure_ml.redact import encode as enc
 from figure_ml.redact.checks import (
     ModelOutputError,
@@ -226,6 +226,8 @@ class Redactor:
                 )
             strategy.update(tile=p.tile, overlap=p.overlap, tiles=n, merge_iou=p.merge_iou)
             strategy.update(p.optional_settings())
+        if self.detector.flip:  # every pass (whole photo, each tile) ran mirrored too
+            strategy["mirror"] = True
         try:
             boxes, scores, classes = detect_tiled(image, self.detector.detect, self.policy)
         except FloatingPointError as exc:  # OnnxDetector.require_finite
@@ -307,7 +309,7 @@ def _detector(m: Manifest, a: dict[str, Any], threads: int | None):
             threads=threads,
             imgsz=int(m.data["input"]["size"]),
             layout=out["layout"],
-            flip=bool(out.get("flip_tta", False)),  # absent: a manifest from before the option
+            flip=flip_tta(m.data),
         )
     except ValueError as exc:
         raise ManifestError(f"{m.path}: {exc}") from exc
