@@ -701,7 +701,7 @@ class ExportConfig:
     nms_iou: float = NMS_IOU
     #: the manifest's ``output.flip_tta``: the redactor also runs the model on the mirrored
     #: photo and merges the boxes, twice the model time. auto: chosen on the calibration split
-    #: (figure_ml.export.mirror_choice; one pass with thresholds_file); true; false
+    #: (figure_ml.export.mirror_choice; with thresholds_file: the way it was fitted); true; false
     flip_tta: str = "auto"
     opset: int = 17
     dynamic_batch: bool = False
