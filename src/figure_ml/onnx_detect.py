@@ -123,10 +123,10 @@ def mirror_boxes(boxes: np.ndarray, width: int) -> np.ndarray:
 
 
 def merge_passes(
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *, iou: float, max_det: int
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *, iou: float, max_det: int | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boxes of several passes over one image merged by class-aware NMS at ``iou``, at most
-    ``max_det`` of them, highest scores first."""
+    """Boxes of several passes over one image (the mirrored pass, tiles) merged by class-aware
+    NMS at ``iou``, at most ``max_det`` of them (None: every kept box), highest scores first."""
     boxes = np.concatenate([p[0].reshape(-1, 4) for p in parts]).astype(np.float64)
     scores = np.concatenate([p[1] for p in parts]).astype(np.float64)
     classes = np.concatenate([p[2] for p in parts]).astype(np.int64)

@@ -23,7 +23,7 @@ import numpy as np
 
 from figure_ml.boxes import NMS_IOU
 from figure_ml.errors import ConfigError
-from figure_ml.onnx_detect import class_aware_nms
+from figure_ml.onnx_detect import merge_passes
 
 Detect = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -204,14 +204,10 @@ def detect_tiled(
     # to a pixel on the short side (4000x2999 at 1024: 2999/768, not 4000/1024)
     back = np.array([w / sw, h / sh, w / sw, h / sh])
     limit = np.array([w, h, w, h], np.float64)
-    all_b, all_s, all_c = [boxes], [scores], [classes]
+    parts = [(boxes, scores, classes)]
     for x0, y0, x1, y1 in policy.windows(w, h):
         b, s, c = detect(np.ascontiguousarray(src[y0:y1, x0:x1]))
         keep = tile_boxes_kept(b, (x0, y0, x1, y1), sw, sh, policy)
         mapped = (b[keep] + np.array([x0, y0, x0, y0], np.float64)) * back
-        all_b.append(np.clip(mapped, 0, limit))
-        all_s.append(s[keep])
-        all_c.append(c[keep])
-    b, s, c = np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c)
-    keep = class_aware_nms(b, s, c, policy.merge_iou)
-    return b[keep], s[keep], c[keep]
+        parts.append((np.clip(mapped, 0, limit), s[keep], c[keep]))
+    return merge_passes(parts, iou=policy.merge_iou, max_det=None)

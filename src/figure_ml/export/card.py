@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from figure_ml.classes import CLASS_NAMES
+from figure_ml.manifest import flip_tta
 from figure_ml.sizes import PHOTO_BANDS
 
 
@@ -223,7 +224,7 @@ def render_model_card(m: dict[str, Any]) -> str:
 
 def _mirror_lines(m: dict[str, Any]) -> list[str]:
     """Whether the model also runs on the mirrored photo, and the val figures that chose it."""
-    flip = bool((m.get("output") or {}).get("flip_tta"))
+    flip = flip_tta(m)
     how = (
         "The model also runs on the photo mirrored left to right; both passes' boxes are merged"
         if flip

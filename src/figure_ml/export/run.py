@@ -186,11 +186,15 @@ def _spec(cfg: ExportConfig, imgsz: int, fp32: Path) -> dict[str, Any]:
     }
 
 
-def _thresholds_file_flip(cfg: ExportConfig) -> bool:
-    """Whether ``cfg.thresholds_file`` was fitted on predictions with the mirrored pass (eval
-    records ``flip_tta``; a file from before it: one pass); ``flip_tta=true``/``false`` that
-    says otherwise is refused, since the thresholds would not mean what they meant."""
-    fitted = bool(load_operating_point(cfg.thresholds_file).extra.get("flip_tta", False))
+def _file_point(cfg: ExportConfig, sha: str, test: EvalData) -> OperatingPoint:
+    """The operating point of ``cfg.thresholds_file``, checked against these weights (``sha``),
+    kappa and the scored images. Eval records in it whether the predictions it was fitted on
+    used the mirrored pass (``flip_tta``; a file from before it: one pass); a forced
+    ``flip_tta=true``/``false`` that says otherwise is refused, since the thresholds would not
+    mean what they meant."""
+    op = load_operating_point(cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=sha)
+    refuse_scoring_calibration_images(op.extra, test, f"thresholds_file {cfg.thresholds_file}")
+    fitted = _fitted_with_mirror(op)
     if cfg.flip_mode != "auto" and (cfg.flip_mode == "true") != fitted:
         raise ConfigError(
             f"thresholds_file {cfg.thresholds_file}: fitted "
@@ -198,20 +202,30 @@ def _thresholds_file_flip(cfg: ExportConfig) -> bool:
             f"{cfg.flip_mode}; calibrate again with predictor.flip={str(not fitted).lower()} "
             "or leave flip_tta=auto"
         )
-    return fitted
+    return op
+
+
+def _fitted_with_mirror(op: OperatingPoint) -> bool:
+    return bool(op.extra.get("flip_tta", False))
+
+
+def _calibration_split(cfg: ExportConfig, src: ExportSource, test: EvalData) -> EvalData:
+    """The split thresholds and padding (and the mirrored pass) are chosen on, never the
+    scored images."""
+    val = load_eval_data(src.data_path, cfg.calibration.split)
+    refuse_overlap(val, test)
+    return val
 
 
 def _choose_mirror(
-    cfg: ExportConfig, src: ExportSource, fp32: Path, spec: dict[str, Any], test: EvalData
+    cfg: ExportConfig, src: ExportSource, fp32: Path, spec: dict[str, Any], sha: str, test
 ) -> MirrorChoice | None:
     """With ``flip_tta=auto`` and no thresholds file, whether the mirrored pass ships, decided
     on the calibration split (:mod:`figure_ml.export.mirror_choice`); None: as configured."""
     if cfg.flip_mode != "auto" or cfg.thresholds_file:
         return None
     c = cfg.calibration
-    val = load_eval_data(src.data_path, c.split)
-    refuse_overlap(val, test)
-    sha = manifest.sha256_file(src.weights)
+    val = _calibration_split(cfg, src, test)
     return choose_mirror(
         lambda flip: artifact_predictor(fp32, with_flip(spec, flip)),
         val,
@@ -224,20 +238,13 @@ def _choose_mirror(
     )
 
 
-def _operating_point(
-    cfg: ExportConfig, src: ExportSource, fp32_pred, test: EvalData
+def _calibrated_point(
+    cfg: ExportConfig, src: ExportSource, fp32_pred, sha: str, test: EvalData
 ) -> OperatingPoint:
-    """From a thresholds file calibrated for these weights, or calibrated now on val."""
-    sha = manifest.sha256_file(src.weights)
-    if cfg.thresholds_file:
-        op = load_operating_point(cfg.thresholds_file, kappa=cfg.kappa, weights_sha256=sha)
-        refuse_scoring_calibration_images(op.extra, test, f"thresholds_file {cfg.thresholds_file}")
-        return op
-    c = cfg.calibration
-    val = load_eval_data(src.data_path, c.split)
-    refuse_overlap(val, test)
+    """Thresholds and padding calibrated now on the calibration split."""
+    val = _calibration_split(cfg, src, test)
     vg, vd, _ = predict_split(fp32_pred, val, skip_bad=False)
-    return calibrated_point(vg, vd, c, kappa=cfg.kappa, weights_sha256=sha, data=val)
+    return calibrated_point(vg, vd, cfg.calibration, kappa=cfg.kappa, weights_sha256=sha, data=val)
 
 
 def _derived_artifacts(
@@ -301,9 +308,12 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         dynamic_batch=cfg.dynamic_batch,
     )
     spec = _spec(cfg, imgsz, fp32)
-    if cfg.thresholds_file:  # the thresholds were fitted one way: the manifest runs that way
-        spec = with_flip(spec, _thresholds_file_flip(cfg))
-    mirror = _choose_mirror(cfg, src, fp32, spec, test)
+    sha = manifest.sha256_file(src.weights)
+    # (a detector set refuses a thresholds file: build_set says why)
+    file_op = _file_point(cfg, sha, test) if cfg.thresholds_file and not cfg.teachers else None
+    if file_op is not None:  # the thresholds were fitted one way: the manifest runs that way
+        spec = with_flip(spec, _fitted_with_mirror(file_op))
+    mirror = _choose_mirror(cfg, src, fp32, spec, sha, test)
     if mirror is not None:
         spec = with_flip(spec, mirror.flip)
     # every artifact is scored as the redactor runs it (the manifest's spec, tiling included)
@@ -317,12 +327,11 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     if cfg.teachers:  # a detector set: members calibrated together, the union scored
         from figure_ml.export.ensemble import build_set
 
-        sha = manifest.sha256_file(src.weights)
         det_set = build_set(cfg, src, dst, fp32_pred, test, sha, int8_images)
         op = det_set.op
         ref = _scored(det_set.gts, det_set.dets0, fp32_pred.imgsz, op, cfg, curve=True)
-    else:  # the choice calibrated its point on val already
-        op = mirror.op if mirror and mirror.op else _operating_point(cfg, src, fp32_pred, test)
+    else:  # from the file, from the mirror's choice (calibrated on val already), or now
+        op = file_op or (mirror and mirror.op) or _calibrated_point(cfg, src, fp32_pred, sha, test)
         ref = _score(fp32_pred, test, op, cfg, curve=True)
     # FP32 ONNX vs the .pt it came from, box for box (one whole-image pass each)
     n = min(cfg.parity.box_images, len(test.items))
