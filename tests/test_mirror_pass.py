@@ -163,6 +163,15 @@ def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
     assert "The model runs once per photo (no mirrored pass)" in one
     lat = measure(tmp_path / "m" / "model.onnx", 64, runs=2, warmup=1, passes=2)
     assert lat["passes"] == 2 and lat["runs"] == 2
+    # the card's latency line says how many model runs each photo's figure holds
+    timed = {**data, "artifacts": [{**data["artifacts"][0], "latency": lat}]}
+    assert (
+        f"Latency: model run only, 2 runs per photo, batch 1, onnxruntime CPU on {lat['cpu']}."
+        in (render_model_card(timed))
+    )
+    lat1 = {**lat, "passes": 1}
+    once = render_model_card({**data, "artifacts": [{**data["artifacts"][0], "latency": lat1}]})
+    assert f"Latency: model run only, batch 1, onnxruntime CPU on {lat['cpu']}." in once
 
 
 def test_flip_tta_accepts_auto_true_false_only():

@@ -180,11 +180,11 @@ def render_model_card(m: dict[str, Any]) -> str:
             f"{lat.get('median_ms', 'n/a')} | {lat.get('threads', '')} | "
             f"{'pass' if parity.get('passed', True) else 'FAIL'} |"
         )
-    cpu = next((a["latency"]["cpu"] for a in arts if a.get("latency")), None)
-    if cpu:
-        passes = next((a["latency"].get("passes", 1) for a in arts if a.get("latency")), 1)
+    lat = next((a["latency"] for a in arts if a.get("latency")), None)
+    if lat and lat["cpu"]:
+        passes = lat.get("passes", 1)
         how = "model run only" if passes == 1 else f"model run only, {passes} runs per photo"
-        out += ["", f"Latency: {how}, batch 1, onnxruntime CPU on {cpu}."]
+        out += ["", f"Latency: {how}, batch 1, onnxruntime CPU on {lat['cpu']}."]
     parity = next((a["parity"] for a in arts if a["precision"] == "int8" and a.get("parity")), None)
     if parity is not None:
         line = (

@@ -109,6 +109,7 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
     per = metrics["per_class"]
     keep = ("n_gt", "n_missed", "miss_rate", "miss_rate_upper", "miss_at_budget")
     keep += ("miss_at_budget_ci_exact", "miss_at_budget_upper", "n_missed_at_budget")
+    model = metrics.get("model") or {}
     return {
         "dataset_digest": metrics["dataset"]["digest"],
         "split": metrics["dataset"]["split"],
@@ -123,9 +124,9 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
         "per_class": {c: {k: per[c].get(k) for k in keep} for c in CLASS_NAMES},
         # how the figures were made: the NMS the model ran with (absent from evaluations
         # before it was recorded) and the commit of the evaluation
-        "nms_iou": (metrics.get("model") or {}).get("nms_iou"),
+        "nms_iou": model.get("nms_iou"),
         # and whether a mirrored second pass was merged in (absent before it was recorded: one)
-        "flip_tta": bool((metrics.get("model") or {}).get("flip_tta", False)),
+        "flip_tta": bool(model.get("flip_tta", False)),
         "git_commit": metrics.get("git_commit"),
     }
 
