@@ -174,6 +174,42 @@ def test_compare_writes_a_comparison_without_file_names(tmp_path, toy_dataset) -
         assert "val-000" not in text  # image ids of the toy dataset stay out
 
 
+def test_one_model_run_two_ways_is_compared_in_pairs(tmp_path, toy_dataset) -> None:
+    """``candidate_predictor``: the same weights, the candidate side alone at another input
+    size with the mirrored pass; the comparison records which side ran how."""
+    overrides = {"imgsz": 256, "flip": True}
+    given = overrides | {"iou": None}  # null: the shared predictor's, as compare.yaml lists it
+    result = compare(_config(tmp_path, toy_dataset, candidate_predictor=given))
+    saved = json.loads((result.out_dir / COMPARISON_FILE).read_text())
+    cand, base = saved["candidate"], saved["baseline"]
+    assert cand["sha256"] == base["sha256"]
+    assert (cand["imgsz"], cand["flip_tta"], cand["predictor_overrides"]) == (256, True, overrides)
+    assert (base["imgsz"], base["flip_tta"], base["predictor_overrides"]) == (320, False, {})
+    report = (result.out_dir / "comparison.md").read_text()
+    assert "the candidate alone predicted with {'imgsz': 256, 'flip': True}" in report
+    assert "input size 256 against 320, mirrored pass True against False" in report
+
+
+def test_the_cli_sets_one_candidate_setting() -> None:
+    """``candidate_predictor.imgsz=800`` on the command line: Hydra's struct config lists each
+    allowed key (null), so the override needs no ``+`` and a typo is refused by Hydra."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+
+    from figure_ml.cli import CONFIG_DIR
+    from figure_ml.config import to_typed
+
+    def typed(*overrides: str) -> CompareConfig:
+        given = ["candidate=a.pt", "baseline=reference", "out_dir=c", *overrides]
+        return to_typed(compose("compare", overrides=given), CompareConfig, drop=("paths",))
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        assert typed("candidate_predictor.imgsz=800").candidate_overrides() == {"imgsz": 800}
+        assert typed().candidate_overrides() == {}
+        with pytest.raises(ConfigCompositionException, match="imgs"):
+            typed("candidate_predictor.imgs=800")
+
+
 def test_compare_refuses_bad_config(tmp_path, toy_dataset) -> None:
     with pytest.raises(ConfigError, match=r"candidate=\.\.\. is required"):
         _config(tmp_path, toy_dataset, candidate="???").validate()
@@ -183,6 +219,12 @@ def test_compare_refuses_bad_config(tmp_path, toy_dataset) -> None:
         cfg.validate()
     with pytest.raises(ConfigError, match="padding"):
         _config(tmp_path, toy_dataset, padding={"face": 0.1}).validate()
+    with pytest.raises(ConfigError, match=r"candidate_predictor\.strategy: not a per-model"):
+        _config(tmp_path, toy_dataset, candidate_predictor={"strategy": "tiled"}).validate()
+    with pytest.raises(
+        ConfigError, match=r"candidate_predictor\.imgsz must be a positive multiple"
+    ):
+        _config(tmp_path, toy_dataset, candidate_predictor={"imgsz": 100}).validate()
     (tmp_path / "cmp").mkdir()
     (tmp_path / "cmp" / "other.txt").write_text("x")
     with pytest.raises(ConfigError, match="holds other files"):

@@ -279,6 +279,8 @@ def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
         attempt("other", edit=lambda c: c["baseline"].update(sha256="0" * 64))
     with pytest.raises(BadInputError, match=r"not this run's weights/best\.pt"):
         attempt("cand", edit=lambda c: c["candidate"].update(sha256="0" * 64))
+    with pytest.raises(BadInputError, match=r"predicted with \{'imgsz': 800\} and the baseline"):
+        attempt("imgsz", edit=lambda c: c["candidate"].update(predictor_overrides={"imgsz": 800}))
     with pytest.raises(BadInputError, match=r"budget 0\.3 differs from the scored evaluation's"):
         attempt("budget", edit=lambda c: c.update(budget=0.3))
     with pytest.raises(BadInputError, match="200 bootstrap resamples"):

@@ -287,6 +287,10 @@ class PredictorConfig:
     tiling: TilingConfig = field(default_factory=lambda: TilingConfig())
 
 
+#: the predictor settings ``compare``'s candidate may change on its own (``candidate_predictor``)
+CANDIDATE_PREDICTOR_KEYS = ("imgsz", "conf", "iou", "max_det", "flip")
+
+
 @dataclass
 class CompareConfig:
     """``python -m figure_ml.eval.compare``: is ``candidate`` better than ``baseline``? Both are
@@ -302,6 +306,19 @@ class CompareConfig:
     out_dir: str = "???"
     #: predictions of both models (strategy: whole only)
     predictor: PredictorConfig = field(default_factory=PredictorConfig)
+    #: ``predictor`` settings that differ for the candidate only, e.g. ``{imgsz: 800}``: one
+    #: model at two input sizes, or with and without the mirrored pass, paired on the same boxes.
+    #: Keys: :data:`CANDIDATE_PREDICTOR_KEYS`; a null value keeps ``predictor``'s. A comparison
+    #: with any is never a checkpoint's selection (``figure_ml.models.ship`` refuses it): the
+    #: shipped model runs one way.
+    candidate_predictor: dict[str, Any] = field(
+        default_factory=lambda: dict.fromkeys(CANDIDATE_PREDICTOR_KEYS)
+    )
+
+    def candidate_overrides(self) -> dict[str, Any]:
+        """The settings of ``candidate_predictor`` that are given (not null)."""
+        return {k: v for k, v in self.candidate_predictor.items() if v is not None}
+
     #: one padding per class for both models, so the only difference is the detector
     padding: dict[str, float] = field(default_factory=lambda: _per_class(0.1))
     kappa: float = 0.95
@@ -314,6 +331,17 @@ class CompareConfig:
         for name in ("candidate", "baseline", "out_dir"):
             if getattr(self, name) in ("???", "", None):
                 raise ConfigError(f"{name}=... is required")
+        unknown = sorted(set(self.candidate_predictor) - set(CANDIDATE_PREDICTOR_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"candidate_predictor.{unknown[0]}: not a per-model setting "
+                f"(allowed: {', '.join(CANDIDATE_PREDICTOR_KEYS)})"
+            )
+        imgsz = self.candidate_overrides().get("imgsz")
+        if imgsz is not None and (not isinstance(imgsz, int) or imgsz <= 0 or imgsz % 32):
+            raise ConfigError(
+                f"candidate_predictor.imgsz must be a positive multiple of 32, got {imgsz!r}"
+            )
         if self.predictor.strategy != "whole":
             raise ConfigError(
                 f"predictor.strategy={self.predictor.strategy!r}: compare scores one whole-image "

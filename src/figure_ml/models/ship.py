@@ -338,6 +338,11 @@ def _checked_selection(path: Path, c: dict[str, Any], run: _Chooser) -> dict[str
     data = c["dataset"]
     if c["candidate"]["sha256"] != run.best_sha:
         raise BadInputError(f"{path}: its candidate is not this run's weights/best.pt")
+    if c["candidate"].get("predictor_overrides"):  # absent before compare could set them
+        raise BadInputError(
+            f"{path}: the candidate predicted with {c['candidate']['predictor_overrides']} "
+            "and the baseline without; compare both models the same way"
+        )
     # hashed only here: a continuation names its parent's sha256 in run.json
     # a converted start (model.weights=nudenet) is no parent: it never shipped under the name
     continued = run.init is not None and not run.init.get("converted")

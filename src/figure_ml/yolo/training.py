@@ -34,8 +34,9 @@ TRAIN_ARGS: frozenset[str] = frozenset(
         # optimiser
         "optimizer", "lr0", "lrf", "momentum", "weight_decay", "warmup_epochs",
         "warmup_momentum", "warmup_bias_lr", "cos_lr",
-        # loss gains
-        "box", "cls", "dfl",
+        # loss gains; cls_pw weighs each class's classification loss by its inverse training
+        # frequency to that power (0: off; in ultralytics since before the 8.4.60 we require)
+        "box", "cls", "dfl", "cls_pw",
         # augmentation
         "hsv_h", "hsv_s", "hsv_v", "degrees", "translate", "scale", "shear", "perspective",
         "flipud", "fliplr", "mosaic", "mixup", "cutmix", "copy_paste",

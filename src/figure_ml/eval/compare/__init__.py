@@ -8,7 +8,7 @@ No image, crop or file name of the data goes into either: counts, rates and dige
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,11 @@ def _out_dir(cfg: CompareConfig) -> Path:
     return out
 
 
-def _model(spec: str, cfg: CompareConfig):
+def _model(spec: str, cfg: CompareConfig, overrides: dict[str, Any] | None = None):
+    """The predictor for ``spec`` with ``cfg.predictor``, ``overrides`` replacing some of its
+    settings (the candidate's ``candidate_predictor``), and what the comparison records of it."""
     weights = Path(str(resolve_weights(spec)))
-    p = cfg.predictor
+    p = replace(cfg.predictor, **(overrides or {}))
     predictor = make_predictor(
         weights, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det, flip=p.flip
     )
@@ -64,6 +66,7 @@ def _model(spec: str, cfg: CompareConfig):
         "imgsz": predictor.imgsz,
         "nms_iou": p.iou,  # both models' NMS and passes: the verdict depends on them
         "flip_tta": p.flip,
+        "predictor_overrides": dict(overrides or {}),
     }
 
 
@@ -71,7 +74,7 @@ def compare(cfg: CompareConfig) -> Comparison:
     """Predict with both models on ``cfg.split``, compare at ``cfg.budget``, write, return."""
     cfg.validate()
     out = _out_dir(cfg)
-    cand, cand_info = _model(cfg.candidate, cfg)
+    cand, cand_info = _model(cfg.candidate, cfg, cfg.candidate_overrides())
     base, base_info = _model(cfg.baseline, cfg)
     data = load_eval_data(cfg.data.path, cfg.split, cfg.data.format)
     gts, cand_dets, _ = predict_split(cand, data, skip_bad=cfg.skip_bad)
@@ -129,8 +132,14 @@ def render(result: dict[str, Any]) -> str:
         f"- over-redaction difference {100 * o['difference']:+.2f} points "
         f"(95% CI [{100 * o['ci'][0]:+.2f}, {100 * o['ci'][1]:+.2f}])",
         f"- padding {result['padding']}, kappa {result['kappa']}",
-        "",
     ]
+    if c.get("predictor_overrides"):
+        lines.append(
+            f"- the candidate alone predicted with {c['predictor_overrides']} (input size "
+            f"{c['imgsz']} against {b['imgsz']}, mirrored pass {c['flip_tta']} against "
+            f"{b['flip_tta']})"
+        )
+    lines.append("")
     if o.get("blocks_win"):
         lines += [
             f"The candidate misses fewer boxes beyond the noise, but hides "
