@@ -314,11 +314,6 @@ class CompareConfig:
     candidate_predictor: dict[str, Any] = field(
         default_factory=lambda: dict.fromkeys(CANDIDATE_PREDICTOR_KEYS)
     )
-
-    def candidate_overrides(self) -> dict[str, Any]:
-        """The settings of ``candidate_predictor`` that are given (not null)."""
-        return {k: v for k, v in self.candidate_predictor.items() if v is not None}
-
     #: one padding per class for both models, so the only difference is the detector
     padding: dict[str, float] = field(default_factory=lambda: _per_class(0.1))
     kappa: float = 0.95
@@ -326,6 +321,10 @@ class CompareConfig:
     bootstrap_resamples: int = 1000
     bootstrap_seed: int = 0
     skip_bad: bool = False
+
+    def candidate_overrides(self) -> dict[str, Any]:
+        """The settings of ``candidate_predictor`` that are given (not null)."""
+        return {k: v for k, v in self.candidate_predictor.items() if v is not None}
 
     def validate(self) -> None:
         for name in ("candidate", "baseline", "out_dir"):
