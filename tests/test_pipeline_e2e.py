@@ -384,6 +384,8 @@ def test_bad_export_inputs(toy, tmp_path):
         export(cfg)
     with pytest.raises(ConfigError, match=r"nms_iou must be within 0\.\.1, got 1\.5"):
         export(replace(cfg, nms_iou=1.5))  # refused before the missing weights are looked at
+    with pytest.raises(ConfigError, match=r"^imgsz must be a positive multiple of 32, got 100$"):
+        export(replace(cfg, imgsz=100))
     not_a_model = tmp_path / "junk.pt"
     not_a_model.write_bytes(b"junk")
     r = _run(

@@ -212,6 +212,12 @@ class DebugConfig:
     interrupt_after_epochs: int | None = None
 
 
+def check_imgsz(name: str, value: Any) -> None:
+    """A model input size: an integer multiple of 32 (YOLO's largest stride), at least 32."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 32 or value % 32:
+        raise ConfigError(f"{name} must be a positive multiple of 32, got {value!r}")
+
+
 @dataclass
 class TrainConfig:
     """``python -m figure_ml.train``: one YOLO training run, tracked."""
@@ -238,9 +244,7 @@ class TrainConfig:
         epochs = t.get("epochs", 1)
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ConfigError(f"trainer.epochs must be an integer >= 1, got {epochs!r}")
-        imgsz = t.get("imgsz", 640)
-        if not isinstance(imgsz, int) or isinstance(imgsz, bool) or imgsz < 32 or imgsz % 32:
-            raise ConfigError(f"trainer.imgsz must be a positive multiple of 32, got {imgsz!r}")
+        check_imgsz("trainer.imgsz", t.get("imgsz", 640))
         batch = t.get("batch", 16)
         if isinstance(batch, bool) or not isinstance(batch, int | float) or batch == 0:
             raise ConfigError(
@@ -336,11 +340,8 @@ class CompareConfig:
                 f"candidate_predictor.{unknown[0]}: not a per-model setting "
                 f"(allowed: {', '.join(CANDIDATE_PREDICTOR_KEYS)})"
             )
-        imgsz = self.candidate_overrides().get("imgsz")
-        if imgsz is not None and (not isinstance(imgsz, int) or imgsz <= 0 or imgsz % 32):
-            raise ConfigError(
-                f"candidate_predictor.imgsz must be a positive multiple of 32, got {imgsz!r}"
-            )
+        if (imgsz := self.candidate_overrides().get("imgsz")) is not None:
+            check_imgsz("candidate_predictor.imgsz", imgsz)
         if self.predictor.strategy != "whole":
             raise ConfigError(
                 f"predictor.strategy={self.predictor.strategy!r}: compare scores one whole-image "
@@ -768,8 +769,8 @@ class ExportConfig:
             raise ConfigError("out_dir=X is required")
         if self.opset < 11:
             raise ConfigError(f"opset must be >= 11, got {self.opset}")
-        if self.imgsz is not None and (self.imgsz < 32 or self.imgsz % 32):
-            raise ConfigError(f"imgsz must be a positive multiple of 32, got {self.imgsz}")
+        if self.imgsz is not None:
+            check_imgsz("imgsz", self.imgsz)
         if not 0 <= self.nms_iou <= 1:  # the manifest schema's range, refused before any work
             raise ConfigError(f"nms_iou must be within 0..1, got {self.nms_iou}")
         if self.flip_mode not in ("auto", "true", "false"):

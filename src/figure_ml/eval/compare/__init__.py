@@ -55,8 +55,9 @@ def _out_dir(cfg: CompareConfig) -> Path:
 def _model(spec: str, cfg: CompareConfig, overrides: dict[str, Any] | None = None):
     """The predictor for ``spec`` with ``cfg.predictor``, ``overrides`` replacing some of its
     settings (the candidate's ``candidate_predictor``), and what the comparison records of it."""
+    overrides = overrides or {}
     weights = Path(str(resolve_weights(spec)))
-    p = replace(cfg.predictor, **(overrides or {}))
+    p = replace(cfg.predictor, **overrides)
     predictor = make_predictor(
         weights, imgsz=p.imgsz, conf=p.conf, iou=p.iou, max_det=p.max_det, flip=p.flip
     )
@@ -66,7 +67,7 @@ def _model(spec: str, cfg: CompareConfig, overrides: dict[str, Any] | None = Non
         "imgsz": predictor.imgsz,
         "nms_iou": p.iou,  # both models' NMS and passes: the verdict depends on them
         "flip_tta": p.flip,
-        "predictor_overrides": dict(overrides or {}),
+        "predictor_overrides": dict(overrides),
     }
 
 
