@@ -14,6 +14,7 @@ from conftest import phi_scene
 from figure_ml import models
 from figure_ml.config import ModelConfig
 from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.models import card as card_mod
 from figure_ml.models import ship as ship_mod
 
 FIXTURE = Path(__file__).parent / "fixtures" / "yolo11n_synth_320.pt"
@@ -191,6 +192,51 @@ def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
     assert json.loads((dest / "provenance.json").read_text()) == after
 
 
+def test_a_further_test_split_is_added_beside_the_first(tmp_path) -> None:
+    """A larger test split adds figures to the card; the first split's stay, and each split's
+    figures are replaced only by an evaluation of that split."""
+    run, ev = _fake_run(tmp_path)
+    dest = ship_mod.ship(run, ev, "reference", dest_root=tmp_path / "pkg")
+    before = json.loads((dest / "provenance.json").read_text())
+    m = json.loads((ev / "metrics.json").read_text())
+    m["dataset"]["digest"] = "9" * 64
+    m["n_images"], m["model"]["nms_iou"] = 1500, 0.9
+    m["per_class"]["tattoo"] = m["per_class"]["tattoo"] | {"n_gt": 400, "n_missed_at_budget": 18,
+                                                           "miss_at_budget": 0.045}  # fmt: skip
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(BadInputError, match="--add-test-split"):
+        ship_mod.rescore(big, "reference", dest_root=tmp_path / "pkg")
+    with pytest.raises(SystemExit):  # adding is a rescore: refused with --run-dir
+        ship_mod.main(["--add-test-split", "--run-dir", str(run), "--eval-dir", str(big)])
+    ship_mod.rescore(big, "reference", dest_root=tmp_path / "pkg", add_split=True)
+    after = json.loads((dest / "provenance.json").read_text())
+    assert after["test"] == before["test"]
+    assert [t["dataset_digest"] for t in after["more_tests"]] == ["9" * 64]
+    assert after["more_tests"][0]["per_class"]["tattoo"]["n_missed_at_budget"] == 18
+    card = (dest / "MODEL_CARD.md").read_text()
+    first, further = card.split("## Measured on a further synthetic test split (1500 images, "
+                                "digest `999999999999`)")  # fmt: skip
+    assert "| tattoo | 10 | 2 (20.0%) | 3 (30.0%) |" in first
+    assert "| tattoo | 400 | 2 (20.0%) | 18 (4.5%) |" in further
+    assert "the figures of the split above stay as they were" in further
+    # that split re-measured (the same digest): replaced, not added twice; the first stays
+    m["per_class"]["tattoo"]["n_missed_at_budget"] = 17
+    (big / "metrics.json").write_text(json.dumps(m))
+    ship_mod.rescore(big, "reference", dest_root=tmp_path / "pkg")
+    again = json.loads((dest / "provenance.json").read_text())
+    assert len(again["more_tests"]) == 1 and again["test"] == before["test"]
+    assert again["more_tests"][0]["per_class"]["tattoo"]["n_missed_at_budget"] == 17
+    # an added split is held to the same checks: other weights are refused, nothing written
+    m["model"]["weights_sha256"] = "0" * 64
+    m["dataset"]["digest"] = "8" * 64
+    (big / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(BadInputError, match="not the shipped reference"):
+        ship_mod.rescore(big, "reference", dest_root=tmp_path / "pkg", add_split=True)
+    assert json.loads((dest / "provenance.json").read_text()) == again
+
+
 PARENT = {"spec": "reference", "sha256": "f" * 64, "shipped": True}
 #: a run.json init_weights of model.weights=nudenet, as training records it
 CONVERTED_START = {"spec": "nudenet", "sha256": "a" * 64, "shipped": False, "converted": True,
@@ -243,7 +289,7 @@ def test_a_refreshed_checkpoint_names_its_parent_and_how_it_beat_it(tmp_path) ->
     # a comparison from before compare recorded its NMS ran at 0.7; a newer one names its own
     assert "at the 5% budget (NMS IoU 0.7, not recorded then; `python -m" in card
     sel = p["selection"] | {"baseline": p["selection"]["baseline"] | {"nms_iou": 0.9}}
-    assert "at the 5% budget (NMS IoU 0.9; `python -m" in ship_mod._selection_lines(sel)[0]
+    assert "at the 5% budget (NMS IoU 0.9; `python -m" in card_mod._selection_lines(sel)[0]
 
 
 def test_a_continuation_ships_only_over_a_paired_val_win(tmp_path) -> None:
@@ -456,11 +502,11 @@ def test_a_chain_of_continuations_keeps_its_converted_origin(tmp_path, caplog) -
     link.symlink_to(FIXTURE)
     init_c = _init_weights(str(link), str(link))
     assert init_c["parent_run"]["init_weights"] == init_b
-    assert ship_mod.converted_origin(init_c) == start  # two runs deep
+    assert card_mod.converted_origin(init_c) == start  # two runs deep
     loose = tmp_path / "loose.pt"  # a file outside any run folder: no lineage, no error
     shutil.copy(FIXTURE, loose)
     assert "parent_run" not in _init_weights(str(loose), str(loose))
-    assert ship_mod.converted_origin(_init_weights(str(loose), str(loose))) is None
+    assert card_mod.converted_origin(_init_weights(str(loose), str(loose))) is None
     (run_a / "run.json").write_text("[1, 2]")  # unreadable lineage: a warning, not a failure
     with caplog.at_level("WARNING"):
         assert "parent_run" not in _init_weights(a_best, a_best)
@@ -498,4 +544,4 @@ def test_a_start_records_the_lineage_of_a_shipped_name_and_of_a_converted_file(t
     torch.save({"model": None, "figure_ml_init": source}, converted)
     by_path = _init_weights(str(converted), str(converted))
     assert by_path["converted"] and by_path["source"] == source
-    assert ship_mod.converted_origin(by_path) == by_path
+    assert card_mod.converted_origin(by_path) == by_path

@@ -24,6 +24,8 @@ When what ships stays but the way the redactor runs it changes (the export's NMS
 card's figures are re-measured, not kept: ``python -m figure_ml.models.ship --rescore
 --eval-dir E [--name reference]`` replaces only the test figures, from an evaluation of the same
 weights on the same test split (:func:`rescore`); the weights, lineage and selection stay.
+``--rescore --add-test-split`` adds the figures of a further test split (a larger one, say)
+beside the card's first, which stay.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from figure_ml.eval.redaction import KAPPA
 from figure_ml.export.latency import cpu_model
 from figure_ml.manifest import sha256_file
 from figure_ml.models import SHIPPED
+from figure_ml.models.card import converted_origin, render_card
 
 #: under the issue's limit for a file kept in git
 MAX_BYTES = 15 * 1024 * 1024
@@ -129,141 +132,6 @@ def _test_figures(metrics: dict[str, Any]) -> dict[str, Any]:
         "flip_tta": bool(model.get("flip_tta", False)),
         "git_commit": metrics.get("git_commit"),
     }
-
-
-def _mirror_words(test: dict[str, Any]) -> str:
-    return (
-        ", the model also run on the mirrored image, both passes merged"
-        if test.get("flip_tta")
-        else ""
-    )
-
-
-def _selection_lines(sel: dict[str, Any] | None) -> list[str]:
-    """The card's line on how the checkpoint was chosen over the one it replaced (none: no
-    comparison)."""
-    if not sel:
-        return []
-    a = sel["all"]
-    lo, hi = a["lower"], a["upper"]
-    how = (
-        "a tie accepted because the checkpoint it replaced had to go"
-        if sel["accepted_tie"]
-        else sel["verdict"]
-    )
-    nms = sel["baseline"].get("nms_iou")
-    # compare ran at ultralytics' 0.7 until it recorded its NMS (figure_ml.boxes.NMS_IOU)
-    nms_words = f"NMS IoU {nms:g}" if nms is not None else "NMS IoU 0.7, not recorded then"
-    if sel["baseline"].get("flip_tta"):
-        nms_words += ", mirrored pass merged"
-    return [
-        f"- chosen over `{sel['baseline']['spec']}` (sha256 "
-        f"`{sel['baseline']['sha256'][:16]}…`) on a val split ({sel['n_images']} images, digest "
-        f"`{sel['dataset']['digest'][:12]}`) by a paired comparison at the {sel['budget']:.0%} "
-        f"budget ({nms_words}; `python -m figure_ml.eval.compare`): {how}; missed "
-        f"{a['missed_candidate']} of {a['n_gt']} PHI boxes against its {a['missed_baseline']}, "
-        f"difference {100 * a['difference']:+.2f} points "
-        f"(95% CI [{100 * lo:+.2f}, {100 * hi:+.2f}])"
-    ]
-
-
-def converted_origin(init: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The converted start (``model.weights=nudenet``) a chain of continuations began from,
-    found through each start's ``parent_run`` (written by training for a shipped name and for
-    a ``.pt`` inside a run folder); ``None`` where the chain reaches random initialisation or
-    a start of unknown origin first."""
-    for _ in range(100):  # a chain is a few runs long; the bound only guards a cyclic file
-        if not init:
-            return None
-        if init.get("converted"):
-            return init
-        init = (init.get("parent_run") or {}).get("init_weights")
-    return None
-
-
-def _converted_words(init: dict[str, Any]) -> str:
-    src = init.get("source", {})
-    return (
-        f"`{init['spec']}` (converted from `{src.get('model_file')}` of "
-        f"{src.get('package')} {src.get('package_version')}, sha256 "
-        f"`{str(src.get('sha256'))[:16]}…`, {src.get('licence')}; trained on real photos)"
-    )
-
-
-def _card(name: str, p: dict[str, Any]) -> str:
-    t, tr = p["test"], p["training"]
-    at = t["at_budget"]
-    init = p.get("init_weights")
-    origin = converted_origin(init)
-    if init and init.get("converted"):
-        start = f"started from {_converted_words(init)}"
-    elif init:
-        parent = init.get("parent_run")
-        if init.get("shipped"):
-            whose = "the previous checkpoint's own card and provenance are in git history"
-        elif parent:
-            whose = f"the best epoch of run `{parent.get('run')}`, `{parent.get('experiment')}`"
-        else:
-            whose = "a file outside any run folder: its own origin is not recorded"
-        start = (
-            f"continued from `{init['spec']}` (sha256 `{init['sha256'][:16]}…`, {whose}"
-            + (f"; its lineage began at {_converted_words(origin)}" if origin else "")
-            + ")"
-        )
-    else:
-        start = "from random initialisation"
-    lines = [
-        f"# Shipped checkpoint `{name}`",
-        "",
-        f"Load it by name: `model.weights={name}` (train: fine-tune from it), "
-        f"`weights={name}` (eval, export). {p.get('architecture', 'yolo11n').upper()}, "
-        f"{tr['epochs_done']} epochs at imgsz "
-        f"{p['recipe']['imgsz']} {start} on synthetic data only "
-        f"(`experiment={p['recipe']['experiment']}`), best epoch {tr['best_epoch']} "
-        f"(val mAP50 {tr['val_map50']:.3f}, mAP50-95 {tr['val_map50_95']:.3f}).",
-        "",
-        f"- weights: `weights.pt`, {p['size_bytes'] / 1e6:.1f} MB, sha256 `{p['sha256']}`",
-        f"- trained by commit `{p['git_commit']}` on dataset digest `{p['dataset_digest']}`",
-        f"- generator fingerprint `{p['generator']['digest'][:16]}` (tests/test_models.py "
-        "fails when the generator changes: retrain then)",
-        *_selection_lines(p.get("selection")),
-        f"- CPU: {p['cpu']}; training wall time {tr['train_seconds'] / 60:.0f} min",
-        f"- licence: {p['licence']}",
-        "",
-        f"## Measured on a synthetic test split of another seed ({t['n_images']} images, "
-        f"digest `{t['dataset_digest'][:12]}`)",
-        "",
-        f"Operating point calibrated on that dataset's val split; on its test split the "
-        f"operating point hides {t['over_redaction_at_operating_point']:.1%} of the non-PHI "
-        f"area (95% CI "
-        f"{t['over_redaction_ci'][0]:.1%}-{t['over_redaction_ci'][1]:.1%}). At the "
-        f"{t['budget']:.0%} over-redaction budget: global threshold "
-        f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
-        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa)."
-        + (
-            f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}{_mirror_words(t)}."
-            if t.get("nms_iou") is not None
-            else ""
-        )
-        + (f" Evaluated by commit `{t['git_commit'][:12]}`." if t.get("git_commit") else ""),
-        "",
-        "| class | GT boxes | missed at operating point | missed at budget | exact 95% CI |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for c, r in t["per_class"].items():
-        lo, hi = r["miss_at_budget_ci_exact"] or (float("nan"), float("nan"))
-        lines.append(
-            f"| {c} | {r['n_gt']} | {r['n_missed']} ({r['miss_rate']:.1%}) | "
-            f"{r['n_missed_at_budget']} ({r['miss_at_budget']:.1%}) | {lo:.1%}-{hi:.1%} |"
-        )
-    lines += [
-        "",
-        "Synthetic figures only. Real photos are out of its training distribution: measure "
-        "them with `python -m figure_ml.eval` on your own labelled evaluation set, and ship it "
-        'with the teachers (`teachers=[centerface,ppocr_det]`, README "Teachers").',
-        "",
-    ]
-    return "\n".join(lines)
 
 
 #: fewest bootstrap resamples a comparison that picks a checkpoint may use
@@ -581,7 +449,7 @@ def _swap_in(root: Path, name: str, provenance: dict[str, Any], files: dict[str,
         for file, src in files.items():
             shutil.copyfile(src, tmp / file)
         atomic.write_json(tmp / "provenance.json", provenance)
-        (tmp / "MODEL_CARD.md").write_text(_card(name, provenance), encoding="utf-8")
+        (tmp / "MODEL_CARD.md").write_text(render_card(name, provenance), encoding="utf-8")
         old = root / f".{name}-old"
         shutil.rmtree(old, ignore_errors=True)  # left by a swap that was cut short
         if dest.exists():
@@ -594,11 +462,18 @@ def _swap_in(root: Path, name: str, provenance: dict[str, Any], files: dict[str,
     return dest
 
 
-def rescore(eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
+def rescore(
+    eval_dir: Path, name: str, dest_root: Path | None = None, *, add_split: bool = False
+) -> Path:
     """Replace the test figures of the checkpoint shipped as ``name`` with ``eval_dir``'s: an
     evaluation of the same weights (sha256) on the same test split (digest) as the figures it
     replaces, held to the checks :func:`ship` applies. For a change in how the redactor runs a
-    checkpoint that stays; everything but ``test`` in the provenance is kept."""
+    checkpoint that stays; everything but ``test`` and ``more_tests`` in the provenance is kept.
+
+    ``add_split``: a test split the card has no figures for is added to ``more_tests`` beside
+    the first one, never in its place (a larger split tells a 5% miss rate from an 8% one where
+    300 images cannot). Each split's figures are replaced only by a new evaluation of that
+    split, so choosing among splits cannot hide a bad one."""
     root = _models_root(name, dest_root)
     dest = root / name
     provenance = _read_json(dest / "provenance.json")
@@ -619,14 +494,26 @@ def rescore(eval_dir: Path, name: str, dest_root: Path | None = None) -> Path:
             f"{metrics_path}: no model.nms_iou (an evaluation from before eval recorded it); "
             "evaluate again"
         )
-    # the selection and the old figures were made on this split: a new one is a new story
-    was = provenance["test"]["dataset_digest"]
-    if metrics["dataset"]["digest"] != was:
+    figures, digest = _test_figures(metrics), metrics["dataset"]["digest"]
+    more = list(provenance.get("more_tests") or [])
+    known = [t["dataset_digest"] for t in more]
+    if digest == provenance["test"]["dataset_digest"]:
+        provenance["test"] = figures
+    elif digest in known:
+        more[known.index(digest)] = figures
+    elif add_split:
+        more.append(figures)
+    else:
+        # the selection and the card's figures were made on these splits: another one is
+        # added beside them, never swapped in for them
+        was = ", ".join(f"{d[:12]}…" for d in [provenance["test"]["dataset_digest"], *known])
         raise BadInputError(
-            f"{metrics_path}: test split digest {metrics['dataset']['digest'][:12]}…, not the "
-            f"{was[:12]}… the card's figures were measured on; re-measure on that split"
+            f"{metrics_path}: test split digest {digest[:12]}…, not the {was} the card's "
+            "figures were measured on; re-measure on that split, or add it beside them with "
+            "--add-test-split"
         )
-    provenance["test"] = _test_figures(metrics)
+    if more:
+        provenance["more_tests"] = more
     files = {f: dest / f for f in ("weights.pt", "config.yaml")}
     return _swap_in(root, name, provenance, files)
 
@@ -640,6 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the checkpoint shipped under --name and replace only its test figures with "
         "--eval-dir's (same weights, same test split; no --run-dir)",
+    )
+    ap.add_argument(
+        "--add-test-split",
+        action="store_true",
+        help="with --rescore: --eval-dir scores a test split the card has no figures for; add "
+        "its figures beside the card's first split (which stay)",
     )
     ap.add_argument("--name", default="reference", choices=SHIPPED)
     ap.add_argument(
@@ -658,11 +551,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.rescore == bool(args.run_dir):
         ap.error("give --run-dir to ship a run, or --rescore to re-measure what ships")
+    if args.add_test_split and not args.rescore:
+        ap.error("--add-test-split adds figures to what ships: give it with --rescore")
     if args.rescore and (args.val_comparison or args.accept_tie):
         ap.error("--rescore keeps the checkpoint: --val-comparison and --accept-tie choose one")
     try:
         if args.rescore:
-            dest = rescore(args.eval_dir, args.name)
+            dest = rescore(args.eval_dir, args.name, add_split=args.add_test_split)
             print(f"re-measured {args.name}: {dest / 'MODEL_CARD.md'}")
             return 0
         dest = ship(
