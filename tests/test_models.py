@@ -28,7 +28,9 @@ def test_reference_is_shipped_verified_and_small() -> None:
     for key in ("git_commit", "dataset_digest", "recipe", "training", "test", "generator"):
         assert p[key], key
     assert p["test"]["dataset_digest"] != p["dataset_digest"]  # scored on another seed
-    assert (ref.folder / "MODEL_CARD.md").read_text().startswith("# Shipped checkpoint")
+    # the card is its provenance rendered: no figure in it that provenance.json lacks
+    card = (ref.folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card == card_mod.render_card("reference", p)
     preset = yaml.safe_load((ref.folder / "config.yaml").read_text())["preset"]
     presets = ("reference", "reference_refresh", "real_init")
     assert preset in presets and preset == p["recipe"]["experiment"]
@@ -165,7 +167,8 @@ def test_rescore_replaces_only_the_test_figures(tmp_path) -> None:
     }
     card = (dest / "MODEL_CARD.md").read_text()
     assert "| face | 10 | 2 (20.0%) | 1 (10.0%) |" in card
-    assert "class-aware NMS at IoU 0.9. Evaluated by commit `0123456789ab`." in card
+    assert "(kappa); every box grown by 0.1 of its size on each side." in card
+    assert "0.9, one pass (no mirrored pass). Evaluated by commit `0123456789ab`." in card
     assert models.sha256_file(dest / "weights.pt") == before["sha256"]
     assert (dest / "config.yaml").read_text() == (run / "config.yaml").read_text()
     # another test split, other weights, a detector set's union, or figures that do not say
@@ -200,7 +203,8 @@ def test_a_further_test_split_is_added_beside_the_first(tmp_path) -> None:
     before = json.loads((dest / "provenance.json").read_text())
     m = json.loads((ev / "metrics.json").read_text())
     m["dataset"]["digest"] = "9" * 64
-    m["n_images"], m["model"]["nms_iou"] = 1500, 0.9
+    m["n_images"], m["model"]["nms_iou"], m["model"]["flip_tta"] = 1500, 0.9, True
+    m["padding"] = {"face": 0.05, "tattoo": 0.05, "wristband": 0.15, "text": 0.05}
     m["per_class"]["tattoo"] = m["per_class"]["tattoo"] | {"n_gt": 400, "n_missed_at_budget": 18,
                                                            "miss_at_budget": 0.045}  # fmt: skip
     big = tmp_path / "big"
@@ -221,6 +225,8 @@ def test_a_further_test_split_is_added_beside_the_first(tmp_path) -> None:
     assert "| tattoo | 10 | 2 (20.0%) | 3 (30.0%) |" in first
     assert "| tattoo | 400 | 2 (20.0%) | 18 (4.5%) |" in further
     assert "the figures of the split above stay as they were" in further
+    assert "(face 0.05, tattoo 0.05, wristband 0.15, text 0.05)" in further
+    assert "both passes merged" in further and "both passes merged" not in first
     # that split re-measured (the same digest): replaced, not added twice; the first stays
     m["per_class"]["tattoo"]["n_missed_at_budget"] = 17
     (big / "metrics.json").write_text(json.dumps(m))

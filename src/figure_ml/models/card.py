@@ -13,7 +13,7 @@ def _mirror_words(test: dict[str, Any]) -> str:
     return (
         ", the model also run on the mirrored image, both passes merged"
         if test.get("flip_tta")
-        else ""
+        else ", one pass (no mirrored pass)"
     )
 
 
@@ -68,6 +68,16 @@ def _converted_words(init: dict[str, Any]) -> str:
     )
 
 
+def _padding_words(padding: dict[str, float]) -> str:
+    """How far each class's boxes are grown on each side, as calibrated on val: padding
+    moves both the misses (coverage) and the over-redaction, so the card states it."""
+    values = set(padding.values())
+    if len(values) == 1:
+        return f"every box grown by {values.pop():g} of its size on each side"
+    each = ", ".join(f"{c} {v:g}" for c, v in padding.items())
+    return f"boxes grown by a share of their size on each side ({each})"
+
+
 def _test_section(t: dict[str, Any], what: str, added: bool = False) -> list[str]:
     """The card's figures on one test split: the operating point, the budget, the table.
     ``added``: a split measured after the checkpoint shipped (``ship --add-test-split``)."""
@@ -82,7 +92,8 @@ def _test_section(t: dict[str, Any], what: str, added: bool = False) -> list[str
         f"{t['over_redaction_ci'][0]:.1%}-{t['over_redaction_ci'][1]:.1%}). At the "
         f"{t['budget']:.0%} over-redaction budget: global threshold "
         f"{at['threshold']:.3f}, over-redaction {at['over_redaction']:.1%}. A PHI box counts "
-        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa)."
+        f"as hidden when at least {t.get('kappa', KAPPA):.0%} of it is covered (kappa); "
+        f"{_padding_words(t['padding'])}."
         + (
             f" Predictions through class-aware NMS at IoU {t['nms_iou']:g}{_mirror_words(t)}."
             if t.get("nms_iou") is not None
