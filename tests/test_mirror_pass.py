@@ -186,3 +186,39 @@ def test_flip_tta_accepts_auto_true_false_only():
     cfg.data.path = "d"
     with pytest.raises(ConfigError, match="flip_tta must be auto, true or false, got 'yes'"):
         cfg.validate()
+
+
+def test_a_shared_memo_runs_each_view_once_and_changes_no_box(tmp_path):
+    """Export's mirror choice predicts val one way, then both ways; with a memo shared by the
+    two detectors the second run computes only the mirrored view, and gives the boxes a fresh
+    mirrored detector gives."""
+    from figure_ml.onnx_detect import OnnxDetector
+    from test_redact import make_onnx
+
+    path = str(make_onnx(tmp_path / "m.onnx"))
+    memo: dict = {}
+    one, both = OnnxDetector(path, memo=memo), OnnxDetector(path, flip=True, memo=memo)
+    fresh = OnnxDetector(path, flip=True)
+
+    class Counting:
+        def __init__(self, session):
+            self.session, self.calls = session, 0
+
+        def run(self, *args):
+            self.calls += 1
+            return self.session.run(*args)
+
+    one.session, both.session = Counting(one.session), Counting(both.session)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (48, 80, 3), np.uint8) for _ in range(3)]
+    first = [one.detect(im) for im in images]
+    merged = [both.detect(im) for im in images]
+    assert (one.session.calls, both.session.calls) == (3, 3)  # the mirrored views only
+    for got, want in zip(merged, [fresh.detect(im) for im in images], strict=True):
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert len(merged[0][0]) > len(first[0][0])  # the mirrored boxes are in
+    # what the memo hands out is a copy: a caller shifting its boxes changes nothing kept
+    first[0][0][:] += 1000
+    np.testing.assert_array_equal(one.detect(images[0])[0], first[0][0] - 1000)
+    assert one.session.calls == 3

@@ -273,7 +273,6 @@ def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
         out,
         synth,
         "int8.corrupt_scale_factor=8.0",
-        "ort=false",
         f"thresholds_file={tmp_path / 't.json'}",
         or_delta=0.1,
     )
@@ -284,8 +283,11 @@ def test_broken_quantization_fails_the_parity_gate(synth, exported, tmp_path):
     assert [a["name"] for a in m.data["artifacts"]] == ["fp32"]  # INT8 left out
     assert not (out / "model_int8.onnx").exists()
     # ... and said so: in the manifest with the failed check, in the model card
-    (x,) = m.data["left_out"]
+    x, twin = m.data["left_out"]
     assert x["artifact"] == "int8" and "paired_over_redaction_diff" in x["reason"]
+    # its ORT twin (ort=true, the default) runs the same graph: not even built
+    assert twin == {"artifact": "int8_ort", "reason": "not built: from a left-out artifact"}
+    assert not (out / "model_int8.ort").exists()
     assert "left out: int8" in (out / "MODEL_CARD.md").read_text()
     assert "paired_miss_diff" in r.stdout  # the paired test, with its interval
     assert "95% CI" in r.stdout

@@ -20,6 +20,7 @@ and a second, slightly different box often covers what the first left uncovered.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import cv2
@@ -175,10 +176,15 @@ class OnnxDetector:
         imgsz: int | None = None,
         layout: str | None = None,
         flip: bool = False,
+        memo: dict | None = None,
     ) -> None:
         """``imgsz`` and ``layout`` override what is read from the graph (a manifest knows
         them for certain; a graph with a dynamic input shape does not say its size).
-        ``flip``: add the mirrored pass (the manifest's ``output.flip_tta``)."""
+        ``flip``: add the mirrored pass (the manifest's ``output.flip_tta``).
+        ``memo``: a dict shared with other detectors of the same file and settings that
+        differ in ``flip`` alone; each model pass's result is kept there by its input image,
+        so that predicting a split one way and then both ways (export's mirror choice) runs
+        the model once per view instead of running the first pass again."""
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -199,6 +205,7 @@ class OnnxDetector:
         self.layout = layout or output_layout(self.session.get_outputs()[0].shape)
         self.conf, self.iou, self.max_det = conf, iou, max_det
         self.flip = bool(flip)
+        self.memo = memo
         #: raise on a NaN/inf in the raw output (a NaN score compares false with the threshold
         #: and would silently drop a detection); the redactor turns this on
         self.require_finite = False
@@ -210,6 +217,16 @@ class OnnxDetector:
         return self._detect_once(image)
 
     def _detect_once(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.memo is None:
+            return self._run_model(image)
+        view = np.ascontiguousarray(image)
+        key = (view.shape, str(view.dtype), hashlib.blake2b(view.data, digest_size=16).digest())
+        if key not in self.memo:
+            self.memo[key] = self._run_model(view)
+        # copies: a caller may shift or clip the boxes it gets (tiles) in place
+        return tuple(a.copy() for a in self.memo[key])  # type: ignore[return-value]
+
+    def _run_model(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x, lb = letterbox(image, self.imgsz)
         feed = {self.input_name: x.astype(self.input_dtype, copy=False)}
         (out,) = self.session.run(None, feed)[:1]

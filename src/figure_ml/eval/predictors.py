@@ -44,7 +44,9 @@ class OnnxPredictor:
         imgsz: int | None = None,
         layout: str | None = None,
         flip: bool = False,
+        memo: dict | None = None,
     ) -> None:
+        """``memo``: see :class:`figure_ml.onnx_detect.OnnxDetector`."""
         from figure_ml.onnx_detect import OnnxDetector
 
         path = Path(path)
@@ -60,6 +62,7 @@ class OnnxPredictor:
                 imgsz=imgsz,
                 layout=layout,
                 flip=flip,
+                memo=memo,
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BadInputError(f"{path}: onnxruntime cannot load it ({exc})") from exc

@@ -23,11 +23,14 @@ from figure_ml.eval.tiling import TiledPredictor
 from figure_ml.tiling import TilingPolicy
 
 
-def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 0.001) -> Predictor:
+def artifact_predictor(
+    path: str | Path, spec: dict[str, Any], *, conf: float = 0.001, memo: dict | None = None
+) -> Predictor:
     """An ONNX/ORT artifact run as the redactor runs it: the manifest's input size, output
     layout, NMS settings, mirrored pass and tiling policy (``spec`` holds the manifest's ``input``,
     ``output`` and ``tiling`` blocks). Predictions at ``conf`` so that budget sweeps see the
-    scores below the operating thresholds too."""
+    scores below the operating thresholds too. ``memo``: shared by predictors of one artifact
+    whose specs differ in the mirrored pass alone (:class:`figure_ml.onnx_detect.OnnxDetector`)."""
     out = spec["output"]
     inner = OnnxPredictor(
         path,
@@ -37,6 +40,7 @@ def artifact_predictor(path: str | Path, spec: dict[str, Any], *, conf: float = 
         imgsz=int(spec["input"]["size"]),
         layout=out["layout"],
         flip=manifest_mod.flip_tta(spec),
+        memo=memo,
     )
     tiling = spec.get("tiling") or {}
     policy = TilingPolicy(**tiling) if tiling else TilingPolicy(tile=inner.imgsz)

@@ -176,12 +176,18 @@ def manifest_data(
     }
 
 
-def left_out(failed: set[str], checks: list[ParityCheck]) -> list[dict[str, Any]]:
-    """The artifacts built but not shipped, each with the parity checks it failed (an artifact
-    derived from a failed one, e.g. the INT8 ORT file, names its source instead)."""
+def left_out(
+    failed: set[str], checks: list[ParityCheck], built: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The artifacts not shipped, each with the parity checks it failed. One derived from a
+    failed artifact (the INT8 ORT file) has none of its own: it says so, and whether it was
+    built (``built``: the names that were; None: all)."""
     out = []
     for name in sorted(failed):
         own = [c for c in checks if c.artifact == name and not c.passed]
         reason = "; ".join(f"{c.check} {c.value:.4f} > {c.bound:.4f}" for c in own)
-        out.append({"artifact": name, "reason": reason or "built from a left-out artifact"})
+        if not reason:
+            made = built is None or name in built
+            reason = ("built" if made else "not built:") + " from a left-out artifact"
+        out.append({"artifact": name, "reason": reason})
     return out

@@ -81,7 +81,7 @@ def choose(
     given) then fits the operating point on the chosen pass's predictions. The model is judged
     alone, also when teachers ship beside it (its own figure at the budget)."""
     runs = {}
-    for flip in (False, True):
+    for flip in (False, True):  # one pass first: export's predictors then reuse its results
         gts, dets, _ = predict_split(make_predictor(flip), val, skip_bad=False)
         runs[flip] = (gts, dets, *fewest_missed_at_budget(gts, dets, paddings, budget, kappa))
     one, two = runs[False][2:], runs[True][2:]
