@@ -104,7 +104,7 @@ def _test_section(t: dict[str, Any], what: str, added: bool = False) -> list[str
             [
                 "",
                 "Added after the checkpoint shipped (`python -m figure_ml.models.ship --rescore "
-                "--add-test-split`): the same weights measured on more boxes; the figures of the "
+                "--add-test-split`): the same weights on another test split; the figures of the "
                 "split above stay as they were.",
             ]
             if added
