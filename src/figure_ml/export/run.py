@@ -357,8 +357,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     artifacts = [("fp32", fp32, "onnx", "fp32", ref), *derived]
     print(parity_table(checks))
     failed = {c.artifact for c in checks if not c.passed}
-    if "int8" in failed:
-        failed.add("int8_ort")  # built from the INT8 model: it goes with it
+    if "int8" in failed and cfg.ort:
+        failed.add("int8_ort")  # made from the INT8 model: it goes with it (not even built)
     if "fp32" in failed:  # every other artifact derives from FP32: nothing ships
         log.error("FP32 ONNX does not reproduce the .pt boxes; no manifest written")
         return ExportResult(dst, None, checks)
@@ -377,9 +377,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
     data["calibration"]["mirror_choice"] = None if mirror is None else mirror.record
     built = {a[0] for a in artifacts} | {c.artifact for c in teacher_int8}
-    # built ones, and the ORT twin of a failed INT8 model, which was not built (said so)
-    unbuilt = {"int8_ort"} if cfg.int8.enabled and cfg.ort and "int8_ort" not in built else set()
-    data["left_out"] = left_out(failed & (built | unbuilt), checks, built)
+    data["left_out"] = left_out(failed, checks, built)
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
