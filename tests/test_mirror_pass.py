@@ -4,6 +4,7 @@ checked against boxes worked out by hand."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from figure_ml.onnx_detect import class_aware_nms, merge_passes, mirror_boxes, with_mirror
 
@@ -97,7 +98,36 @@ class _OneSided:
         return Detections(np.array(boxes, float), np.full(n, 0.9), np.zeros(n, int))
 
 
-def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_budget():
+def _left_faces(n):
+    """``n`` 100x100 photos, one face each at x 10..30."""
+    from figure_ml.eval.data import EvalData, EvalItem
+    from figure_ml.eval.records import GroundTruth
+
+    def item(i):
+        gt = GroundTruth(f"f{i}", 100, 100, np.array([[10, 40, 30, 60]], float), np.array([0]))
+        return EvalItem(f"f{i}", lambda: (np.zeros((100, 100, 3), np.uint8), gt))
+
+    return EvalData([item(i) for i in range(n)], None, True, f"{n} photos")
+
+
+class _NoisyMirror:
+    """Finds the face at score 0.5 either way; the mirrored pass adds a false box over 40% of
+    the photo at 0.9, so within a 5% budget its threshold passes neither box."""
+
+    imgsz, description = 100, "noisy mirror"
+
+    def __init__(self, flip):
+        self.flip = flip
+
+    def predict(self, image):
+        from figure_ml.eval.records import Detections
+
+        boxes = [[10, 40, 30, 60]] + ([[0, 60, 100, 100]] if self.flip else [])
+        scores = [0.5] + ([0.9] if self.flip else [])
+        return Detections(np.array(boxes, float), np.array(scores), np.zeros(len(boxes), int))
+
+
+def test_auto_keeps_the_mirrored_pass_unless_it_misses_more_beyond_noise():
     from figure_ml.classes import CLASS_NAMES
     from figure_ml.eval.operating_point import OperatingPoint
     from figure_ml.export.mirror_choice import choose
@@ -113,6 +143,10 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
     kw = {"budget": 0.05, "paddings": [0.1, 0.0], "kappa": 0.95, "split": "val"}
     got = choose(lambda f: _OneSided(f), _val_split(), calibrate, **kw)
     assert got.flip is True
+    # 1 discordant box, the one pass's: Clopper-Pearson of 0 of 1 is [0, 0.975], so the
+    # interval of (0 - 1) / 2 boxes is [1 * (2 * 0 - 1) / 2, 1 * (2 * 0.975 - 1) / 2]
+    lo, hi = got.record.pop("difference_ci")
+    assert (lo, hi) == (-0.5, pytest.approx(0.475))
     assert got.record == {
         "chosen": True,
         "split": "val",
@@ -122,13 +156,27 @@ def test_auto_keeps_the_mirrored_pass_only_when_it_misses_fewer_boxes_at_the_bud
         "padding_one_pass": 0.0,  # a tie between paddings: the smaller
         "missed_mirrored": 0,
         "padding_mirrored": 0.0,
+        "missed_only_mirrored": 0,
+        "missed_only_one_pass": 1,
     }
-    # with a false box each pass, no threshold keeps any box within the budget: both miss
-    # both faces, and a tie keeps the single pass
     assert seen == [4]  # fitted on the mirrored way's boxes: 2 a photo, not 1
+    # with a false box each pass, no threshold keeps any box within the budget: both miss
+    # both faces, and a tie keeps the mirror (dropping it needs evidence)
     got = choose(lambda f: _OneSided(f, noise=True), _val_split(), calibrate, **kw)
-    assert got.flip is False and seen[-1] == 4  # one pass with its false box: 2 a photo
+    assert got.flip is True and seen[-1] == 8  # the mirrored way's boxes: 4 a photo
     assert (got.record["missed_one_pass"], got.record["missed_mirrored"]) == (2, 2)
+    assert got.record["difference_ci"] == [0.0, 0.0]  # no discordant box
+    # the mirror misses every face one pass finds. With 5 such boxes that is still noise:
+    # 5 of 5 has the Clopper-Pearson lower end 0.025 ** (1 / 5) = 0.478, below one half; with
+    # 6 it is 0.025 ** (1 / 6) = 0.541, and the mirror is dropped
+    got = choose(_NoisyMirror, _left_faces(5), calibrate, **kw)
+    assert got.flip is True and got.record["missed_only_mirrored"] == 5
+    assert got.record["difference_ci"][0] == pytest.approx(2 * 0.025 ** (1 / 5) - 1)
+    got = choose(_NoisyMirror, _left_faces(6), calibrate, **kw)
+    assert got.flip is False and seen[-1] == 6  # fitted on one pass's boxes
+    assert (got.record["missed_one_pass"], got.record["missed_mirrored"]) == (0, 6)
+    assert got.record["difference_ci"][0] == pytest.approx(2 * 0.025 ** (1 / 6) - 1)
+    assert got.record["difference_ci"][0] > 0
 
 
 def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
@@ -159,6 +207,15 @@ def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
         "on the val split the model missed 10 of 810 PHI boxes at the 5.00% budget with the "
         "mirrored pass and 18 without" in card
     )
+    # a manifest of the rule before the paired evidence says which rule chose it
+    assert "(`flip_tta=auto` kept it only when it missed fewer)." in card
+    ch = data["calibration"]["mirror_choice"]
+    ch |= {"missed_only_mirrored": 3, "missed_only_one_pass": 11, "difference_ci": [-0.0163, 0]}
+    assert (
+        "each at its best padding for every class; 3 were missed only with it and 11 only "
+        "without (exact 95% interval of the difference -1.63 to +0.00 points). `flip_tta=auto` "
+        "drops the mirrored pass only when it misses more beyond noise (the interval above 0)."
+    ) in render_model_card(data)
     one = render_model_card({**data, "output": {**data["output"], "flip_tta": False}})
     assert "The model runs once per photo (no mirrored pass)" in one
     lat = measure(tmp_path / "m" / "model.onnx", 64, runs=2, warmup=1, passes=2)
@@ -175,8 +232,6 @@ def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
 
 
 def test_flip_tta_accepts_auto_true_false_only():
-    import pytest
-
     from figure_ml.config import ExportConfig
     from figure_ml.errors import ConfigError
 

@@ -234,12 +234,20 @@ def _mirror_lines(m: dict[str, Any]) -> list[str]:
     if not ch:
         return [how + "."]
     alone = " alone" if m.get("detectors") else ""  # the choice judges the model's own figure
-    return [
+    line = (
         f"{how}: on the {ch['split']} split the model{alone} missed {ch['missed_mirrored']} of "
         f"{ch['n_gt']} PHI "
         f"boxes at the {_pct(ch['budget'])} budget with the mirrored pass and "
-        f"{ch['missed_one_pass']} without, each at its best padding for every class "
-        "(`flip_tta=auto` keeps it only when it misses fewer)."
+        f"{ch['missed_one_pass']} without, each at its best padding for every class"
+    )
+    if "difference_ci" not in ch:  # a manifest of the rule before 2026-12-06
+        return [line + " (`flip_tta=auto` kept it only when it missed fewer)."]
+    lo, hi = ch["difference_ci"]
+    return [
+        line + f"; {ch['missed_only_mirrored']} were missed only with it and "
+        f"{ch['missed_only_one_pass']} only without (exact 95% interval of the difference "
+        f"{100 * lo:+.2f} to {100 * hi:+.2f} points). `flip_tta=auto` drops the mirrored pass "
+        "only when it misses more beyond noise (the interval above 0)."
     ]
 
 
