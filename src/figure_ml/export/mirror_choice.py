@@ -5,22 +5,23 @@ The mirrored pass (:func:`figure_ml.onnx_detect.with_mirror`) gives a second, sl
 different box for most objects, and the redactor hides the union of boxes, so it can hide what
 one pass leaves uncovered. It also doubles the model's false positives, so the same
 over-redaction budget then allows a higher threshold. Which effect wins depends on the model:
-on the 1,000-image val split of seed 206
-the shipped reference missed 86 PHI boxes at the 5% budget in one pass and 65 with the mirror, while
-the test suite's weak fixture model can miss more with it (docs/design.md, Evaluation). So with
-``flip_tta=auto`` export predicts the calibration split both ways and keeps the mirrored pass
-unless it misses more of that split's PHI boxes at the budget than one pass **beyond noise**
-(each way at its best padding of the calibration grid; :func:`choose` says why), then
-calibrates the operating point on the chosen way's predictions. The scored split plays no part.
+on the 1,000-image val split of seed 206 the shipped reference missed 86 PHI boxes at the 5%
+budget in one pass and 65 with the mirror, while the test suite's weak fixture model can miss
+more with it (docs/design.md, Evaluation). So with ``flip_tta=auto`` export predicts the
+calibration split both ways and keeps the mirrored pass unless it misses more of that split's
+PHI boxes at the budget than one pass **beyond noise** (each way at its best padding of the
+calibration grid; :func:`choose` says why), then calibrates the operating point on the chosen
+way's predictions. The scored split plays no part.
 
-Beyond noise means the exact paired interval of the difference (:func:`figure_ml.eval.paired.
-exact_paired_ci`, McNemar's exact test as an interval, conditional on the boxes only one way
-misses) lies above 0: the same test ``eval.compare`` calls ``worse``. Until 2026-12-06 a lead of
-one box decided either way and a tie dropped the mirror. On 300-image calibration splits that
-is a coin toss: the reference's export dropped the mirror on seed 207's val split at 39 against
-38 boxes, though on the 1,000 val images of seed 206 the mirror misses 65 of 2,615 against 83
-(each at its best padding of the grid). Wrongly keeping the mirror costs model time; wrongly
-dropping it costs PHI, so the burden of proof is on dropping it.
+Beyond noise means that the exact paired interval of the difference
+(:func:`figure_ml.eval.paired.exact_paired_ci`: McNemar's exact test as an interval,
+conditional on the boxes only one way misses) lies above 0, the test ``eval.compare`` calls
+``worse``. Until 2026-12-06 a lead of one box decided either way and a tie dropped the mirror.
+On a 300-image calibration split a box or two is noise: the reference's export dropped the
+mirror on seed 207's val split at 39 against 38 boxes (9 missed only with it, 8 only without),
+while on the 1,000 val images of seed 206 the mirror misses 65 of 2,615 against 83 (each at
+its best padding of the grid). Wrongly keeping the mirror costs model time; wrongly dropping
+it costs PHI, so the burden of proof is on dropping it.
 """
 
 from __future__ import annotations
