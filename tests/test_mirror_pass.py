@@ -98,13 +98,15 @@ class _OneSided:
         return Detections(np.array(boxes, float), np.full(n, 0.9), np.zeros(n, int))
 
 
-def _left_faces(n):
-    """``n`` 100x100 photos, one face each at x 10..30."""
+def _left_faces(n, faces=True):
+    """``n`` 100x100 photos, one face each at x 10..30 (none without ``faces``)."""
     from figure_ml.eval.data import EvalData, EvalItem
     from figure_ml.eval.records import GroundTruth
 
+    box = [[10, 40, 30, 60]] if faces else np.zeros((0, 4))
+
     def item(i):
-        gt = GroundTruth(f"f{i}", 100, 100, np.array([[10, 40, 30, 60]], float), np.array([0]))
+        gt = GroundTruth(f"f{i}", 100, 100, np.array(box, float), np.array([0] * len(box)))
         return EvalItem(f"f{i}", lambda: (np.zeros((100, 100, 3), np.uint8), gt))
 
     return EvalData([item(i) for i in range(n)], None, True, f"{n} photos")
@@ -177,6 +179,10 @@ def test_auto_keeps_the_mirrored_pass_unless_it_misses_more_beyond_noise():
     assert (got.record["missed_one_pass"], got.record["missed_mirrored"]) == (0, 6)
     assert got.record["difference_ci"][0] == pytest.approx(2 * 0.025 ** (1 / 6) - 1)
     assert got.record["difference_ci"][0] > 0
+    # a calibration split without PHI boxes gives no evidence: the mirror stays, and the
+    # manifest records no interval (null, not NaN: strict JSON)
+    got = choose(_NoisyMirror, _left_faces(3, faces=False), None, **kw)
+    assert got.flip is True and got.record["n_gt"] == 0 and got.record["difference_ci"] is None
 
 
 def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
@@ -216,6 +222,8 @@ def test_the_card_and_latency_say_how_many_passes_run(tmp_path):
         "without (exact 95% interval of the difference -1.63 to +0.00 points). `flip_tta=auto` "
         "drops the mirrored pass only when it misses more beyond noise (the interval above 0)."
     ) in render_model_card(data)
+    ch |= {"n_gt": 0, "missed_mirrored": 0, "missed_one_pass": 0, "difference_ci": None}
+    assert "(no PHI boxes to judge it by, so `flip_tta=auto` kept it)." in render_model_card(data)
     one = render_model_card({**data, "output": {**data["output"], "flip_tta": False}})
     assert "The model runs once per photo (no mirrored pass)" in one
     lat = measure(tmp_path / "m" / "model.onnx", 64, runs=2, warmup=1, passes=2)

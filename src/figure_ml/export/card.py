@@ -242,6 +242,8 @@ def _mirror_lines(m: dict[str, Any]) -> list[str]:
     )
     if "difference_ci" not in ch:  # a manifest of the rule before 2026-12-06
         return [line + " (`flip_tta=auto` kept it only when it missed fewer)."]
+    if ch["difference_ci"] is None:
+        return [line + " (no PHI boxes to judge it by, so `flip_tta=auto` kept it)."]
     lo, hi = ch["difference_ci"]
     return [
         line + f"; {ch['missed_only_mirrored']} were missed only with it and "

@@ -141,10 +141,11 @@ def choose(
         "missed_mirrored": two.n_missed,
         "padding_mirrored": two.padding,
         # the paired evidence: boxes only one way misses, and the exact 95% interval of
-        # (missed mirrored - missed one pass) / n_gt; the mirror is dropped when it is above 0
+        # (missed mirrored - missed one pass) / n_gt; the mirror is dropped when it is above 0.
+        # None without PHI boxes (nothing to judge by: kept), never NaN in the JSON
         "missed_only_mirrored": only_two,
         "missed_only_one_pass": only_one,
-        "difference_ci": [float(ci[0]), float(ci[1])],
+        "difference_ci": [float(ci[0]), float(ci[1])] if n_gt else None,
     }
     gts, dets = runs[flip][:2]
     return MirrorChoice(flip, calibrate(gts, dets) if calibrate else None, record)
