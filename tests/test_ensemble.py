@@ -144,6 +144,32 @@ def test_union_calibration_hand_computed() -> None:
     assert tight["budget"]["over_redaction"] == 0.0 and tight["budget"]["met"] is True
 
 
+def test_union_calibration_can_hold_the_upper_bound_of_the_miss_rate_to_the_target() -> None:
+    # target 0.9 on 2 faces: the point estimate allows floor(1.8) = 1 miss, so the cheapest
+    # set keeps one member's face only; the exact upper 95% bound of 1 of 2 is sqrt(0.975) =
+    # 0.987 > 0.9, and of 0 of 2 it is 1 - sqrt(0.025) = 0.842, so "upper" must keep both
+    gts, model, teacher = _two_faces()
+    targets = {"face": 0.9, "tattoo": 0.03, "wristband": 0.03, "text": 0.03}
+    point = _calibrate(gts, model, teacher, 0.75, 1.0, targets)
+    assert point["details"]["face"]["union_miss"] == 0.5 and point["met"]["face"] is True
+    assert point["budget"]["target_bound"] == "point"
+    upper = calibrate_union(
+        gts,
+        [model, teacher],
+        [("face", "tattoo", "wristband", "text"), ("face",)],
+        [MODEL_CEILING, {"face": 0.75}],
+        targets,
+        [0.05],
+        model_padding=PAD,
+        max_over_redaction=1.0,
+        target_bound="upper",
+    )
+    assert upper["details"]["face"]["union_miss"] == 0.0 and upper["met"]["face"] is True
+    assert upper["members"][0]["thresholds"]["face"] == pytest.approx(0.9)
+    assert upper["members"][1]["thresholds"] == {"face": pytest.approx(0.7)}
+    assert upper["budget"]["target_bound"] == "upper"
+
+
 def test_union_budget_shrinks_a_teacher_padding_that_a_threshold_raise_would_cost_more() -> None:
     # one 100x100 photo, two faces: G1 [20,20,60,60], which the teacher's small box
     # [24,24,56,56] (0.7) covers only at padding 0.3 (at 0.05 it covers 35.2^2 / 40^2 = 77%),

@@ -13,7 +13,7 @@ from figure_ml.config import EvalConfig, to_typed
 from figure_ml.errors import ConfigError
 from figure_ml.eval.bootstrap import Resamples
 from figure_ml.eval.budget import GlobalSweep, miss_at_budget
-from figure_ml.eval.calibration import calibrate
+from figure_ml.eval.calibration import allowed_misses, calibrate
 from figure_ml.eval.exact import clopper_pearson, upper_bound
 from figure_ml.eval.gates import evaluate_gates
 from figure_ml.eval.metrics import compute_metrics
@@ -184,11 +184,13 @@ def test_the_budget_bound_of_photos_that_are_all_phi_is_zero():
 def test_the_budget_bound_is_a_checked_setting():
     base = {"data": {"path": "x"}, "weights": "w.pt"}
     for bad, match in (({"budget_bound": "mean"}, "budget_bound"),
+                       ({"target_bound": "mean"}, "target_bound"),
                        ({"budget_resamples": 20}, "budget_resamples")):  # fmt: skip
         with pytest.raises(ConfigError, match=match):
             to_typed({**base, "calibration": bad}, EvalConfig)
     cfg = to_typed(base, EvalConfig)
     assert cfg.calibration.budget_bound == "upper" and cfg.calibration.budget_resamples == 1000
+    assert cfg.calibration.target_bound == "point"
 
 
 def test_over_redaction_by_class_hand_computed():
@@ -399,6 +401,46 @@ def test_calibration_marks_an_unreachable_target_not_met():
     cal = calibrate(g, d, {**dict.fromkeys(CLASS_NAMES, 0.0)}, [0.05, 0.1])
     assert cal["met"]["face"] is False and not cal["details"]["face"]["target_met"]
     assert cal["details"]["face"]["class_aware_miss_rate"] == 0.5
+
+
+def test_allowed_misses_hand_computed():
+    # point: floor(target * n)
+    assert allowed_misses(150, 0.03) == 4 and allowed_misses(100, 0.03) == 3
+    # upper: the exact upper 95% bound of 0 of n is 1 - 0.025 ** (1 / n); within 1% only from
+    # n = 368 (ln 0.025 / ln 0.99 = 367.04), so below that a 1% target cannot be shown
+    assert allowed_misses(367, 0.01, "upper") == -1
+    assert allowed_misses(368, 0.01, "upper") == 0
+    # 0 of 150 is within 3% (2.43%), 1 of 150 is not (3.66%)
+    assert allowed_misses(150, 0.03, "upper") == 0
+    k = allowed_misses(400, 0.03, "upper")
+    assert clopper_pearson(k, 400)[1] <= 0.03 < clopper_pearson(k + 1, 400)[1] and k == 5
+    assert allowed_misses(3, 1.0, "upper") == 3  # a target of 100% allows every miss
+    with pytest.raises(ValueError, match="target bound"):
+        allowed_misses(10, 0.1, "mean")
+
+
+def test_calibration_can_hold_the_upper_bound_of_the_miss_rate_to_the_target():
+    # 40 photos with one face each, predicted exactly at scores 0.05, 0.0725, ..., 0.9275:
+    # a face's cover threshold is its score. Target 10%: the point estimate allows
+    # floor(4) = 4 misses, so the threshold is the 5th lowest score; the exact upper bound of
+    # 0 of 40 is 8.8% and of 1 of 40 13.2%, so "upper" allows none: the lowest score
+    scores = 0.05 + 0.0225 * np.arange(40)
+    g = [gt([[10, 10, 30, 30]], [FACE]) for _ in scores]
+    d = [det([[10, 10, 30, 30]], [s], [FACE]) for s in scores]
+    targets = {**dict.fromkeys(CLASS_NAMES, 0.03), "face": 0.10}
+    point = calibrate(g, d, targets, [0.0], max_over_redaction=1.0)
+    upper = calibrate(g, d, targets, [0.0], max_over_redaction=1.0, target_bound="upper")
+    assert point["thresholds"]["face"] == pytest.approx(scores[4])
+    assert upper["thresholds"]["face"] == pytest.approx(scores[0])
+    assert point["met"]["face"] and upper["met"]["face"]
+    assert (point["budget"]["target_bound"], upper["budget"]["target_bound"]) == ("point", "upper")
+    # 5%: the point estimate allows 2 misses; no count is within 5% on 40 boxes (8.8% > 5%), so
+    # "upper" cannot meet it: the class ships at the budget's threshold and says so
+    targets["face"] = 0.05
+    assert calibrate(g, d, targets, [0.0], max_over_redaction=1.0)["met"]["face"]
+    upper = calibrate(g, d, targets, [0.0], max_over_redaction=1.0, target_bound="upper")
+    assert upper["met"]["face"] is False and upper["details"]["face"]["budget_bound"]
+    assert upper["thresholds"]["face"] == pytest.approx(upper["budget"]["global_threshold"])
 
 
 def test_budget_raises_thresholds_and_says_so():

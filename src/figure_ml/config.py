@@ -361,6 +361,8 @@ class CompareConfig:
 
 #: ``calibration.budget_bound`` values (eval/calibration.py, *Budget bound*)
 BUDGET_BOUNDS = ("upper", "point")
+#: ``calibration.target_bound`` values (eval/calibration.py, *Target bound*)
+TARGET_BOUNDS = ("point", "upper")
 
 
 @dataclass
@@ -387,6 +389,10 @@ class CalibrationConfig:
     #: bootstrap resamples and seed of that interval
     budget_resamples: int = 1000
     budget_seed: int = 0
+    #: when a class's target counts as met on the validation split: "point", its miss rate
+    #: there is <= target; "upper", the exact upper end of its 95% interval is (risk control,
+    #: as the budget bound; eval/calibration.py, *Target bound*)
+    target_bound: str = "point"
     #: the lowest threshold calibration may choose
     floor: float = 0.01
     split: str = "val"
@@ -414,6 +420,11 @@ class CalibrationConfig:
             raise ConfigError(
                 f"calibration.budget_bound must be one of {list(BUDGET_BOUNDS)}, got "
                 f"{self.budget_bound!r}"
+            )
+        if self.target_bound not in TARGET_BOUNDS:
+            raise ConfigError(
+                f"calibration.target_bound must be one of {list(TARGET_BOUNDS)}, got "
+                f"{self.target_bound!r}"
             )
         if self.budget_resamples < 100:
             raise ConfigError(

@@ -36,9 +36,11 @@ Exactly, on the calibration split only (``members[k]`` are member k's detections
 3. **Per class, a small grid over members.** Every combination of one ``(rho_k, t_k)`` per
    member detecting ``c`` (the model and each teacher of ``c``: two members, three for text
    with ``ppocr_det`` and ``craft``; a set names each network once).
-   Among combinations whose union miss rate (step 1) is ``<= target_c``, keep the one with the
-   least summed cost (an upper bound of the union's over-redaction from class ``c``); ties:
-   higher thresholds. None meets it: the combination with the lowest union miss rate, then the
+   Among combinations whose union miss rate (step 1) meets ``target_c`` (is ``<=`` it, or with
+   ``target_bound="upper"`` its exact upper bound is:
+   :func:`~figure_ml.eval.calibration.allowed_misses`), keep the one with the least summed
+   cost (an upper bound of the union's over-redaction from class ``c``); ties: higher
+   thresholds. None meets it: the combination with the lowest union miss rate, then the
    least cost. A class without GT boxes on val: every member at its ceiling, smallest padding
    for teachers.
 4. **The budget**, per channel and greedy (members' scores are not on one scale: CenterFace's
@@ -83,6 +85,7 @@ from figure_ml.eval.calibration import (
     calibrate_class,
     class_cover_thresholds,
     mark_over_budget,
+    target_met,
 )
 from figure_ml.eval.records import Detections, GroundTruth
 from figure_ml.eval.redaction import KAPPA, RedactionStats, redaction_stats
@@ -125,6 +128,7 @@ def calibrate_union(
     kappa: float = KAPPA,
     floor: float = 0.01,
     budget_resamples: Resamples | None = None,
+    target_bound: str = "point",
 ) -> dict[str, Any]:
     """The set's operating point (module docstring). ``ceilings[k]``: class name -> the highest
     threshold member ``k`` may get (the model: its single-model operating point; a teacher: its
@@ -168,7 +172,9 @@ def calibrate_union(
             top = float(ceiling[channel(k, c)])
             opts = []
             for rho in paddings(k, name):
-                cal = calibrate_class(covers[k][rho][c], targets[name], floor=floor)
+                cal = calibrate_class(
+                    covers[k][rho][c], targets[name], floor=floor, bound=target_bound
+                )
                 ts = {t for t in GRID if floor <= t <= top} | {top}
                 if cal.met and cal.threshold <= top:
                     ts.add(cal.threshold)
@@ -181,7 +187,7 @@ def calibrate_union(
             miss = _union_miss([covers[k][o[0]][c] for k, o in zip(who, combo, strict=True)],
                                [o[1] for o in combo])  # fmt: skip
             cost = sum(o[2] for o in combo)
-            ok = miss <= targets[name] + 1e-12
+            ok = target_met(miss, n_gt, targets[name], target_bound)
             key = (0, cost, -sum(o[1] for o in combo)) if ok else (1, miss, cost)
             if best is None or key < best[0]:
                 best = (key, combo, miss)
@@ -273,7 +279,7 @@ def calibrate_union(
         miss = _union_miss(
             [covers[k][tables[k][1][name]][c] for k in who], [tables[k][0][name] for k in who]
         )
-        met[name] = bool(miss <= targets[name] + 1e-12)
+        met[name] = target_met(miss, d["n_gt"], targets[name], target_bound)
         d.update(union_miss=miss, target=float(targets[name]), target_met=met[name])
     within = mark_over_budget(final["judged"], max_over_redaction, met, details)
     return {
@@ -287,5 +293,6 @@ def calibrate_union(
             "moves": moves,
             "padding_grid": sorted(float(r) for r in padding_grid),
             "ceilings": [dict(t) for t in ceilings],
+            "target_bound": target_bound,
         },
     }

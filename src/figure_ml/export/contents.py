@@ -156,6 +156,9 @@ def manifest_data(
             # what was held to the budget: its upper 95% bound ("upper") or the point itself
             "budget_bound": budget.get("bound", "point"),
             "over_redaction_ci": budget.get("over_redaction_ci"),
+            # what "met" means for a class target: its val miss rate ("point") or the exact
+            # upper 95% bound of it ("upper") within the target (eval/calibration.py)
+            "target_bound": budget.get("target_bound", "point"),
             "budget_met": budget.get("met"),
             # split, dataset digest and image fingerprints: eval refuses to score those images
             **{k: op.extra.get(k) for k in RECORD_KEYS},

@@ -134,6 +134,7 @@ def build_set(
         kappa=cfg.kappa,
         floor=c.floor,
         budget_resamples=budget_resamples(c, len(vg)),
+        target_bound=c.target_bound,
     )
     m0 = cal["members"][0]
     extra = {"budget": cal["budget"], **calibration_record(c.split, val)}
