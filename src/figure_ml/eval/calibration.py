@@ -36,7 +36,8 @@ misses are allowed for the largest ``k`` whose bound is within it (none: the tar
 met on ``n`` boxes, e.g. 1% on fewer than 368), the same risk control as the budget bound. On
 those splits it missed 92 and 251 of the same boxes (594 of 18,371 PHI boxes against 701) at
 4.56% over-redaction (2 of the 10 above 5% on the held-out images, against none). It is not
-the default yet: no test split has measured it.
+the default: on a fresh test split it made no difference (seed 209, 1,500 images: 146 of 3,965
+boxes missed at the operating point against 148, hiding 4.56% against 4.38%; README).
 """
 
 from __future__ import annotations
