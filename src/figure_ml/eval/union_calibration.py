@@ -81,6 +81,7 @@ from figure_ml.eval.bootstrap import Resamples
 from figure_ml.eval.budget import DEFAULT_MAX_OVER_REDACTION, pooled_over_redaction
 from figure_ml.eval.calibration import (
     _class_over_redaction,
+    allowed_misses,
     budget_record,
     calibrate_class,
     class_cover_thresholds,
@@ -183,11 +184,12 @@ def calibrate_union(
                     opts.append((rho, t, cost))
             options.append(opts)
         best = None
+        allowed = allowed_misses(n_gt, targets[name], target_bound)  # once: not per combination
         for combo in itertools.product(*options):
             miss = _union_miss([covers[k][o[0]][c] for k, o in zip(who, combo, strict=True)],
                                [o[1] for o in combo])  # fmt: skip
             cost = sum(o[2] for o in combo)
-            ok = target_met(miss, n_gt, targets[name], target_bound)
+            ok = round(miss * n_gt) <= allowed  # calibration.target_met
             key = (0, cost, -sum(o[1] for o in combo)) if ok else (1, miss, cost)
             if best is None or key < best[0]:
                 best = (key, combo, miss)
