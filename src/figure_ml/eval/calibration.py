@@ -307,7 +307,7 @@ def calibrate(
         n_gt = len(covers[rho][c])
         # a class absent from the calibration split has no miss rate: null, never NaN (JSON)
         miss = float(miss_rate_at(covers[rho][c], tau)[0]) if n_gt else None
-        ok = bool(n_gt and target_met(miss, n_gt, targets[name], target_bound))
+        ok = target_met(miss, n_gt, targets[name], target_bound)  # False without boxes
         thresholds[name], pads[name], met_flags[name] = float(tau), float(rho), ok
         details[name] = {
             "threshold": float(tau),

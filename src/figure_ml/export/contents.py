@@ -179,18 +179,13 @@ def manifest_data(
     }
 
 
-def left_out(
-    failed: set[str], checks: list[ParityCheck], built: set[str] | None = None
-) -> list[dict[str, Any]]:
-    """The artifacts not shipped, each with the parity checks it failed. One derived from a
-    failed artifact (the INT8 ORT file) has none of its own: it says so, and whether it was
-    built (``built``: the names that were; None: all)."""
+def left_out(failed: set[str], checks: list[ParityCheck]) -> list[dict[str, Any]]:
+    """The artifacts not shipped, each with the parity checks it failed. One with no failed
+    check of its own is made from a failed artifact (the INT8 ORT file from INT8), and export
+    does not build it then (``export.run._derived_artifacts``): it says so."""
     out = []
     for name in sorted(failed):
         own = [c for c in checks if c.artifact == name and not c.passed]
         reason = "; ".join(f"{c.check} {c.value:.4f} > {c.bound:.4f}" for c in own)
-        if not reason:
-            made = built is None or name in built
-            reason = ("built" if made else "not built:") + " from a left-out artifact"
-        out.append({"artifact": name, "reason": reason})
+        out.append({"artifact": name, "reason": reason or "not built: from a left-out artifact"})
     return out

@@ -376,8 +376,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
         )
     data = manifest_data(cfg, src, spec, op, entries, test.digest)
     data["calibration"]["mirror_choice"] = None if mirror is None else mirror.record
-    built = {a[0] for a in artifacts} | {c.artifact for c in teacher_int8}
-    data["left_out"] = left_out(failed, checks, built)
+    data["left_out"] = left_out(failed, checks)
     if det_set is not None:
         from figure_ml.export.ensemble import union_block
 
