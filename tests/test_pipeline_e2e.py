@@ -18,7 +18,7 @@ from figure_ml import manifest
 from figure_ml.boxes import NMS_IOU
 from figure_ml.config import ExportConfig, to_typed
 from figure_ml.data.canonical import CanonicalWriter, open_dataset
-from figure_ml.errors import BadInputError, ConfigError
+from figure_ml.errors import BadInputError, ConfigError, DatasetError
 from figure_ml.export.run import export
 from figure_ml.manifest import ManifestError
 
@@ -402,6 +402,45 @@ def test_bad_export_inputs(toy, tmp_path):
     )
     assert r.returncode == 2 and "junk.pt" in r.stderr
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o2.partial").exists()
+
+
+def test_export_reads_its_dataset_in_the_format_given(synth, tmp_path):
+    """data.format reaches every split export reads (until 2026-12-06 export ignored it and
+    guessed): the same photos as a YOLO folder (say a team's own labelled photos) calibrate and
+    score an export; ``yolo`` over a canonical dataset is refused naming the folder, leaving
+    nothing behind; an unknown format is refused before any work."""
+    from figure_ml.data.export_yolo import export_yolo
+
+    yolo = tmp_path / "yolo"
+    export_yolo(synth, yolo)
+    base = {
+        "weights": str(SHIPPED),
+        "out_dir": str(tmp_path / "x"),
+        "tracking": {"backend": "none"},
+        "int8": {"enabled": False},
+        "ort": False,
+        "latency": {"runs": 1},
+        "bootstrap_resamples": 100,
+    }
+    ok = export(to_typed({**base, "data": {"path": str(yolo), "format": "yolo"}}, ExportConfig))
+    m = ok.manifest
+    assert m is not None and (tmp_path / "x" / "manifest.json").is_file()
+    # calibrated on the YOLO folder's val split, scored on its test split: 24 photos
+    assert m["calibration"]["split"] == "val"
+    assert m["datasets"]["evaluation"]["split"] == "test"
+    assert m["datasets"]["train"]["digest"] is None  # a YOLO folder has no canonical digest
+    fp32 = next(a for a in m["artifacts"] if a["name"] == "fp32")
+    assert fp32["metrics"]["n_images"] == 24
+
+    canonical_as_yolo = {"path": str(synth.path), "format": "yolo"}
+    wrong = to_typed(
+        {**base, "out_dir": str(tmp_path / "y"), "data": canonical_as_yolo}, ExportConfig
+    )
+    with pytest.raises(DatasetError, match=str(synth.path)):
+        export(wrong)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x", "yolo"]
+    with pytest.raises(ConfigError, match=r"data\.format must be canonical, yolo, auto, got 'co"):
+        export(replace(wrong, data=replace(wrong.data, format="coco")))
 
 
 def test_an_export_without_manifest_leaves_the_previous_export_in_place(tmp_path, monkeypatch):

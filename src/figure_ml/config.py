@@ -263,6 +263,10 @@ def _per_class(value: float) -> dict[str, float]:
     return dict.fromkeys(CLASS_NAMES, value)
 
 
+#: how an evaluation dataset is read (figure_ml.eval.data.load_eval_data)
+DATA_FORMATS = ("canonical", "yolo", "auto")
+
+
 @dataclass
 class EvalDataConfig:
     """What to evaluate on: a canonical dataset or a YOLO folder."""
@@ -786,6 +790,10 @@ class ExportConfig:
             raise ConfigError(f"nms_iou must be within 0..1, got {self.nms_iou}")
         if self.flip_mode not in ("auto", "true", "false"):
             raise ConfigError(f"flip_tta must be auto, true or false, got {self.flip_tta!r}")
+        if self.data.format not in DATA_FORMATS:
+            raise ConfigError(
+                f"data.format must be {', '.join(DATA_FORMATS)}, got {self.data.format!r}"
+            )
         if self.tiling.mode not in ("auto", "on", "off"):
             raise ConfigError(f"tiling.mode must be auto, on or off, got {self.tiling.mode!r}")
         if self.int8.calibration_images < 1:

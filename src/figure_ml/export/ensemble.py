@@ -114,7 +114,7 @@ def build_set(
     names = ["model", *(t.name for t in teachers)]
     union = UnionPredictor([fp32_pred, *teachers], names)
     c = cfg.calibration
-    val = load_eval_data(src.data_path, c.split)
+    val = load_eval_data(src.data_path, c.split, src.data_format)
     refuse_overlap(val, test)
     vg, vd, _ = predict_split(union, val, skip_bad=False)
     members = [[member_part(d, k) for d in vd] for k in range(len(names))]

@@ -110,12 +110,12 @@ def _calibration_images(src: ExportSource, n: int, fallback_split: str) -> list[
     held-out evaluation set made for a trained checkpoint) lends its calibration split, which
     the thresholds are fitted on anyway: the scored split stays unseen."""
     try:
-        data = load_eval_data(src.data_path, "train", labels=False)  # images only
+        data = load_eval_data(src.data_path, "train", src.data_format, labels=False)  # images only
     except DatasetError:
         data = None
     if data is None or not data.items:
         log.info("INT8 ranges from the %s split: no train images", fallback_split)
-        data = load_eval_data(src.data_path, fallback_split, labels=False)
+        data = load_eval_data(src.data_path, fallback_split, src.data_format, labels=False)
     if not data.items:
         raise DatasetError(f"{src.data_path}: no images to calibrate INT8 with")
     step = max(1, len(data.items) // n)
@@ -212,7 +212,7 @@ def _fitted_with_mirror(op: OperatingPoint) -> bool:
 def _calibration_split(cfg: ExportConfig, src: ExportSource, test: EvalData) -> EvalData:
     """The split thresholds and padding (and the mirrored pass) are chosen on, never the
     scored images."""
-    val = load_eval_data(src.data_path, cfg.calibration.split)
+    val = load_eval_data(src.data_path, cfg.calibration.split, src.data_format)
     refuse_overlap(val, test)
     return val
 
@@ -302,7 +302,7 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     from figure_ml import yolo
 
     imgsz = src.imgsz
-    test = load_eval_data(src.data_path, cfg.split)
+    test = load_eval_data(src.data_path, cfg.split, src.data_format)
     fp32 = yolo.export_onnx(
         src.weights,
         dst / "model_fp32.onnx",

@@ -23,6 +23,8 @@ class ExportSource:
     train_digest: str | None = None
     model_name: str | None = None
     licences: dict[str, str] = field(default_factory=dict)
+    #: how the dataset at ``data_path`` is read: canonical, yolo or auto (``data.format``)
+    data_format: str = "auto"
 
 
 def resolve_source(cfg: ExportConfig) -> ExportSource:
@@ -51,8 +53,10 @@ def resolve_source(cfg: ExportConfig) -> ExportSource:
     model = yolo.load_detector(weights)  # refuses non-detection models and other class lists
     imgsz = int(imgsz or yolo.trained_imgsz(model) or 640)
     licences: dict[str, str] = {}
-    if is_canonical(data_path):
+    if cfg.data.format != "yolo" and is_canonical(data_path):
         ds = open_dataset(data_path)
         licences = ds.licences
         digest = digest or ds.digest
-    return ExportSource(weights, str(data_path), imgsz, run_id, digest, model_name, licences)
+    return ExportSource(
+        weights, str(data_path), imgsz, run_id, digest, model_name, licences, cfg.data.format
+    )
