@@ -430,7 +430,7 @@ def test_export_of_a_held_out_set_takes_int8_ranges_from_val(tmp_path) -> None:
     cfg = SynthConfig(out_dir=str(tmp_path / "held"), n_train=0, n_val=3, n_test=2,
                       long_side=[320, 320], workers=1)  # fmt: skip
     ds = generate(cfg)
-    images = _calibration_images(SimpleNamespace(data_path=ds.path), 2, "val")
+    images = _calibration_images(SimpleNamespace(data_path=ds.path, data_format="auto"), 2, "val")
     val = load_eval_data(ds.path, "val").items
     assert len(images) == 2 and len(val) == 3  # every len(val) // 2-th image: 0 and 1
     assert all(np.array_equal(img, val[i].read()[0]) for i, img in enumerate(images))
