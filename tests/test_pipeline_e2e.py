@@ -443,6 +443,41 @@ def test_export_reads_its_dataset_in_the_format_given(synth, tmp_path):
         export(replace(wrong, data=replace(wrong.data, format="coco")))
 
 
+def test_an_onnx_model_is_run_at_the_input_size_asked_for_or_refused(exported):
+    """eval's and compare's predictor.imgsz reaches an ONNX model (it used to be dropped: a
+    compare of one ONNX file at two sizes compared the file with itself): a fixed-shape graph
+    refuses another size, naming both."""
+    from figure_ml.eval.predictors import make_predictor
+
+    onnx_file = exported[0] / "model_fp32.onnx"
+    assert make_predictor(onnx_file).imgsz == 320
+    assert make_predictor(onnx_file, imgsz=320).imgsz == 320
+    with pytest.raises(BadInputError, match=r"model_fp32\.onnx: graph input is 320 px, not 640"):
+        make_predictor(onnx_file, imgsz=640)
+
+
+def test_a_dynamic_batch_export_checks_box_parity_at_the_models_size(synth, tmp_path):
+    """dynamic_batch=true makes the graph's height and width dynamic too; the FP32 box-parity
+    check must still run the ONNX model at the model's own size (320 here), not 640."""
+    cfg = to_typed(
+        {
+            "weights": str(SHIPPED),
+            "data": {"path": str(synth.path)},
+            "out_dir": str(tmp_path / "x"),
+            "tracking": {"backend": "none"},
+            "dynamic_batch": True,
+            "int8": {"enabled": False},
+            "ort": False,
+            "latency": {"runs": 1},
+            "bootstrap_resamples": 100,
+        },
+        ExportConfig,
+    )
+    result = export(cfg)
+    parity = [c for c in result.checks if c.artifact == "fp32" and c.check == "box_iou_vs_pt"]
+    assert result.manifest is not None and len(parity) == 1 and parity[0].passed, parity
+
+
 def test_an_export_without_manifest_leaves_the_previous_export_in_place(tmp_path, monkeypatch):
     """overwrite=true over a working export, and this export's FP32 fails its parity check (no
     manifest): the working export stays, and no half-built folder is left beside it."""

@@ -64,6 +64,8 @@ class OnnxPredictor:
                 flip=flip,
                 memo=memo,
             )
+        except ValueError as exc:  # an input size the fixed-shape graph does not take
+            raise BadInputError(str(exc)) from exc
         except Exception as exc:  # onnxruntime raises its own exception types
             raise BadInputError(f"{path}: onnxruntime cannot load it ({exc})") from exc
         self.imgsz = self.detector.imgsz
@@ -138,7 +140,7 @@ def make_predictor(
     if not p.exists():
         raise BadInputError(f"weights {p}: no such file")
     if p.suffix in (".onnx", ".ort"):
-        return OnnxPredictor(p, conf=conf, iou=iou, max_det=max_det, flip=flip)
+        return OnnxPredictor(p, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det, flip=flip)
     if p.suffix == ".pt":
         return TorchPredictor(p, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det, flip=flip)
     raise BadInputError(f"weights {p}: expected a .pt, .onnx or .ort file")

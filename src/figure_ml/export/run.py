@@ -340,7 +340,8 @@ def _export_into(cfg: ExportConfig, src: ExportSource, dst: Path) -> ExportResul
     n = min(cfg.parity.box_images, len(test.items))
     images = [test.items[i].read()[0] for i in range(n)]
     pt = TorchPredictor(src.weights, imgsz=imgsz, conf=cfg.parity.box_conf, iou=cfg.nms_iou)
-    onnx = OnnxPredictor(fp32, conf=cfg.parity.box_conf, iou=cfg.nms_iou)
+    # imgsz given: a dynamic_batch graph has dynamic height and width too, read as 640
+    onnx = OnnxPredictor(fp32, imgsz=imgsz, conf=cfg.parity.box_conf, iou=cfg.nms_iou)
     checks = [
         box_parity(
             "fp32",
