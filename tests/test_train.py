@@ -235,3 +235,24 @@ def test_only_the_owned_synthetic_dataset_is_generated(tmp_path, monkeypatch, to
     with pytest.raises(DatasetError, match="does not exist"):
         open_or_generate(TrainDataConfig(path=str(tmp_path / "typo"), generate=gen))
     assert len(calls) == 1
+
+
+def test_an_owned_dataset_made_with_another_config_is_refused(tmp_path):
+    """The owned dataset exists: reused when data.generate made it, refused naming what differs
+    when it did not (a changed seed used to train on the old images without a word), and
+    data.generate=null trains on it as it is. Nothing at the path changes."""
+    from figure_ml.config import TrainDataConfig
+    from figure_ml.train.data import open_or_generate
+
+    owned = str(tmp_path / "synth" / "owned")
+    gen = {"out_dir": owned, "n_train": 2, "n_val": 1, "n_test": 0, "seed": 3, "workers": 1}
+    gen["long_side"] = [160, 160]
+    made = open_or_generate(TrainDataConfig(path=owned, generate=gen))
+    info = Path(owned) / "dataset_info.json"
+    stamp = info.stat().st_mtime_ns
+    again = open_or_generate(TrainDataConfig(path=owned, generate=dict(gen)))
+    assert again.digest == made.digest and info.stat().st_mtime_ns == stamp
+    with pytest.raises(ConfigError, match=r"seed 4, not 3.*data\.generate=null"):
+        open_or_generate(TrainDataConfig(path=owned, generate={**gen, "seed": 4}))
+    as_is = open_or_generate(TrainDataConfig(path=owned, generate=None))
+    assert as_is.digest == made.digest and info.stat().st_mtime_ns == stamp

@@ -12,7 +12,7 @@ from pathlib import Path
 from figure_ml.config import SynthConfig, TrainDataConfig, to_typed
 from figure_ml.data.canonical import CanonicalDataset, open_dataset
 from figure_ml.data.yolo_folder import YoloFolder, check_yolo_folder
-from figure_ml.errors import DatasetError
+from figure_ml.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +31,37 @@ class PreparedData:
 
 def open_or_generate(cfg: TrainDataConfig) -> CanonicalDataset:
     """Open the canonical dataset at ``cfg.path``; generate it first when it is missing and is
-    the synthetic dataset the config owns (same code as ``python -m figure_ml.data.synth``)."""
+    the synthetic dataset the config owns (same code as ``python -m figure_ml.data.synth``).
+
+    An owned dataset that exists is checked against ``data.generate`` the way the synth CLI
+    checks its ``out_dir``: made with the same config, it is reused; made with another (a
+    changed seed or size), it is refused, where it used to be trained on without a word."""
     path = Path(cfg.path)
     owned = cfg.generate is not None and Path(str(cfg.generate.get("out_dir", ""))) == path
-    if not path.exists() and owned:
+    if owned:
         from figure_ml.data.synth import generate
 
         synth = to_typed(dict(cfg.generate or {}), SynthConfig)
-        log.info(
-            "dataset %s is missing: generating it (%d/%d/%d images)",
-            path,
-            synth.n_train,
-            synth.n_val,
-            synth.n_test,
-        )
-        return generate(synth)
-    ds = open_dataset(path)
+        if not path.exists():
+            log.info(
+                "dataset %s is missing: generating it (%d/%d/%d images)",
+                path,
+                synth.n_train,
+                synth.n_val,
+                synth.n_test,
+            )
+        try:
+            ds = generate(synth)  # reuses a dataset made with this config
+        except ConfigError as exc:
+            raise ConfigError(
+                f"data.path is data.generate.out_dir: {exc} (in training: data.generate."
+                "overwrite=true generates it again; data.generate=null trains on it as it is)"
+            ) from exc
+        return _with_train_splits(ds, path)
+    return _with_train_splits(open_dataset(path), path)
+
+
+def _with_train_splits(ds: CanonicalDataset, path: Path) -> CanonicalDataset:
     missing = [s for s in TRAIN_SPLITS if ds.num_samples(s) == 0]
     if missing:
         raise DatasetError(

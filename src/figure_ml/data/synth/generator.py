@@ -107,12 +107,20 @@ def _existing(out: Path, cfg: SynthConfig) -> CanonicalDataset | None:
         raise ConfigError(f"out_dir {out} exists and is not a folder")
     if is_canonical(out):
         ds = open_dataset(out)
-        if ds.info.get("generator", {}).get("config") == identity_config(cfg) and not cfg.overwrite:
+        made_with = ds.info.get("generator", {}).get("config") or {}
+        wanted = identity_config(cfg)
+        if made_with == wanted and not cfg.overwrite:
             return ds
         if not cfg.overwrite:
+            differ = [
+                f"{k} {wanted.get(k)!r}, not {made_with.get(k)!r}"
+                for k in sorted(set(wanted) | set(made_with))
+                if wanted.get(k) != made_with.get(k)
+            ]
             raise ConfigError(
                 f"out_dir {out} already holds another dataset (digest {ds.digest[:12]}, made "
-                "with a different config); pass overwrite=true or choose another out_dir"
+                f"with a different config; asked for {'; '.join(differ[:4])}); pass "
+                "overwrite=true or choose another out_dir"
             )
         return None
     if any(out.iterdir()):
