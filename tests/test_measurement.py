@@ -571,6 +571,46 @@ def test_eval_config_needs_exactly_one_subject():
         to_typed({"manifest": "m.json", "calibrate": True}, EvalConfig).validate()
 
 
+def test_eval_refuses_settings_its_subject_would_ignore():
+    """manifest= runs the manifest's predictor, thresholds and padding, and teacher= its
+    teachers at their thresholds: changing one of those used to be accepted and ignored, so
+    the figures looked as if it had applied. The eval config as Hydra composes it passes."""
+    from hydra import compose, initialize_config_dir
+
+    from figure_ml.cli import CONFIG_DIR
+
+    for subject in ("manifest=m.json", "teacher=centerface", "weights=a.pt"):
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            composed = compose("eval", overrides=[subject])
+        to_typed(composed, EvalConfig, drop=("paths",)).validate()
+    flip = {"manifest": "m.json", "predictor": {"flip": True}}
+    with pytest.raises(ConfigError, match=r"^manifest= does not use predictor\.flip: it scores"):
+        to_typed(flip, EvalConfig).validate()
+    tiled = {
+        "manifest": "m.json",
+        "predictor": {"tiling": {"mode": "on"}},
+        "padding": {"face": 0.2},
+    }
+    with pytest.raises(ConfigError, match=r"predictor\.tiling\.mode, padding\.face:"):
+        to_typed(tiled, EvalConfig).validate()
+    with pytest.raises(ConfigError, match=r"^teacher= does not use predictor\.strategy, thresh"):
+        to_typed(
+            {
+                "teacher": "centerface",
+                "predictor": {"strategy": "tiled"},
+                "thresholds": {"text": 0.5},
+            },
+            EvalConfig,
+        ).validate()
+    with pytest.raises(ConfigError, match=r"^weights= does not use manifest_artifact: "):
+        to_typed({"weights": "a.pt", "manifest_artifact": "int8"}, EvalConfig).validate()
+    # a teacher baseline's padding is applied; a research run uses every setting
+    to_typed({"teacher": "centerface", "padding": {"face": 0.2}}, EvalConfig).validate()
+    to_typed(
+        {"weights": "a.pt", "predictor": {"flip": True, "strategy": "tiled"}}, EvalConfig
+    ).validate()
+
+
 def test_calibration_targets_sit_below_the_release_maxima():
     import yaml
 

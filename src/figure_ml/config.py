@@ -7,7 +7,7 @@ types, rejects unknown keys (naming them) and runs each dataclass's ``validate``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -534,7 +534,66 @@ class EvalConfig:
             )
         if self.bootstrap_resamples < 10:
             raise ConfigError("bootstrap_resamples must be >= 10")
+        self._refuse_settings_the_subject_ignores()
         self.tracking.validate()
+
+    def _refuse_settings_the_subject_ignores(self) -> None:
+        """``manifest=`` runs the manifest's own predictor, thresholds and padding; a teacher
+        baseline runs its teachers at their thresholds (``padding`` still applies); only a
+        manifest has artifacts to pick. A setting changed from its default where it is not
+        used would be ignored while the figures looked as if it had applied: it is refused."""
+        default = EvalConfig()
+        ignored: list[str] = []
+        if self.manifest or self.teachers:
+            ignored += changed_settings(self.predictor, default.predictor, "predictor")
+            ignored += changed_settings(self.thresholds, default.thresholds, "thresholds")
+        if self.manifest:
+            ignored += changed_settings(self.padding, default.padding, "padding")
+        else:
+            ignored += changed_settings(
+                self.manifest_artifact, default.manifest_artifact, "manifest_artifact"
+            )
+        if not ignored:
+            return
+        if self.manifest:
+            subject, why = (
+                "manifest=",
+                (
+                    "it scores what the manifest ships (its own input size, NMS, mirrored pass, "
+                    "tiling, thresholds and padding); score weights=FILE to try others"
+                ),
+            )
+        elif self.teachers:
+            subject, why = (
+                "teacher=",
+                (
+                    "a teacher runs as its module defines it, at its authors' thresholds (or "
+                    "calibrate=true, thresholds_file=), and has no manifest artifacts"
+                ),
+            )
+        else:
+            subject, why = "weights=", "manifest_artifact picks an artifact of manifest= only"
+        raise ConfigError(f"{subject} does not use {', '.join(ignored)}: {why}")
+
+
+def changed_settings(value: Any, default: Any, name: str) -> list[str]:
+    """Dotted names of the settings in ``value`` (a config dataclass, a dict or a value) that
+    differ from ``default``."""
+    if is_dataclass(value):
+        return [
+            n
+            for f in fields(value)
+            for n in changed_settings(
+                getattr(value, f.name), getattr(default, f.name), f"{name}.{f.name}"
+            )
+        ]
+    if isinstance(value, dict):
+        return [
+            f"{name}.{k}"
+            for k in sorted(set(value) | set(default))
+            if value.get(k) != default.get(k)
+        ]
+    return [name] if value != default else []
 
 
 # --- public-dataset converters (python -m figure_ml.data.convert) -----------------------------
