@@ -412,7 +412,8 @@ def ensemble(synth, tmp_path_factory):
             # gate itself is tested in test_teacher_int8 and test_pipeline_e2e)
             "int8": {"enabled": True, "calibration_images": 4},
             "ort": False,
-            "latency": {"runs": 1, "warmup": 0},
+            # one thread: every member is then timed on one, the teachers included
+            "latency": {"runs": 1, "warmup": 0, "threads": 1},
             "parity": {"box_images": 2, "int8_max_delta": 1.0, "max_over_redaction_delta": 1.0},
             "bootstrap_resamples": 50,
             "tracking": {"backend": "none"},
@@ -437,6 +438,10 @@ def test_ensemble_export_lists_every_member(ensemble) -> None:
     assert set(u["members"]) == {"model", "centerface", "ppocr_det"}
     lat = u["latency_ms"]
     assert lat["total"] == pytest.approx(lat["model"] + lat["centerface"] + lat["ppocr_det"])
+    # the total adds times taken on the same number of threads (latency.threads)
+    timed = [a["latency"] for a in m.data["artifacts"]] + [d["latency"] for d in m.detectors]
+    timed += [d["int8"]["latency"] for d in m.detectors if d.get("int8")]
+    assert len(timed) >= 3 and {t["threads"] for t in timed} == {1}, timed
     card = (ensemble / "MODEL_CARD.md").read_text()
     assert "Detector set" in card and "**union**" in card and "| centerface |" in card
     assert "The model's artifacts alone." in card

@@ -11,6 +11,7 @@ gets an INT8 version where its paired parity holds (:mod:`figure_ml.export.teach
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -71,6 +72,24 @@ def copy_teachers(names: list[str], dst: Path) -> list[tuple[Any, dict[str, Any]
     return out
 
 
+def with_threads(teacher: Any, threads: int | None) -> Any:
+    """``teacher`` rebuilt from the same file and options to run on ``threads`` onnxruntime
+    threads, so that a set's latency times every member as the model is timed
+    (``latency.threads``); None: ``teacher`` as it is."""
+    if threads is None or threads == teacher.threads:
+        return teacher
+    from figure_ml.teachers import make_teacher
+
+    return make_teacher(
+        teacher.name,
+        model_path=str(teacher.info.path),
+        sha256=teacher.info.sha256,
+        threads=threads,
+        score_floor=teacher.score_floor,
+        **teacher.options(),
+    )
+
+
 def teacher_latency(teacher: Any, *, runs: int, warmup: int) -> dict[str, Any]:
     """Median/p90 ms of ``teacher.detect`` on a 640x480 photo (pre- and post-processing in)."""
     w, h = LATENCY_WH
@@ -88,7 +107,7 @@ def teacher_latency(teacher: Any, *, runs: int, warmup: int) -> dict[str, Any]:
         "runs": len(times),
         "image": f"{w}x{h}",
         "includes": "pre- and post-processing",
-        "threads": teacher.threads,
+        "threads": teacher.threads or os.cpu_count(),  # as the model's (export.latency)
         "cpu": cpu_model(),
     }
 
@@ -146,7 +165,8 @@ def build_set(
     entries, checks = [], []
 
     def latency(t: Any) -> dict[str, Any]:
-        return teacher_latency(t, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
+        timed = with_threads(t, cfg.latency.threads)
+        return teacher_latency(timed, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
 
     for k, ((t, original), (thr, pad)) in enumerate(zip(pairs, tables[1:], strict=True), 1):
         path = Path(t.info.path)
