@@ -380,7 +380,11 @@ def test_teacher_pair_baseline_is_logged_to_mlflow(synth, tmp_path, mlflow_store
             "teacher": ["centerface", "ppocr_det"],
             "data": {"path": str(synth.path)},
             "out_dir": str(tmp_path / "e"),
-            "tracking": {"uri": mlflow_store["uri"], "local_dir": mlflow_store["local_dir"]},
+            "tracking": {
+                "uri": mlflow_store["uri"],
+                "local_dir": mlflow_store["local_dir"],
+                "run_name": "teacher pair baseline",
+            },
             "bootstrap_resamples": 20,
             "plots": False,
         },
@@ -392,6 +396,7 @@ def test_teacher_pair_baseline_is_logged_to_mlflow(synth, tmp_path, mlflow_store
     exp = client.get_experiment_by_name("figure_ml-eval")
     (run,) = client.search_runs([exp.experiment_id])
     shas = "+".join(teacher_info(n).sha256 for n in ("centerface", "ppocr_det"))
+    assert run.info.run_name == "teacher pair baseline"  # tracking.run_name, if given
     assert run.data.tags["figure_ml.eval.teacher"] == "centerface+ppocr_det"
     assert run.data.tags["figure_ml.eval.teacher_sha256"] == shas
     assert "eval.test.face.miss_at_budget" in run.data.metrics

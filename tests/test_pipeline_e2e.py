@@ -557,7 +557,11 @@ def test_export_registers_the_model_in_mlflow(synth, tmp_path, mlflow_store):
             "int8": {"enabled": False},
             "latency": {"runs": 2},
             "bootstrap_resamples": 50,
-            "tracking": {"uri": mlflow_store["uri"], "local_dir": mlflow_store["local_dir"]},
+            "tracking": {
+                "uri": mlflow_store["uri"],
+                "local_dir": mlflow_store["local_dir"],
+                "run_name": "export of the fixture",
+            },
             "registry": {"name": "phi-test"},
         },
         ExportConfig,
@@ -568,5 +572,6 @@ def test_export_registers_the_model_in_mlflow(synth, tmp_path, mlflow_store):
     mv = client.get_model_version_by_alias("phi-test", "candidate")
     assert mv.tags["sha256"] == (manifest.load(tmp_path / "x").artifact()["sha256"])
     assert "fp32.miss_rate.face" in mv.tags
+    assert client.get_run(mv.run_id).info.run_name == "export of the fixture"
     files = {a.path for a in client.list_artifacts(mv.run_id, "export")}
     assert "export/manifest.json" in files and "export/model_fp32.onnx" in files

@@ -95,7 +95,10 @@ def log_evaluation(cfg: EvalConfig, result: Any) -> None:
     policy = image_policy(dataset_is_synthetic=bool(m["dataset"]["synthetic"]), log_images=False)
     try:
         tracker = open_tracker(
-            cfg.tracking, policy, run_name=f"eval-{result.out_dir.name}", resume_run_id=train_run
+            cfg.tracking,
+            policy,
+            run_name=cfg.tracking.run_name or f"eval-{result.out_dir.name}",
+            resume_run_id=train_run,
         )
     except Exception as exc:  # evaluation results are on disk; tracking is a copy
         log.warning("evaluation not logged to MLflow (%s); results are in %s", exc, result.out_dir)

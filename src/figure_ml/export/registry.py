@@ -26,7 +26,7 @@ def register(
         tracker = open_tracker(
             cfg.tracking,
             image_policy(dataset_is_synthetic=False, log_images=False),
-            run_name=f"export-{out.name}",
+            run_name=cfg.tracking.run_name or f"export-{out.name}",
             resume_run_id=run_id,
         )
     except Exception as exc:
