@@ -188,7 +188,7 @@ class TrackingConfig:
     #: embedded store folder (SQLite file + artifacts), used when no URI is given
     local_dir: str = "mlruns"
     experiment: str = "figure_ml-train"
-    #: MLflow run name; null: the run folder's name
+    #: MLflow run name; null: the run folder's name (train), eval-<out_dir> or export-<out_dir>
     run_name: str | None = None
     #: images (plots, mosaics) may go to the tracker only if this is on AND the data is synthetic
     log_images: bool = False
