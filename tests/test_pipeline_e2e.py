@@ -404,6 +404,25 @@ def test_bad_export_inputs(toy, tmp_path):
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o2.partial").exists()
 
 
+def _fp32_export_config(out, data, **extra) -> ExportConfig:
+    """The fixture model exported to FP32 ONNX only and scored cheaply (no INT8 or ORT file,
+    one latency run, no tracking), from ``data`` (``EvalDataConfig`` fields) into ``out``."""
+    return to_typed(
+        {
+            "weights": str(SHIPPED),
+            "data": data,
+            "out_dir": str(out),
+            "tracking": {"backend": "none"},
+            "int8": {"enabled": False},
+            "ort": False,
+            "latency": {"runs": 1},
+            "bootstrap_resamples": 100,
+            **extra,
+        },
+        ExportConfig,
+    )
+
+
 def test_export_reads_its_dataset_in_the_format_given(synth, tmp_path):
     """data.format reaches every split export reads (until 2026-12-06 export ignored it and
     guessed): the same photos as a YOLO folder (say a team's own labelled photos) calibrate and
@@ -413,16 +432,7 @@ def test_export_reads_its_dataset_in_the_format_given(synth, tmp_path):
 
     yolo = tmp_path / "yolo"
     export_yolo(synth, yolo)
-    base = {
-        "weights": str(SHIPPED),
-        "out_dir": str(tmp_path / "x"),
-        "tracking": {"backend": "none"},
-        "int8": {"enabled": False},
-        "ort": False,
-        "latency": {"runs": 1},
-        "bootstrap_resamples": 100,
-    }
-    ok = export(to_typed({**base, "data": {"path": str(yolo), "format": "yolo"}}, ExportConfig))
+    ok = export(_fp32_export_config(tmp_path / "x", {"path": str(yolo), "format": "yolo"}))
     m = ok.manifest
     assert m is not None and (tmp_path / "x" / "manifest.json").is_file()
     # calibrated on the YOLO folder's val split, scored on its test split: 24 photos
@@ -432,10 +442,7 @@ def test_export_reads_its_dataset_in_the_format_given(synth, tmp_path):
     fp32 = next(a for a in m["artifacts"] if a["name"] == "fp32")
     assert fp32["metrics"]["n_images"] == 24
 
-    canonical_as_yolo = {"path": str(synth.path), "format": "yolo"}
-    wrong = to_typed(
-        {**base, "out_dir": str(tmp_path / "y"), "data": canonical_as_yolo}, ExportConfig
-    )
+    wrong = _fp32_export_config(tmp_path / "y", {"path": str(synth.path), "format": "yolo"})
     with pytest.raises(DatasetError, match=str(synth.path)):
         export(wrong)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x", "yolo"]
@@ -459,20 +466,7 @@ def test_an_onnx_model_is_run_at_the_input_size_asked_for_or_refused(exported):
 def test_a_dynamic_batch_export_checks_box_parity_at_the_models_size(synth, tmp_path):
     """dynamic_batch=true makes the graph's height and width dynamic too; the FP32 box-parity
     check must still run the ONNX model at the model's own size (320 here), not 640."""
-    cfg = to_typed(
-        {
-            "weights": str(SHIPPED),
-            "data": {"path": str(synth.path)},
-            "out_dir": str(tmp_path / "x"),
-            "tracking": {"backend": "none"},
-            "dynamic_batch": True,
-            "int8": {"enabled": False},
-            "ort": False,
-            "latency": {"runs": 1},
-            "bootstrap_resamples": 100,
-        },
-        ExportConfig,
-    )
+    cfg = _fp32_export_config(tmp_path / "x", {"path": str(synth.path)}, dynamic_batch=True)
     result = export(cfg)
     parity = [c for c in result.checks if c.artifact == "fp32" and c.check == "box_iou_vs_pt"]
     assert result.manifest is not None and len(parity) == 1 and parity[0].passed, parity

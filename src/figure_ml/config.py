@@ -555,25 +555,15 @@ class EvalConfig:
             )
         if not ignored:
             return
-        if self.manifest:
-            subject, why = (
-                "manifest=",
-                (
-                    "it scores what the manifest ships (its own input size, NMS, mirrored pass, "
-                    "tiling, thresholds and padding); score weights=FILE to try others"
-                ),
-            )
-        elif self.teachers:
-            subject, why = (
-                "teacher=",
-                (
-                    "a teacher runs as its module defines it, at its authors' thresholds (or "
-                    "calibrate=true, thresholds_file=), and has no manifest artifacts"
-                ),
-            )
-        else:
-            subject, why = "weights=", "manifest_artifact picks an artifact of manifest= only"
-        raise ConfigError(f"{subject} does not use {', '.join(ignored)}: {why}")
+        subject = "manifest" if self.manifest else "teacher" if self.teachers else "weights"
+        why = {
+            "manifest": "it scores what the manifest ships (its own input size, NMS, mirrored "
+            "pass, tiling, thresholds and padding); score weights=FILE to try others",
+            "teacher": "a teacher runs as its module defines it, at its authors' thresholds "
+            "(or calibrate=true, thresholds_file=), and has no manifest artifacts",
+            "weights": "manifest_artifact picks an artifact of manifest= only",
+        }[subject]
+        raise ConfigError(f"{subject}= does not use {', '.join(ignored)}: {why}")
 
 
 def changed_settings(value: Any, default: Any, name: str) -> list[str]:

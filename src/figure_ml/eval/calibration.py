@@ -138,9 +138,8 @@ def calibrate_class(
         return Calibrated(floor, float("nan"), target, False, 0)
     srt = np.sort(cover_t)
     k = allowed_misses(n, target, bound)
-    if k < 0:
-        return Calibrated(floor, float(miss_rate_at(srt, floor)[0]), target, False, n)
-    best = ceiling if k >= n else float(min(srt[k], ceiling))
+    # k = -1: no miss count meets the target, so no threshold does
+    best = -np.inf if k < 0 else ceiling if k >= n else float(min(srt[k], ceiling))
     if best < floor:
         return Calibrated(floor, float(miss_rate_at(srt, floor)[0]), target, False, n)
     return Calibrated(best, float(miss_rate_at(srt, best)[0]), target, True, n)

@@ -72,24 +72,6 @@ def copy_teachers(names: list[str], dst: Path) -> list[tuple[Any, dict[str, Any]
     return out
 
 
-def with_threads(teacher: Any, threads: int | None) -> Any:
-    """``teacher`` rebuilt from the same file and options to run on ``threads`` onnxruntime
-    threads, so that a set's latency times every member as the model is timed
-    (``latency.threads``); None: ``teacher`` as it is."""
-    if threads is None or threads == teacher.threads:
-        return teacher
-    from figure_ml.teachers import make_teacher
-
-    return make_teacher(
-        teacher.name,
-        model_path=str(teacher.info.path),
-        sha256=teacher.info.sha256,
-        threads=threads,
-        score_floor=teacher.score_floor,
-        **teacher.options(),
-    )
-
-
 def teacher_latency(teacher: Any, *, runs: int, warmup: int) -> dict[str, Any]:
     """Median/p90 ms of ``teacher.detect`` on a 640x480 photo (pre- and post-processing in)."""
     w, h = LATENCY_WH
@@ -165,7 +147,9 @@ def build_set(
     entries, checks = [], []
 
     def latency(t: Any) -> dict[str, Any]:
-        timed = with_threads(t, cfg.latency.threads)
+        # timed on latency.threads, as the model is
+        threads = cfg.latency.threads
+        timed = t if threads in (None, t.threads) else t.rebuilt(threads=threads)
         return teacher_latency(timed, runs=cfg.latency.runs, warmup=cfg.latency.warmup)
 
     for k, ((t, original), (thr, pad)) in enumerate(zip(pairs, tables[1:], strict=True), 1):

@@ -61,18 +61,13 @@ def teacher_int8(
 ) -> tuple[dict[str, Any] | None, list[ParityCheck]]:
     """Quantize ``teacher``, score it on ``test`` against its FP32 detections ``fp32_dets``
     (class ids, same images as ``gts``) at ``tables``; ``(int8 block or None, checks)``."""
-    from figure_ml.teachers import make_teacher
-
     name = artifact_name(teacher.name)
     path = quantize_teacher(teacher, dst / f"teacher_{teacher.name}_int8.onnx", images)
     if cfg.int8.corrupt_scale_factor != 1.0:  # tests of the parity gate only
         quantize.corrupt_scales(path, path, cfg.int8.corrupt_scale_factor)
     sha = manifest.sha256_file(path)
     # the same decoding options as the FP32 member (PP-OCR's blob rule, CenterFace's turns)
-    opts = teacher.options()
-    q = make_teacher(
-        teacher.name, model_path=str(path), sha256=sha, threads=teacher.threads, **opts
-    )
+    q = teacher.rebuilt(model_path=str(path), sha256=sha)
     q_gts, q_dets, _ = predict_split(q, test, skip_bad=False)
     if [g.image_id for g in q_gts] != [g.image_id for g in gts]:
         raise RuntimeError(f"{name}: the test split changed between two passes")

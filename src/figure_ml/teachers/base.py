@@ -290,6 +290,20 @@ class Teacher:
         records them so that the teacher rebuilt from it decodes exactly as this one."""
         return {}
 
+    def rebuilt(self, **changes: Any) -> Teacher:
+        """This teacher made again with ``changes`` (``model_path`` and ``sha256`` of another
+        copy of its model, ``threads``): the same file, decoding options, score floor and
+        threads otherwise."""
+        from figure_ml.teachers.registry import make_teacher
+
+        kept = {
+            "model_path": str(self.info.path),
+            "sha256": self.info.sha256,
+            "threads": self.threads,
+            "score_floor": self.score_floor,
+        }
+        return make_teacher(self.name, **(kept | self.options() | changes))
+
     @classmethod
     def options_of_older_manifest(cls, output: dict[str, Any]) -> dict[str, Any]:
         """Options a manifest written before :meth:`options` recorded them implies by its
